@@ -1,0 +1,322 @@
+"""The resumable journal of a run: one SQLite file, bound to its job, locked against a second run.
+
+Each row moves `create → sending → created | exists | conflict | invalid | failed` (or is stored
+with its final plan class straight away). Every change is its own transaction, so a crash at any
+instant, kill -9 included, leaves a journal from which the same command finishes the job. Rows
+found in `sending` are looked up at the provider before anything is sent again.
+
+Nothing secret is stored: no API key (only a hash of it binds the account) and no payloads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sync.errors import ConfigError
+from sync.models import Action, Outcome, PlanEntry, Status, Strategy
+
+SCHEMA_VERSION = 1
+SENDING = "sending"
+CREATE = Action.CREATE.value
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rows (
+    row INTEGER PRIMARY KEY,
+    state TEXT NOT NULL,
+    remote_id TEXT,
+    message TEXT NOT NULL DEFAULT '',
+    field TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    retryable INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS rows_state ON rows (state);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """What a checkpoint was made from; a run with any other value may not resume it."""
+
+    input_hash: str
+    mapping: str
+    provider: str
+    base_url: str
+    account: str  # a hash of the API key, never the key
+    mode: str = "create"
+
+    def differences(self, other: Binding) -> list[str]:
+        mine, theirs = asdict(self), asdict(other)
+        return [name for name in mine if mine[name] != theirs[name]]
+
+
+class Checkpoint:
+    """An open, locked journal. Use `Checkpoint.open` and close it (or use `with`)."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, lock_fd: int) -> None:
+        self.path = path
+        self._db = connection
+        self._lock_fd = lock_fd
+
+    @classmethod
+    def open(cls, path: Path) -> Checkpoint:
+        """Open (creating if needed) and lock the checkpoint at `path`.
+
+        Raises:
+            ConfigError: another run holds the lock, or the file is not a checkpoint.
+        """
+        lock_fd = _lock(path)
+        try:
+            _create_private(path)
+            connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+            connection.execute("PRAGMA journal_mode=WAL")
+            # NORMAL survives a killed process (the WAL is in the OS page cache); only a power
+            # cut could lose the last transactions, and those rows are looked up on resume.
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            os.close(lock_fd)
+            raise ConfigError(
+                f"{path} is not a partner-sync checkpoint ({exc})",
+                hint="pass another --checkpoint path",
+            ) from None
+        checkpoint = cls(path, connection, lock_fd)
+        version = checkpoint._meta("version")
+        if version is not None and int(version) > SCHEMA_VERSION:
+            checkpoint.close()
+            raise ConfigError(
+                f"{path} was written by a newer partner-sync (format {version})",
+                hint="upgrade partner-sync",
+            )
+        return checkpoint
+
+    def __enter__(self) -> Checkpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        with contextlib.suppress(OSError):
+            os.close(self._lock_fd)
+
+    # --- binding -------------------------------------------------------------------------
+
+    @property
+    def binding(self) -> Binding | None:
+        raw = self._meta("binding")
+        return Binding(**json.loads(raw)) if raw else None
+
+    @property
+    def has_plan(self) -> bool:
+        return self._meta("planned_at") is not None
+
+    def check_binding(self, binding: Binding) -> None:
+        """Refuse to resume a journal made for another job.
+
+        Raises:
+            ConfigError: naming what differs and how to start over.
+        """
+        stored = self.binding
+        if stored is None or not self.has_plan:
+            return
+        differences = stored.differences(binding)
+        if differences:
+            what = ", ".join(
+                {
+                    "input_hash": "the input file's content",
+                    "mapping": "the mapping",
+                    "provider": "the provider",
+                    "base_url": "the base URL",
+                    "account": "the API key (account)",
+                    "mode": "create/invite mode",
+                }[name]
+                for name in differences
+            )
+            raise ConfigError(
+                f"checkpoint {self.path} belongs to another job: {what} changed since it was made",
+                hint=f"to start over, pass --restart or delete {self.path}; "
+                "to finish the old job, run it with its original input and options",
+            )
+
+    def reset(self) -> None:
+        """Forget everything (for --restart)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM rows")
+            db.execute("DELETE FROM meta")
+
+    # --- plan ----------------------------------------------------------------------------
+
+    def save_plan(self, binding: Binding, entries: Iterable[PlanEntry], strategy: Strategy) -> None:
+        """Store the whole plan in one transaction: from here on the run is resumable."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM rows")
+            db.executemany(
+                "INSERT INTO rows (row, state, remote_id, message, field) VALUES (?, ?, ?, ?, ?)",
+                (
+                    (
+                        entry.row,
+                        _state_of(entry.action),
+                        entry.remote_id,
+                        entry.message,
+                        entry.field,
+                    )
+                    for entry in entries
+                ),
+            )
+            self._set_meta(db, "version", str(SCHEMA_VERSION))
+            self._set_meta(db, "binding", json.dumps(asdict(binding)))
+            self._set_meta(db, "strategy", json.dumps(asdict(strategy)))
+            self._set_meta(db, "planned_at", _now())
+
+    @property
+    def strategy(self) -> Strategy | None:
+        raw = self._meta("strategy")
+        return Strategy(**json.loads(raw)) if raw else None
+
+    # --- journal -------------------------------------------------------------------------
+
+    def rows_to_send(self, *, retry_failed: bool = True) -> list[tuple[int, str]]:
+        """Rows still to be created, with their state: `create`, `sending` (look up first),
+        and, when asked, `failed` rows whose failure was transient."""
+        query = "SELECT row, state FROM rows WHERE state IN (?, ?)"
+        params: list[Any] = [CREATE, SENDING]
+        if retry_failed:
+            query += " OR (state = ? AND retryable = 1)"
+            params.append(Status.FAILED.value)
+        return [(row, state) for row, state in self._db.execute(query + " ORDER BY row", params)]
+
+    def mark_sending(self, row: int) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE rows SET state = ?, attempts = attempts + 1 WHERE row = ?", (SENDING, row)
+            )
+
+    def mark_done(self, outcome: Outcome, *, retryable: bool = False) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE rows SET state = ?, remote_id = ?, message = ?, field = ?, retryable = ? "
+                "WHERE row = ?",
+                (
+                    outcome.status.value,
+                    outcome.remote_id,
+                    outcome.message,
+                    outcome.field,
+                    int(retryable),
+                    outcome.row,
+                ),
+            )
+
+    def mark_finished(self) -> None:
+        with self._transaction() as db:
+            self._set_meta(db, "finished_at", _now())
+
+    def journal(self) -> dict[int, tuple[str, str | None, str, str | None]]:
+        """Every row's (state, remote_id, message, field)."""
+        return {
+            row: (state, remote_id, message, field)
+            for row, state, remote_id, message, field in self._db.execute(
+                "SELECT row, state, remote_id, message, field FROM rows"
+            )
+        }
+
+    def counts(self) -> Counter[str]:
+        return Counter(
+            dict(self._db.execute("SELECT state, COUNT(*) FROM rows GROUP BY state").fetchall())
+        )
+
+    def meta(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
+    # --- storage -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def read_status(path: Path) -> tuple[dict[str, str], Counter[str]]:
+    """Meta and state counts of a checkpoint, read without taking its lock (safe while a run
+    is writing it: SQLite's WAL gives readers a consistent snapshot).
+
+    Raises:
+        ConfigError: there is no checkpoint at `path`.
+    """
+    if not path.exists():
+        raise ConfigError(f"no checkpoint at {path}", hint="pass the --checkpoint of a run")
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        with contextlib.closing(connection):
+            meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+            counts = Counter(
+                dict(connection.execute("SELECT state, COUNT(*) FROM rows GROUP BY state"))
+            )
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"{path} is not a partner-sync checkpoint ({exc})") from None
+    return meta, counts
+
+
+def _state_of(action: Action) -> str:
+    return {
+        Action.CREATE: CREATE,
+        Action.EXISTS: Status.EXISTS.value,
+        Action.CONFLICT: Status.CONFLICT.value,
+        Action.DUPLICATE: Status.DUPLICATE.value,
+        Action.INVALID: Status.INVALID.value,
+    }[action]
+
+
+def _lock(path: Path) -> int:
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the checkpoint lock {lock_path}: {exc.strerror}"
+        ) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConfigError(
+            f"another partner-sync run is using checkpoint {path}",
+            hint="wait for it to finish (`partner-sync status` shows its progress), "
+            "or give this run another --checkpoint",
+        ) from None
+    return fd
+
+
+def _create_private(path: Path) -> None:
+    """Create the file readable by its owner only, before SQLite opens it."""
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,483 @@
+"""The command line: the only module that prints to stdout or exits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import structlog
+from pydantic import SecretStr
+
+from sync import logs
+from sync.checkpoint import Checkpoint, read_status
+from sync.errors import ConfigError, Interrupted, SyncError, UsageError
+from sync.models import PROBLEM_STATUSES, RunSummary
+from sync.pipeline import RunResult, run_plan, run_sync
+from sync.providers import PROVIDERS, get_provider
+from sync.report import problems, report_format, write_report
+from sync.settings import (
+    Settings,
+    check_base_url,
+    default_checkpoint,
+    default_concurrency,
+    default_report,
+    environ,
+    is_loopback_url,
+    resolve_api_key,
+    resolve_rate_limit,
+)
+
+T = TypeVar("T")
+log = structlog.get_logger("partner-sync")
+
+SANDBOX_KEY = "sandbox-key-not-secret"
+PROBLEM_LINES = 10
+
+provider_option = click.option(
+    "--provider",
+    "-p",
+    required=True,
+    type=click.Choice(sorted(PROVIDERS)),
+    help="The platform to sync into.",
+)
+
+
+def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.argument("input", type=click.Path(path_type=Path)),
+        provider_option,
+        click.option(
+            "--mapping",
+            "-m",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="TOML mapping from input columns to provider fields "
+            "(default: mappings/PROVIDER.toml, or none when the headers already are field names).",
+        ),
+        click.option(
+            "--base-url",
+            help="API base URL (a proxy, or a sandbox). Without it and without an API key in the "
+            "environment, the run uses a built-in sandbox on this machine.",
+        ),
+        click.option(
+            "--report",
+            "-r",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Per-row report, .csv or .jsonl (default: INPUT.PROVIDER.report.csv).",
+        ),
+        click.option(
+            "--encoding", help="Text encoding of a CSV input (default: UTF-8, or its BOM)."
+        ),
+        click.option(
+            "--rate-limit",
+            type=float,
+            help="Requests per minute for the account, shared by every call "
+            "(default: the provider's published budget).",
+        ),
+        click.option(
+            "--account-plan",
+            help="The account's plan, to pick the provider's budget for it (Dub: free, pro, "
+            "business, advanced, enterprise).",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 256),
+            help="Requests in flight at most (default: what the rate limit needs).",
+        ),
+        click.option(
+            "--sandbox-seed",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="With the built-in sandbox: partners that exist before the run (JSON or JSONL).",
+        ),
+        click.option(
+            "--json-logs/--console-logs",
+            default=None,
+            help="Log format on stderr (default: by terminal).",
+        ),
+        click.option("--verbose", "-v", is_flag=True, help="Log every row."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="partner-sync")
+def cli() -> None:
+    """Import and sync affiliate partner rosters into Dub, Partnero and PromoteKit.
+
+    Never creates a partner twice, accounts for every input row, and runs as fast as the
+    provider's rate limit allows. API keys come from DUB_API_KEY, PARTNERO_API_KEY and
+    PROMOTEKIT_API_KEY; without one, runs use a built-in sandbox on this machine.
+
+    \b
+    Example:
+      partner-sync plan samples/roster.csv --provider dub
+      partner-sync sync samples/roster.csv --provider dub --report out.csv
+      partner-sync status --checkpoint samples/roster.csv.dub.checkpoint
+
+    \b
+    Exit codes: 0 all rows created or already there; 1 some rows invalid, conflicting or
+    failed (see the report); 2 usage error; 3 bad input file or configuration, nothing
+    written; 4 the provider refused the account; 130 interrupted, checkpoint saved.
+    """
+
+
+@cli.command()
+@_common_options
+def plan(**options: Any) -> None:
+    """Classify every row (create, exists, conflict, duplicate, invalid) and write the report.
+
+    Only reads reach the provider: nothing is created.
+
+    \b
+    Example:
+      partner-sync plan samples/roster.csv --provider dub --report plan.csv
+    """
+    _run(lambda: _plan(options))
+
+
+@cli.command()
+@_common_options
+@click.option(
+    "--checkpoint",
+    "-c",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Journal that makes the run resumable (default: INPUT.PROVIDER.checkpoint).",
+)
+@click.option("--restart", is_flag=True, help="Discard the checkpoint's progress and start over.")
+def sync(**options: Any) -> None:
+    """Create every missing partner exactly once; resumable after any interruption.
+
+    Run the same command again after a crash, a kill or Ctrl-C: it finishes the job from the
+    checkpoint, looking up any partner whose create had an unknown outcome before resending.
+
+    \b
+    Example:
+      DUB_API_KEY=dub_xxx partner-sync sync roster.csv --provider dub --report out.csv
+    """
+    _run(lambda: _sync(options))
+
+
+@cli.command()
+@click.option(
+    "--checkpoint",
+    "-c",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The checkpoint of a run.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def status(checkpoint: Path, as_json: bool) -> None:
+    """Show where a run stands: rows per state, the job it belongs to, when it was planned.
+
+    Works while the run is going on.
+
+    \b
+    Example:
+      partner-sync status --checkpoint roster.csv.dub.checkpoint
+    """
+
+    def show() -> int:
+        meta, counts = read_status(checkpoint)
+        binding = json.loads(meta.get("binding", "{}"))
+        done = sum(n for state, n in counts.items() if state not in ("create", "sending"))
+        total = sum(counts.values())
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "meta": {k: v for k, v in meta.items() if k != "binding"},
+                        "job": binding,
+                        "states": counts,
+                        "done": done,
+                        "total": total,
+                    }
+                )
+            )
+            return 0
+        state = (
+            "finished" if meta.get("finished_at") and done == total else "in progress or stopped"
+        )
+        click.echo(f"checkpoint {checkpoint}: {done}/{total} rows settled ({state})")
+        if binding:
+            click.echo(f"  provider {binding.get('provider')} at {binding.get('base_url')}")
+        for key in ("planned_at", "finished_at"):
+            if key in meta:
+                click.echo(f"  {key.replace('_', ' ')}: {meta[key]}")
+        for name, count in sorted(counts.items()):
+            click.echo(f"  {name:<10} {count}")
+        return 0
+
+    _run(show)
+
+
+@cli.command()
+@provider_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
+@click.option(
+    "--seed",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Partners that exist from the start (JSON array or JSON Lines).",
+)
+@click.option("--latency", type=float, default=0.0, help="Seconds added to every answer.")
+@click.option("--jitter", type=float, default=0.0, help="Random +/- seconds around --latency.")
+@click.option(
+    "--error-rate", type=float, default=0.0, help="Share of requests answered 5xx before any work."
+)
+@click.option(
+    "--error-after-rate",
+    type=float,
+    default=0.0,
+    help="Share of creates that commit, then answer 500.",
+)
+@click.option(
+    "--timeout-after-rate", type=float, default=0.0, help="Share of creates that commit, then hang."
+)
+@click.option(
+    "--drop-rate", type=float, default=0.0, help="Share of requests whose connection is dropped."
+)
+@click.option(
+    "--burst-429-rate",
+    type=float,
+    default=0.0,
+    help="Share of requests that start a burst of 429s.",
+)
+@click.option(
+    "--rate-limit", type=int, help="Requests per minute the sandbox allows (0: no limit)."
+)
+def sandbox(
+    provider: str, port: int, seed: Path | None, rate_limit: int | None, **faults: float
+) -> None:
+    """Serve an emulation of a provider's partner API on this machine, for trials and tests.
+
+    \b
+    Example:
+      partner-sync sandbox -p dub --port 8787 --seed samples/dub_existing.json --latency 0.15
+      DUB_API_KEY=dub_test partner-sync sync roster.csv -p dub --base-url http://127.0.0.1:8787
+    """
+    from sync.sandbox import Faults, Sandbox, load_seed
+
+    def serve() -> int:
+        fault_set = Faults(
+            latency=faults["latency"],
+            jitter=faults["jitter"],
+            error_before=faults["error_rate"],
+            error_after=faults["error_after_rate"],
+            timeout_after=faults["timeout_after_rate"],
+            drop=faults["drop_rate"],
+            burst_429=faults["burst_429_rate"],
+        )
+        server = Sandbox(
+            provider,
+            port=port,
+            seed=load_seed(seed) if seed else None,
+            faults=fault_set,
+            rate_limit=rate_limit,
+        )
+        server.start()
+        click.echo(f"{provider} sandbox serving at {server.base_url} (Ctrl-C to stop)", err=True)
+        server.serve_forever()
+        return 0
+
+    _run(serve)
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
+    """Resolve flags > environment > defaults; start the built-in sandbox when there is no key."""
+    stack = contextlib.ExitStack()
+    provider = get_provider(options["provider"])
+    key = resolve_api_key(provider, environ())
+    base_url = options.get("base_url")
+    rate = resolve_rate_limit(provider, options.get("rate_limit"), options.get("account_plan"))
+    logs.configure(
+        secrets=[key.get_secret_value()] if key else [],
+        json=options.get("json_logs"),
+        verbose=bool(options.get("verbose")),
+    )
+    seed = options.get("sandbox_seed")
+    if base_url is None and key is None:
+        from sync.sandbox import Sandbox, load_seed
+
+        server = stack.enter_context(Sandbox(provider.name, seed=load_seed(seed) if seed else None))
+        base_url = server.base_url
+        log.warning(
+            f"{provider.env_key} is not set: syncing into the built-in {provider.name} sandbox "
+            "on this machine; nothing leaves it",
+            sandbox=base_url,
+        )
+    elif seed is not None:
+        raise UsageError(
+            "--sandbox-seed goes with the built-in sandbox (no API key, no --base-url)"
+        )
+    if base_url is None:
+        base_url = provider.default_base_url
+    base_url = check_base_url(base_url)
+    if key is None:
+        if not is_loopback_url(base_url):
+            raise ConfigError(
+                f"{provider.env_key} is not set", hint=f"export {provider.env_key}=..."
+            )
+        key = SecretStr(SANDBOX_KEY)
+    settings = Settings(
+        input=options["input"],
+        provider=provider,
+        base_url=base_url,
+        api_key=key,
+        mapping=options.get("mapping"),
+        report=options.get("report") or default_report(options["input"], provider.name),
+        rate_limit=rate,
+        concurrency=options.get("concurrency") or default_concurrency(rate),
+        encoding=options.get("encoding"),
+        restart=bool(options.get("restart")),
+        sandbox_seed=seed,
+    )
+    if settings.report is not None:
+        report_format(settings.report)
+    return settings, stack
+
+
+def _plan(options: dict[str, Any]) -> int:
+    settings, stack = _settings(options)
+    with stack, _progress() as progress:
+        result = _run_async(run_plan(settings, progress))
+    return _finish(result, settings, "plan")
+
+
+def _sync(options: dict[str, Any]) -> int:
+    settings, stack = _settings(options)
+    with stack:
+        checkpoint_path = options.get("checkpoint")
+        if checkpoint_path is None:
+            if settings.sandbox_seed is not None or is_loopback_url(settings.base_url):
+                # The built-in sandbox forgets everything when the run ends; so must the journal.
+                directory = stack.enter_context(tempfile.TemporaryDirectory())
+                checkpoint_path = Path(directory) / "sandbox.checkpoint"
+            else:
+                checkpoint_path = default_checkpoint(settings.input, settings.provider.name)
+        settings = replace(settings, checkpoint=checkpoint_path)
+        with Checkpoint.open(checkpoint_path) as checkpoint, _progress() as progress:
+            try:
+                result = _run_async(run_sync(settings, checkpoint, progress))
+            except Interrupted as interrupted:
+                click.echo(
+                    f"interrupted: checkpoint saved at {checkpoint_path}; "
+                    "run the same command again to finish",
+                    err=True,
+                )
+                raise interrupted
+    return _finish(result, settings, "sync", checkpoint_path)
+
+
+def _finish(
+    result: RunResult, settings: Settings, command: str, checkpoint: Path | None = None
+) -> int:
+    if settings.report is not None:
+        write_report(settings.report, result.outcomes)
+    _print_summary(result.summary, settings, command, checkpoint)
+    for outcome in problems(result.outcomes, PROBLEM_LINES):
+        where = f" {outcome.field}" if outcome.field else ""
+        click.echo(f"  row {outcome.row}: {outcome.status.value}{where}: {outcome.message}")
+    hidden = sum(1 for o in result.outcomes if o.status in PROBLEM_STATUSES) - PROBLEM_LINES
+    if hidden > 0:
+        click.echo(f"  ... and {hidden} more in the report")
+    bad = any(outcome.status in PROBLEM_STATUSES for outcome in result.outcomes)
+    return 1 if bad else 0
+
+
+def _print_summary(
+    summary: RunSummary, settings: Settings, command: str, checkpoint: Path | None
+) -> None:
+    rows = summary.total_rows
+    counts = ", ".join(f"{name} {count}" for name, count in sorted(summary.counts.items()))
+    click.echo(
+        f"{command}: {rows} rows into {settings.provider.name} in {summary.elapsed:.1f}s: {counts}"
+    )
+    if summary.strategy is not None:
+        click.echo(f"  existing partners: {summary.strategy.name} ({summary.strategy.reason})")
+    calls = sum(summary.calls.values())
+    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.calls.items()))
+    click.echo(f"  API calls: {calls}" + (f" ({detail})" if detail else ""))
+    created = summary.counts.get("created", 0)
+    if created and summary.create_seconds > 0:
+        rate = created / summary.create_seconds
+        click.echo(f"  creates: {rate:.1f}/s (budget {settings.rate_limit / 60:.1f} requests/s)")
+    if settings.report is not None:
+        click.echo(f"  report: {settings.report}")
+    if checkpoint is not None and summary.resumed:
+        click.echo(f"  resumed from checkpoint {checkpoint}")
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str, int, int | None], None] | None]:
+    """A one-line progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    last = {"phase": ""}
+
+    def show(phase: str, done: int, total: int | None) -> None:
+        if phase != last["phase"] and last["phase"]:
+            click.echo("", err=True)
+        last["phase"] = phase
+        if total:
+            width = 30
+            filled = int(width * done / total)
+            bar = "#" * filled + "-" * (width - filled)
+            click.echo(f"\r{phase:<11} [{bar}] {done}/{total}", err=True, nl=False)
+        else:
+            click.echo(f"\r{phase:<11} {done}", err=True, nl=False)
+
+    try:
+        yield show
+    finally:
+        if last["phase"]:
+            click.echo("", err=True)
+
+
+def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run the coroutine; SIGINT/SIGTERM cancel it cleanly and become `Interrupted`."""
+
+    async def main() -> T:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        assert task is not None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            return await coroutine
+        except asyncio.CancelledError:
+            raise Interrupted(
+                "interrupted by a signal; the checkpoint holds all progress"
+            ) from None
+
+    return asyncio.run(main())
+
+
+def _run(action: Callable[[], int]) -> None:
+    try:
+        code = action()
+    except SyncError as error:
+        click.echo(f"partner-sync: error: {logs.Redactor(_secrets()).scrub(str(error))}", err=True)
+        sys.exit(error.exit_code)
+    sys.exit(code)
+
+
+def _secrets() -> list[str]:
+    env = environ()
+    return [env[p.env_key] for p in (cls() for cls in PROVIDERS.values()) if env.get(p.env_key)]
+
+
+def main() -> None:
+    cli(prog_name="partner-sync")

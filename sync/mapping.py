@@ -1,0 +1,291 @@
+"""Mapping files (mappings/*.toml) turn input columns into provider fields; applying is pure.
+
+A mapping is a table of target fields. Each field takes its value from one column (or the first of
+several that the file has), from several columns joined, or from a constant, and may pass it
+through simple transforms. A dotted target (`linkProps.externalId`) builds a nested object.
+
+    provider = "dub"
+    passthrough = true            # columns already named like a provider field are taken as is
+
+    [fields.email]
+    column = "Email Address"
+    transforms = ["trim"]
+
+    [fields.name]
+    join = ["first_name", "last_name"]   # blanks skipped, joined with `separator` (" ")
+
+    [fields.groupId]
+    value = "grp_partners"               # a constant
+
+    [fields.country]
+    column = ["country", "country_code"] # the first column the file has
+    optional = true                      # the file may have none of them
+    default = "US"                       # used when the cell is empty
+    transforms = ["trim", "upper"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sync.errors import InputError
+
+# Why each exists: exports trail spaces, shout, and pack lists into one cell.
+TRANSFORMS: dict[str, Callable[[str], Any]] = {
+    "trim": str.strip,
+    "lower": str.lower,
+    "upper": str.upper,
+    "title": str.title,
+    "collapse_spaces": lambda value: " ".join(value.split()),
+    "split": lambda value: [part.strip() for part in value.split(",") if part.strip()],
+    "json": json.loads,
+    "bool": lambda value: value.strip().lower() in {"1", "true", "yes", "y", "on"},
+}
+
+
+class CellError(ValueError):
+    """A transform could not be applied to one cell."""
+
+    def __init__(self, target: str, message: str) -> None:
+        super().__init__(message)
+        self.target = target
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """How one target field gets its value."""
+
+    target: str
+    columns: tuple[str, ...] = ()
+    join: tuple[str, ...] = ()
+    separator: str = " "
+    value: Any = None
+    default: Any = None
+    optional: bool = False
+    transforms: tuple[str, ...] = ()
+
+    def sources(self) -> tuple[str, ...]:
+        return self.join or self.columns
+
+
+@dataclass(frozen=True, slots=True)
+class MappingSpec:
+    """A parsed mapping file, not yet fitted to an input's columns."""
+
+    rules: tuple[FieldRule, ...]
+    passthrough: bool
+    provider: str | None
+    digest: str
+    source: str  # where it came from, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class BoundMapping:
+    """A mapping fitted to one file's header: every rule knows which columns it reads."""
+
+    steps: tuple[tuple[FieldRule, tuple[str, ...]], ...]
+    passthrough: tuple[tuple[str, str], ...]  # (column, target)
+    digest: str
+    unused_columns: tuple[str, ...] = field(default=())
+
+    def apply(self, values: Mapping[str, str | None]) -> dict[str, Any]:
+        """Build one row's payload; empty cells produce no key at all (never "" or null).
+
+        Raises:
+            CellError: a transform failed on a cell (reported as an invalid row).
+        """
+        payload: dict[str, Any] = {}
+        for target, value in self._values(values):
+            _set_path(payload, target, value)
+        return payload
+
+    def _values(self, values: Mapping[str, str | None]) -> Iterable[tuple[str, Any]]:
+        for rule, columns in self.steps:
+            value = _rule_value(rule, columns, values)
+            if value is not None:
+                yield rule.target, value
+        for column, target in self.passthrough:
+            cell = values.get(column)
+            if cell is not None and cell.strip():
+                yield target, cell
+
+
+def load_mapping(path: Path) -> MappingSpec:
+    """Parse a mapping file, collecting every problem before raising `InputError`."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read mapping file {path}: {exc.strerror}") from None
+    try:
+        document = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"mapping file {path} is not valid TOML: {exc}") from None
+    return parse_mapping(document, source=str(path), digest=hashlib.sha256(raw).hexdigest())
+
+
+def parse_mapping(document: dict[str, Any], *, source: str, digest: str) -> MappingSpec:
+    problems: list[str] = []
+    fields_table = document.get("fields", {})
+    if not isinstance(fields_table, dict):
+        raise InputError(f"mapping {source}: [fields] must be a table")
+    rules = []
+    for target, spec in fields_table.items():
+        if not isinstance(spec, dict):
+            problems.append(f"fields.{target} must be a table")
+            continue
+        rule, rule_problems = _parse_rule(target, spec)
+        problems.extend(rule_problems)
+        if rule is not None:
+            rules.append(rule)
+    if problems:
+        raise InputError(
+            f"mapping {source} has {len(problems)} problem(s): " + "; ".join(problems),
+            hint="see the mapping format in README.md",
+        )
+    provider = document.get("provider")
+    return MappingSpec(
+        rules=tuple(rules),
+        passthrough=bool(document.get("passthrough", False)),
+        provider=provider if isinstance(provider, str) else None,
+        digest=digest,
+        source=source,
+    )
+
+
+def identity_mapping() -> MappingSpec:
+    """The mapping of a file whose headers already are the provider's field names."""
+    return MappingSpec(
+        rules=(), passthrough=True, provider=None, digest="identity", source="identity"
+    )
+
+
+def bind_mapping(
+    mapping: MappingSpec, columns: list[str], known_fields: Iterable[str]
+) -> BoundMapping:
+    """Fit a mapping to a file's header.
+
+    Args:
+        mapping: the parsed mapping.
+        columns: the input file's header.
+        known_fields: the provider's field names (dotted for nested ones), for passthrough.
+
+    Raises:
+        InputError: the mapping names a column the file does not have.
+    """
+    present = set(columns)
+    steps: list[tuple[FieldRule, tuple[str, ...]]] = []
+    missing: list[str] = []
+    for rule in mapping.rules:
+        if rule.value is not None:
+            steps.append((rule, ()))
+            continue
+        if rule.join:
+            absent = [name for name in rule.join if name not in present]
+            if absent and not rule.optional:
+                missing.extend(f"{name!r} (for {rule.target})" for name in absent)
+            chosen = tuple(name for name in rule.join if name in present)
+        else:
+            chosen = tuple(name for name in rule.columns if name in present)[:1]
+            if not chosen and not rule.optional:
+                names = " or ".join(repr(name) for name in rule.columns)
+                missing.append(f"{names} (for {rule.target})")
+        if chosen or rule.default is not None:
+            steps.append((rule, chosen))
+    if missing:
+        raise InputError(
+            f"mapping {mapping.source} names column(s) the input does not have: "
+            + ", ".join(missing),
+            hint=f"the input's columns are: {', '.join(columns)}",
+        )
+    mapped_targets = {rule.target for rule, _ in steps}
+    used = {name for _, chosen in steps for name in chosen}
+    passthrough: list[tuple[str, str]] = []
+    if mapping.passthrough:
+        fields = set(known_fields)
+        passthrough = [
+            (column, column)
+            for column in columns
+            if column in fields and column not in mapped_targets and column not in used
+        ]
+    used |= {column for column, _ in passthrough}
+    return BoundMapping(
+        steps=tuple(steps),
+        passthrough=tuple(passthrough),
+        digest=mapping.digest,
+        unused_columns=tuple(column for column in columns if column not in used),
+    )
+
+
+def _parse_rule(target: str, spec: dict[str, Any]) -> tuple[FieldRule | None, list[str]]:
+    problems = []
+    unknown = set(spec) - {
+        "column",
+        "join",
+        "separator",
+        "value",
+        "default",
+        "optional",
+        "transforms",
+    }
+    if unknown:
+        problems.append(f"fields.{target} has unknown key(s) {', '.join(sorted(unknown))}")
+    column = spec.get("column")
+    columns = (column,) if isinstance(column, str) else tuple(column or ())
+    join = tuple(spec.get("join", ()))
+    sources = sum(1 for present in (columns, join, "value" in spec) if present)
+    if sources != 1:
+        problems.append(f"fields.{target} needs exactly one of column, join or value")
+    transforms = tuple(spec.get("transforms", ()))
+    bad = [name for name in transforms if name not in TRANSFORMS]
+    if bad:
+        problems.append(
+            f"fields.{target}: unknown transform(s) {', '.join(bad)} "
+            f"(known: {', '.join(TRANSFORMS)})"
+        )
+    if problems:
+        return None, problems
+    return (
+        FieldRule(
+            target=target,
+            columns=columns,
+            join=join,
+            separator=str(spec.get("separator", " ")),
+            value=spec.get("value"),
+            default=spec.get("default"),
+            optional=bool(spec.get("optional", False)),
+            transforms=transforms,
+        ),
+        [],
+    )
+
+
+def _rule_value(rule: FieldRule, columns: tuple[str, ...], values: Mapping[str, str | None]) -> Any:
+    if rule.value is not None:
+        return rule.value
+    cells = [values.get(name) for name in columns]
+    texts = [cell.strip() for cell in cells if cell is not None and cell.strip()]
+    if not texts:
+        return rule.default
+    value: Any = rule.separator.join(texts) if rule.join else cells[0]
+    for name in rule.transforms:
+        if not isinstance(value, str):
+            break
+        try:
+            value = TRANSFORMS[name](value)
+        except ValueError as exc:
+            raise CellError(rule.target, f"cannot apply {name}: {exc}") from None
+    return value
+
+
+def _set_path(payload: dict[str, Any], target: str, value: Any) -> None:
+    *parents, leaf = target.split(".")
+    node = payload
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value

@@ -1,0 +1,154 @@
+"""Plain data shared by every stage: rows, candidates, remote partners, plan entries, outcomes.
+
+Imports nothing from `sync`: the core stages pass these between them as plain values.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Action(StrEnum):
+    """What the plan decided for one input row."""
+
+    CREATE = "create"
+    EXISTS = "exists"
+    CONFLICT = "conflict"
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+
+
+class Status(StrEnum):
+    """Where one input row ended; every row ends with exactly one."""
+
+    CREATED = "created"
+    INVITED = "invited"
+    EXISTS = "exists"
+    CONFLICT = "conflict"
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+    FAILED = "failed"
+    # Only in `plan` reports: the row would be created.
+    CREATE = "create"
+    # Only in the report of an unfinished run: the row is still to be created.
+    PENDING = "pending"
+
+
+# Statuses that make the exit code 1 ("finished, but look at these rows").
+PROBLEM_STATUSES = frozenset({Status.INVALID, Status.CONFLICT, Status.FAILED, Status.PENDING})
+
+
+def email_key(email: str) -> str:
+    """The form in which two emails are compared: trimmed and case-folded."""
+    return email.strip().casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One input row as read: its 1-based data row number and its cells (None when empty)."""
+
+    number: int
+    values: dict[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A row that passed the provider's schema: the body to send and its match keys."""
+
+    row: int
+    payload: dict[str, Any]
+    email: str  # as it will be sent (trimmed)
+    tenant_id: str | None
+
+    @property
+    def key(self) -> str:
+        return email_key(self.email)
+
+
+@dataclass(frozen=True, slots=True)
+class RemotePartner:
+    """A partner that exists at the provider, reduced to what matching needs."""
+
+    id: str
+    email: str | None
+    tenant_id: str | None = None
+    created_at: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        return email_key(self.email) if self.email else None
+
+    def describe(self) -> str:
+        parts = [self.id]
+        if self.email:
+            parts.append(f"email {self.email}")
+        if self.tenant_id:
+            parts.append(f"tenantId {self.tenant_id}")
+        return " ".join(parts[:1]) + (f" ({', '.join(parts[1:])})" if parts[1:] else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The final word on one input row, as the report prints it."""
+
+    row: int
+    status: Status
+    remote_id: str | None = None
+    message: str = ""
+    field: str | None = None
+    email: str | None = None
+    tenant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEntry:
+    """The plan's decision for one row; `candidate` is set for rows that may be sent."""
+
+    row: int
+    action: Action
+    candidate: Candidate | None = None
+    remote_id: str | None = None
+    message: str = ""
+    field: str | None = None
+    email: str | None = None
+    tenant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """How existing partners were found, and why that way was cheaper."""
+
+    name: str  # "scan", "lookup" or "none"
+    reason: str
+    estimated_calls: int
+
+
+@dataclass(slots=True)
+class Plan:
+    """Every row's decision, in row order, and how existing partners were fetched."""
+
+    entries: list[PlanEntry]
+    strategy: Strategy
+    remote_calls: int = 0
+
+    def counts(self) -> Counter[str]:
+        return Counter(entry.action.value for entry in self.entries)
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """What a finished (or stopped) run did: counts per status and the calls it made."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+    strategy: Strategy | None = None
+    resumed: bool = False
+    create_seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.counts.values())

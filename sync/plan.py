@@ -1,0 +1,154 @@
+"""Valid rows + what exists at the provider → one decision per row (pure; no I/O).
+
+The rules (design.md, "Matching"):
+- a later row with the same email or tenant id as an earlier valid row is a `duplicate`;
+- a remote partner with the row's tenant id, or with its email while the tenant ids agree or one
+  side has none, means `exists`;
+- the tenant id and the email pointing at two different partners, or the email belonging to a
+  partner with another tenant id, is a `conflict`;
+- anything else is a `create`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
+from sync.models import Action, Candidate, Outcome, PlanEntry, RemotePartner, email_key
+
+
+@dataclass(slots=True)
+class RemoteIndex:
+    """Existing partners by match key; filled from a full scan or from targeted lookups."""
+
+    by_email: dict[str, RemotePartner] = dataclass_field(default_factory=dict)
+    by_tenant: dict[str, RemotePartner] = dataclass_field(default_factory=dict)
+    ids: set[str] = dataclass_field(default_factory=set)
+
+    def add(self, partner: RemotePartner) -> None:
+        if partner.id in self.ids:
+            return  # a page that shifted under us repeats partners; the first sighting wins
+        self.ids.add(partner.id)
+        if partner.key:
+            self.by_email.setdefault(partner.key, partner)
+        if partner.tenant_id:
+            self.by_tenant.setdefault(partner.tenant_id, partner)
+
+    def extend(self, partners: Iterable[RemotePartner]) -> None:
+        for partner in partners:
+            self.add(partner)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def classify(candidate: Candidate, index: RemoteIndex) -> PlanEntry:
+    """Decide `exists`, `conflict` or `create` for one valid, first-of-its-key row."""
+    by_tenant = index.by_tenant.get(candidate.tenant_id) if candidate.tenant_id else None
+    by_email = index.by_email.get(candidate.key)
+    if by_tenant and by_email and by_tenant.id != by_email.id:
+        return _entry(
+            candidate,
+            Action.CONFLICT,
+            remote_id=by_tenant.id,
+            message=(
+                f"tenantId belongs to {by_tenant.describe()} but the email belongs to "
+                f"{by_email.describe()}"
+            ),
+            field="tenantId",
+        )
+    if by_tenant:
+        return _entry(
+            candidate,
+            Action.EXISTS,
+            remote_id=by_tenant.id,
+            message="matched by tenantId"
+            + ("" if by_tenant.key == candidate.key else f" (remote email {by_tenant.email})"),
+        )
+    if by_email:
+        if candidate.tenant_id and by_email.tenant_id and by_email.tenant_id != candidate.tenant_id:
+            return _entry(
+                candidate,
+                Action.CONFLICT,
+                remote_id=by_email.id,
+                message=f"the email belongs to {by_email.describe()} with another tenantId",
+                field="email",
+            )
+        return _entry(candidate, Action.EXISTS, remote_id=by_email.id, message="matched by email")
+    return _entry(candidate, Action.CREATE)
+
+
+def _entry(
+    candidate: Candidate,
+    action: Action,
+    *,
+    remote_id: str | None = None,
+    message: str = "",
+    field: str | None = None,
+) -> PlanEntry:
+    return PlanEntry(
+        row=candidate.row,
+        action=action,
+        candidate=candidate if action is Action.CREATE else None,
+        remote_id=remote_id,
+        message=message,
+        field=field,
+        email=candidate.email,
+        tenant_id=candidate.tenant_id,
+    )
+
+
+def build_plan(
+    candidates: Iterable[Candidate], invalid: Iterable[Outcome], index: RemoteIndex
+) -> list[PlanEntry]:
+    """One entry per input row, in row order: invalid rows, duplicates, then matching."""
+    entries: list[PlanEntry] = [
+        PlanEntry(
+            row=outcome.row,
+            action=Action.INVALID,
+            message=outcome.message,
+            field=outcome.field,
+            email=outcome.email,
+        )
+        for outcome in invalid
+    ]
+    first_by_email: dict[str, int] = {}
+    first_by_tenant: dict[str, int] = {}
+    for candidate in candidates:
+        earlier = first_by_email.get(candidate.key)
+        same = "email"
+        if earlier is None and candidate.tenant_id:
+            earlier, same = first_by_tenant.get(candidate.tenant_id), "tenantId"
+        if earlier is not None:
+            entries.append(
+                PlanEntry(
+                    row=candidate.row,
+                    action=Action.DUPLICATE,
+                    message=f"same {same} as row {earlier}",
+                    email=candidate.email,
+                    tenant_id=candidate.tenant_id,
+                )
+            )
+            continue
+        first_by_email[candidate.key] = candidate.row
+        if candidate.tenant_id:
+            first_by_tenant[candidate.tenant_id] = candidate.row
+        entries.append(classify(candidate, index))
+    entries.sort(key=lambda entry: entry.row)
+    return entries
+
+
+def returned_partner_problem(candidate: Candidate, returned: RemotePartner) -> str | None:
+    """Why a partner the provider returned from a create is not the one we sent, if it is not.
+
+    Dub's POST is an upsert: given a tenantId that belongs to partner A and the email of B, it
+    answers 201 with partner A. That is a conflict, not a success.
+    """
+    if returned.key is not None and returned.key != email_key(candidate.email):
+        return (
+            f"the provider returned another partner, {returned.describe()}, instead of creating one"
+        )
+    if candidate.tenant_id and returned.tenant_id and returned.tenant_id != candidate.tenant_id:
+        return f"the provider returned {returned.describe()}, whose tenantId differs"
+    return None

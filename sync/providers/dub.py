@@ -1,0 +1,214 @@
+"""Dub (dub.co): the partners API, its create-body schema, and the traps of its upserting POST."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from sync.errors import RejectedError
+from sync.models import Candidate, RemotePartner, Status
+from sync.providers.base import Page, Resolution
+from sync.providers.countries import ISO_3166_ALPHA2
+from sync.providers.fields import Email, TrimmedStr, max_utf16
+from sync.providers.http import ProviderHTTP
+
+# Dub's slug alphabet: ASCII letters, digits, "_", "/", "-", ".", and anything beyond ASCII
+# (which covers emoji). See providers.md §1.2, `username`.
+_USERNAME = re.compile(r"^[0-9A-Za-z_/\-.\u0080-\uFFFF\U00010000-\U0010FFFF]+$")
+
+
+def _check_username(value: str) -> str:
+    if not _USERNAME.match(value):
+        raise ValueError("may only contain letters, digits and _ / - .")
+    if value.startswith(("_", ".well-known")):
+        raise ValueError("may not start with '_' or '.well-known'")
+    if value.endswith((".php", ".php7")):
+        raise ValueError("may not end with .php")
+    return value
+
+
+def _check_country(value: str) -> str:
+    if value not in ISO_3166_ALPHA2:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, DE)")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    # An empty tenantId is stored as "" and a second one ends in a 500: never send it.
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+Name = Annotated[TrimmedStr, AfterValidator(max_utf16(100))]
+Username = Annotated[str, AfterValidator(max_utf16(100)), AfterValidator(_check_username)]
+Country = Annotated[str, AfterValidator(_check_country)]
+# No limit in Dub's schema; the database column is most likely VARCHAR(191) (an inference).
+TenantId = Annotated[str, AfterValidator(_not_blank), AfterValidator(max_utf16(191))]
+TagList = str | list[str]
+
+
+class DubTestVariant(BaseModel):
+    """One A/B destination of a partner's default link."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Field(min_length=1)]
+    percentage: Annotated[float, Field(ge=10, le=90)]
+
+
+class DubLinkProps(BaseModel):
+    """Overrides for the partner's default link (Dub's link body, less what the program sets)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    externalId: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    tenantId: Annotated[str, Field(max_length=255)] | None = None
+    prefix: str | None = None
+    tagIds: TagList | None = None
+    tagNames: TagList | None = None
+    testVariants: Annotated[list[DubTestVariant], Field(min_length=2, max_length=4)] | None = None
+    testStartedAt: str | None = None
+    testCompletedAt: str | None = None
+    comments: str | None = None
+    title: str | None = None
+    description: str | None = None
+    image: str | None = None
+    video: str | None = None
+    archived: bool | None = None
+    proxy: bool | None = None
+    rewrite: bool | None = None
+    doIndex: bool | None = None
+    expiresAt: str | None = None
+    expiredUrl: str | None = None
+    ios: str | None = None
+    android: str | None = None
+
+
+class DubPartner(BaseModel):
+    """The body of POST /partners with Dub's documented limits (providers.md §1.2)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[Email, AfterValidator(max_utf16(190))]
+    name: Name | None = None
+    username: Username | None = None
+    image: str | None = None
+    tenantId: TenantId | None = None
+    groupId: str | None = None
+    country: Country | None = None
+    description: Annotated[str, AfterValidator(max_utf16(5000))] | None = None
+    linkProps: DubLinkProps | None = None
+
+
+def _partner(record: Mapping[str, Any]) -> RemotePartner:
+    return RemotePartner(
+        id=str(record.get("id") or record.get("partnerId") or ""),
+        email=record.get("email"),
+        tenant_id=record.get("tenantId") or None,
+        created_at=record.get("createdAt"),
+    )
+
+
+class Dub:
+    """Dub's partners API: list with a stable order, look up by email/tenantId, upserting create."""
+
+    name: ClassVar[str] = "dub"
+    env_key: ClassVar[str] = "DUB_API_KEY"
+    default_base_url: ClassVar[str] = "https://api.dub.co"
+    # Business plan; --dub-plan or --rate-limit choose another (providers.md §1.6).
+    default_rate_limit: ClassVar[int] = 1200
+    plans: ClassVar[dict[str, int]] = {
+        "free": 60,
+        "pro": 600,
+        "business": 1200,
+        "advanced": 3000,
+        "enterprise": 3000,
+    }
+    schema: ClassVar[type[BaseModel]] = DubPartner
+    tenant_field: ClassVar[str | None] = "tenantId"
+    page_size: ClassVar[int] = 100
+    lookup_calls_per_row: ClassVar[int] = 1
+
+    def auth_headers(self, api_key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {api_key}"}
+
+    def error_message(self, status: int, body: Any) -> str:
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            return f"{error.get('code', 'error')}: {error.get('message', '')}".strip()
+        return str(body)[:200]
+
+    def is_account_error(self, status: int, body: Any) -> bool:
+        # 401 is the key; 403 is the plan, the role or the partner limit: all account-wide.
+        return status in (401, 403)
+
+    async def count(self, http: ProviderHTTP) -> int | None:
+        # GET /partners/count is an API-key route missing from the OpenAPI document.
+        try:
+            body = await http.request("GET", "/partners/count", kind="count")
+        except RejectedError:
+            return None
+        return body if isinstance(body, int) else None
+
+    async def list_page(self, http: ProviderHTTP, page: int) -> Page:
+        # createdAt ascending: the default order (sales amount) moves rows between pages.
+        body = await http.request(
+            "GET",
+            "/partners",
+            params={
+                "sortBy": "createdAt",
+                "sortOrder": "asc",
+                "page": page,
+                "pageSize": self.page_size,
+            },
+            kind="list",
+        )
+        records = body if isinstance(body, list) else []
+        return Page(
+            partners=[_partner(record) for record in records],
+            has_next=len(records) >= self.page_size,
+        )
+
+    async def lookup(self, http: ProviderHTTP, candidate: Candidate) -> list[RemotePartner]:
+        found = await self._find(http, {"email": candidate.email})
+        if not found and candidate.tenant_id:
+            found = await self._find(http, {"tenantId": candidate.tenant_id})
+        return found
+
+    async def _find(self, http: ProviderHTTP, params: dict[str, str | int]) -> list[RemotePartner]:
+        body = await http.request("GET", "/partners", params=params, kind="lookup")
+        return [_partner(record) for record in body] if isinstance(body, list) else []
+
+    async def create(self, http: ProviderHTTP, payload: Mapping[str, Any]) -> RemotePartner:
+        body = await http.request("POST", "/partners", json=dict(payload), kind="create")
+        return _partner(body if isinstance(body, dict) else {})
+
+    def resolve_rejection(self, error: RejectedError) -> Resolution:
+        if error.status == 409:
+            return Resolution(Status.CONFLICT, _short(error), field="tenantId")
+        if error.status in (400, 422):
+            return Resolution(Status.INVALID, _short(error), field=_field_of(error.body))
+        return Resolution(Status.FAILED, _short(error))
+
+    def known_fields(self) -> list[str]:
+        return [*DubPartner.model_fields, *(f"linkProps.{n}" for n in DubLinkProps.model_fields)]
+
+
+def _short(error: RejectedError) -> str:
+    body = error.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return f"refused by dub: {body['error'].get('message', '')}"
+    return error.message
+
+
+def _field_of(body: Any) -> str | None:
+    # Dub reports only the first zod issue, as "<code>: <path>: <message>".
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        parts = str(body["error"].get("message", "")).split(": ")
+        if len(parts) >= 3:
+            return parts[1]
+    return None

@@ -1,0 +1,118 @@
+"""Typed settings for one run: flags first, then the environment, then defaults; keys as secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+from sync.errors import ConfigError, UsageError
+from sync.providers.base import Provider
+from sync.retry import RetryPolicy
+
+MAX_CONCURRENCY = 64
+# Latency we plan for before any answer is seen: enough workers to keep the budget busy.
+ASSUMED_LATENCY = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a `plan` or `sync` run needs, resolved and checked."""
+
+    input: Path
+    provider: Provider
+    base_url: str
+    api_key: SecretStr
+    mapping: Path | None = None
+    checkpoint: Path | None = None
+    report: Path | None = None
+    rate_limit: float = 60.0
+    concurrency: int = 4
+    encoding: str | None = None
+    restart: bool = False
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sandbox_seed: Path | None = None  # set when the run uses the embedded sandbox
+
+    @property
+    def account(self) -> str:
+        """A fingerprint of the account: a hash of the key, never the key."""
+        return hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()[:16]
+
+
+def resolve_api_key(provider: Provider, environ: Mapping[str, str]) -> SecretStr | None:
+    value = environ.get(provider.env_key, "").strip()
+    return SecretStr(value) if value else None
+
+
+def resolve_rate_limit(provider: Provider, rate_limit: float | None, plan: str | None) -> float:
+    """Requests per minute: --rate-limit, else the account plan's budget, else the default.
+
+    Raises:
+        UsageError: an unknown plan name or a non-positive rate.
+    """
+    if rate_limit is not None:
+        if rate_limit <= 0:
+            raise UsageError("--rate-limit must be a positive number of requests per minute")
+        return rate_limit
+    if plan is not None:
+        plans: dict[str, int] = getattr(provider, "plans", {})
+        if plan not in plans:
+            known = ", ".join(plans) or "none"
+            raise UsageError(f"{provider.name} has no plan {plan!r}", hint=f"known plans: {known}")
+        return float(plans[plan])
+    return float(provider.default_rate_limit)
+
+
+def default_concurrency(rate_limit: float) -> int:
+    """Workers the budget needs at a pessimistic latency (rate x latency), bounded."""
+    per_second = rate_limit / 60.0
+    return max(2, min(MAX_CONCURRENCY, int(per_second * ASSUMED_LATENCY) + 2))
+
+
+def check_base_url(url: str) -> str:
+    """Refuse plain http:// except on loopback, where the sandbox lives (keys travel in headers).
+
+    Raises:
+        ConfigError: the URL is unusable or would send the key unencrypted.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--base-url {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"--base-url {url} is plain http: the API key would cross the network unencrypted",
+            hint="use https://, or a loopback address for a local sandbox",
+        )
+    return url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname
+    return bool(host) and _is_loopback(host or "")
+
+
+def default_checkpoint(input_path: Path, provider: str) -> Path:
+    return input_path.with_name(f"{input_path.name}.{provider}.checkpoint")
+
+
+def default_report(input_path: Path, provider: str) -> Path:
+    return input_path.with_name(f"{input_path.name}.{provider}.report.csv")
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ

@@ -1,0 +1,219 @@
+"""Executes the plan's creates: async workers under the shared budget, journaling each row.
+
+Exactly once: a row is journaled `sending` before its create leaves, and a create whose outcome
+is unknown (timeout, dropped connection, 5xx, unreadable answer) is never resent before the
+partner has been looked up. Only a create that provably never reached the provider is resent
+blindly (retry.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from sync.checkpoint import Checkpoint
+from sync.errors import RejectedError, RetryableProviderError
+from sync.models import Action, Candidate, Outcome, Status
+from sync.plan import RemoteIndex, classify, returned_partner_problem
+from sync.providers.base import Provider
+from sync.providers.http import ProviderHTTP
+from sync.retry import RetryPolicy, Sleep, backoff, call_with_retries
+
+log = structlog.get_logger(__name__)
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One row to create; `unsure` when an earlier attempt may have reached the provider."""
+
+    candidate: Candidate
+    unsure: bool
+
+
+class Worker:
+    """Creates partners for a list of jobs; every outcome goes to the checkpoint at once."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        http: ProviderHTTP,
+        checkpoint: Checkpoint,
+        policy: RetryPolicy,
+        *,
+        concurrency: int,
+        progress: Progress | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._provider = provider
+        self._http = http
+        self._checkpoint = checkpoint
+        self._policy = policy
+        self._concurrency = max(concurrency, 1)
+        self._progress = progress
+        self._sleep = sleep
+        self.counts: Counter[str] = Counter()
+        self.seconds = 0.0
+
+    async def run(self, jobs: Sequence[Job]) -> None:
+        """Work through `jobs`; a fatal provider error cancels the rest and propagates."""
+        queue: asyncio.Queue[Job] = asyncio.Queue()
+        for job in jobs:
+            queue.put_nowait(job)
+        total = len(jobs)
+        started = time.monotonic()
+
+        async def work() -> None:
+            while True:
+                try:
+                    job = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                outcome = await self._one(job)
+                self.counts[outcome.status.value] += 1
+                if self._progress:
+                    self._progress("creating", sum(self.counts.values()), total)
+
+        workers = min(self._concurrency, total)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(workers):
+                    group.create_task(work())
+        except* Exception as group_error:
+            # Surface the first real error (a fatal provider refusal) rather than the group.
+            raise group_error.exceptions[0] from None
+        finally:
+            self.seconds = time.monotonic() - started
+
+    async def _one(self, job: Job) -> Outcome:
+        try:
+            return await self._attempts(job)
+        except _LookupFailed as failure:
+            message = f"outcome unknown and the lookup failed ({failure}); the next run looks again"
+            return self._finish(_outcome(job.candidate, Status.FAILED, message), retryable=True)
+
+    async def _attempts(self, job: Job) -> Outcome:
+        candidate = job.candidate
+        if job.unsure:
+            found = await self._reconcile(candidate)
+            if found is not None:
+                return self._finish(found)
+        for attempt in range(1, self._policy.attempts + 1):
+            self._checkpoint.mark_sending(candidate.row)
+            try:
+                outcome = await self._send(candidate)
+            except RetryableProviderError as error:
+                if not error.reached:
+                    # Retries of a request that never arrived are used up: safe to try later.
+                    return self._finish(_failed(candidate, error), retryable=True)
+                log.warning(
+                    "create outcome unknown; looking up", row=candidate.row, error=str(error)
+                )
+                found = await self._reconcile(candidate)
+                if found is not None:
+                    return self._finish(found)
+                await self._sleep(backoff(self._policy, attempt))
+                continue
+            return self._finish(outcome)
+        message = f"gave up after {self._policy.attempts} attempts; the next run tries again"
+        return self._finish(
+            Outcome(
+                row=candidate.row, status=Status.FAILED, message=message, email=candidate.email
+            ),
+            retryable=True,
+        )
+
+    async def _send(self, candidate: Candidate) -> Outcome:
+        """One create (retried only while it never reached the provider), judged."""
+        try:
+            returned = await call_with_retries(
+                lambda: self._provider.create(self._http, candidate.payload),
+                policy=self._policy,
+                write=True,
+                sleep=self._sleep,
+            )
+        except RejectedError as error:
+            resolution = self._provider.resolve_rejection(error)
+            if resolution.status is None:
+                found = await self._reconcile(candidate)
+                if found is not None:
+                    return found
+                return _outcome(
+                    candidate, Status.FAILED, resolution.message, field=resolution.field
+                )
+            return _outcome(
+                candidate, resolution.status, resolution.message, field=resolution.field
+            )
+        problem = returned_partner_problem(candidate, returned)
+        if problem:
+            return _outcome(candidate, Status.CONFLICT, problem, remote_id=returned.id)
+        return _outcome(candidate, Status.CREATED, "", remote_id=returned.id)
+
+    async def _reconcile(self, candidate: Candidate) -> Outcome | None:
+        """After an unknown outcome: the partner's state at the provider, or None if absent.
+
+        Found means an earlier attempt of ours landed (the plan saw no such partner), so the
+        row counts as created.
+        """
+        try:
+            found = await call_with_retries(
+                lambda: self._provider.lookup(self._http, candidate),
+                policy=self._policy,
+                write=False,
+                sleep=self._sleep,
+            )
+        except RetryableProviderError as error:
+            raise _LookupFailed(str(error)) from error
+        index = RemoteIndex()
+        index.extend(found)
+        entry = classify(candidate, index)
+        if entry.action is Action.CREATE:
+            return None
+        if entry.action is Action.EXISTS:
+            return _outcome(
+                candidate,
+                Status.CREATED,
+                "confirmed by lookup after an unknown outcome",
+                remote_id=entry.remote_id,
+            )
+        return _outcome(
+            candidate, Status.CONFLICT, entry.message, remote_id=entry.remote_id, field=entry.field
+        )
+
+    def _finish(self, outcome: Outcome, *, retryable: bool = False) -> Outcome:
+        self._checkpoint.mark_done(outcome, retryable=retryable)
+        log.debug("row done", row=outcome.row, status=outcome.status.value)
+        return outcome
+
+
+class _LookupFailed(Exception):
+    """The lookup that should settle an unknown outcome failed as well."""
+
+
+def _outcome(
+    candidate: Candidate,
+    status: Status,
+    message: str,
+    *,
+    remote_id: str | None = None,
+    field: str | None = None,
+) -> Outcome:
+    return Outcome(
+        row=candidate.row,
+        status=status,
+        remote_id=remote_id,
+        message=message,
+        field=field,
+        email=candidate.email,
+        tenant_id=candidate.tenant_id,
+    )
+
+
+def _failed(candidate: Candidate, error: Exception) -> Outcome:
+    return _outcome(candidate, Status.FAILED, f"{error}; the next run tries again")
