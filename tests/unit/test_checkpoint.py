@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from sync.checkpoint import Binding, Checkpoint, read_status
+from sync.errors import ConfigError
+from sync.models import Action, Candidate, Outcome, PlanEntry, Status, Strategy
+
+BINDING = Binding("hash", "identity", "dub", "http://127.0.0.1:1", "acct")
+STRATEGY = Strategy("lookup", "cheaper", 2)
+
+
+def entries() -> list[PlanEntry]:
+    c = Candidate(row=1, payload={"email": "a@x.com"}, email="a@x.com", tenant_id=None)
+    return [
+        PlanEntry(row=1, action=Action.CREATE, candidate=c),
+        PlanEntry(row=2, action=Action.EXISTS, remote_id="pn_2", message="matched by email"),
+        PlanEntry(row=3, action=Action.INVALID, field="email", message="bad"),
+    ]
+
+
+def test_plan_journal_and_resume(tmp_path: Path):
+    path = tmp_path / "run.checkpoint"
+    with Checkpoint.open(path) as checkpoint:
+        assert not checkpoint.has_plan
+        checkpoint.save_plan(BINDING, entries(), STRATEGY)
+        checkpoint.mark_sending(1)
+    with Checkpoint.open(path) as checkpoint:
+        assert checkpoint.has_plan and checkpoint.strategy == STRATEGY
+        checkpoint.check_binding(BINDING)
+        assert checkpoint.rows_to_send() == [(1, "sending")]
+        checkpoint.mark_done(Outcome(row=1, status=Status.CREATED, remote_id="pn_1"))
+        assert checkpoint.rows_to_send() == []
+        assert checkpoint.journal()[1][:2] == ("created", "pn_1")
+    meta, counts = read_status(path)
+    assert counts == {"created": 1, "exists": 1, "invalid": 1}
+    assert "acct" in meta["binding"]
+
+
+def test_transient_failures_are_retried_by_the_next_run_but_refusals_are_not(tmp_path: Path):
+    with Checkpoint.open(tmp_path / "c") as checkpoint:
+        checkpoint.save_plan(BINDING, entries(), STRATEGY)
+        checkpoint.mark_done(Outcome(row=1, status=Status.FAILED, message="503"), retryable=True)
+        assert checkpoint.rows_to_send() == [(1, "failed")]
+        checkpoint.mark_done(Outcome(row=1, status=Status.FAILED, message="refused"))
+        assert checkpoint.rows_to_send() == []
+
+
+def test_another_job_is_refused_with_what_changed_and_how_to_start_over(tmp_path: Path):
+    path = tmp_path / "c"
+    with Checkpoint.open(path) as checkpoint:
+        checkpoint.save_plan(BINDING, entries(), STRATEGY)
+        other = Binding("other", "identity", "dub", "http://127.0.0.1:1", "acct2")
+        with pytest.raises(ConfigError) as caught:
+            checkpoint.check_binding(other)
+    message = str(caught.value)
+    assert "input file's content" in message and "API key" in message and "--restart" in message
+
+
+def test_second_run_on_the_same_checkpoint_is_refused(tmp_path: Path):
+    path = tmp_path / "c"
+    with Checkpoint.open(path), pytest.raises(ConfigError, match="another partner-sync run"):
+        Checkpoint.open(path)
+    with Checkpoint.open(path):  # released on close
+        pass
+
+
+def test_files_are_private_and_hold_no_key(tmp_path: Path):
+    path = tmp_path / "c"
+    with Checkpoint.open(path) as checkpoint:
+        checkpoint.save_plan(BINDING, entries(), STRATEGY)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_not_a_checkpoint(tmp_path: Path):
+    path = tmp_path / "c"
+    path.write_text("hello, this is not sqlite" * 100)
+    with pytest.raises(ConfigError, match="not a partner-sync checkpoint"):
+        Checkpoint.open(path)
+    with pytest.raises(ConfigError, match="no checkpoint"):
+        read_status(tmp_path / "missing")

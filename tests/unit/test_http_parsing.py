@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from sync.providers.http import parse_wait
+from sync.remote import choose_strategy, scan_calls
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("12", 12.0),
+        ("0.5", 0.5),
+        (str(int(NOW + 30)), 30.0),  # epoch seconds
+        (str(int((NOW + 7.5) * 1000)), 7.5),  # epoch milliseconds (Dub)
+        (str(int((NOW - 10) * 1000)), 0.0),  # a reset in the past: no wait
+        ("Wed, 15 Jan 2027 08:00:10 GMT", None),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_wait_understands_every_unit(value, expected):
+    result = parse_wait(value, now=NOW)
+    if value and value.startswith("Wed"):
+        assert result is not None and result > 0
+    else:
+        assert result == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_scan_reads_a_final_short_or_empty_page():
+    assert scan_calls(0, 100) == 1
+    assert scan_calls(99, 100) == 1
+    assert scan_calls(100, 100) == 2
+    assert scan_calls(200_000, 100) == 2001
+
+
+def test_strategy_picks_the_cheaper_way_and_says_why():
+    nightly = choose_strategy(40, 200_000, 100, 1)
+    assert nightly.name == "lookup" and nightly.estimated_calls == 40
+    migration = choose_strategy(50_000, 1_000, 100, 1)
+    assert migration.name == "scan" and migration.estimated_calls == 11
+    assert "list pages" in migration.reason
+    assert choose_strategy(10, None, 100, 0).name == "scan"
+    assert choose_strategy(0, 5, 100, 1).name == "none"
