@@ -93,6 +93,13 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Requests in flight at most (default: what the rate limit needs).",
         ),
         click.option(
+            "--timeout",
+            type=click.FloatRange(0.1, 600),
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait for one answer before the request counts as timed out.",
+        ),
+        click.option(
             "--sandbox-seed",
             type=click.Path(path_type=Path, dir_okay=False, exists=True),
             help="With the built-in sandbox: partners that exist before the run (JSON or JSONL).",
@@ -341,6 +348,7 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
         concurrency=options.get("concurrency") or default_concurrency(rate),
         encoding=options.get("encoding"),
         restart=bool(options.get("restart")),
+        timeout=float(options.get("timeout") or 30.0),
         sandbox_seed=seed,
     )
     if settings.report is not None:

@@ -102,6 +102,7 @@ def _connect(settings: Settings) -> ProviderHTTP:
         is_account_error=provider.is_account_error,
         max_retry_after=settings.retry.max_retry_after,
         max_connections=settings.concurrency,
+        timeout=settings.timeout,
     )
 
 

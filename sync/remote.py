@@ -51,10 +51,10 @@ def choose_strategy(
     pages = scan_calls(existing, page_size)
     if pages < lookups:
         return Strategy(
-            "scan", f"{pages} list pages for {existing} partners < {lookups} lookups", pages
+            "scan", f"{pages} list page(s) for {existing} partners < {lookups} lookups", pages
         )
     return Strategy(
-        "lookup", f"{lookups} lookups <= {pages} list pages for {existing} partners", lookups
+        "lookup", f"{lookups} lookups <= {pages} list page(s) for {existing} partners", lookups
     )
 
 

@@ -36,6 +36,7 @@ class Settings:
     concurrency: int = 4
     encoding: str | None = None
     restart: bool = False
+    timeout: float = 30.0  # seconds for one answer
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sandbox_seed: Path | None = None  # set when the run uses the embedded sandbox
 

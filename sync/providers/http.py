@@ -21,7 +21,8 @@ from sync.ratelimit import RateLimiter
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 10.0
 USER_AGENT = "partner-sync"
 
 # Values above these are epoch timestamps, not durations: 1e12 ms is 2001, 1e9 s is 2001 too.
@@ -69,7 +70,7 @@ class ProviderHTTP:
         error_message: ErrorMessage,
         is_account_error: AccountError,
         max_retry_after: float = 60.0,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
         max_connections: int = 64,
     ) -> None:
         self.provider_name = provider_name
@@ -82,7 +83,7 @@ class ProviderHTTP:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers},
-            timeout=timeout,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),

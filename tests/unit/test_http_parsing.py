@@ -42,6 +42,6 @@ def test_strategy_picks_the_cheaper_way_and_says_why():
     assert nightly.name == "lookup" and nightly.estimated_calls == 40
     migration = choose_strategy(50_000, 1_000, 100, 1)
     assert migration.name == "scan" and migration.estimated_calls == 11
-    assert "list pages" in migration.reason
+    assert "list page(s)" in migration.reason
     assert choose_strategy(10, None, 100, 0).name == "scan"
     assert choose_strategy(0, 5, 100, 1).name == "none"

@@ -25,7 +25,13 @@ def test_rename_join_constant_default_and_transforms():
         }
     )
     bound = bind_mapping(mapping, ["Email Address", "first", "last", "cc", "tags"], KNOWN)
-    row = {"Email Address": "  Ann@Ex.COM ", "first": "Ann", "last": " ", "cc": None, "tags": "a, b,,c"}
+    row = {
+        "Email Address": "  Ann@Ex.COM ",
+        "first": "Ann",
+        "last": " ",
+        "cc": None,
+        "tags": "a, b,,c",
+    }
     assert bound.apply(row) == {
         "email": "ann@ex.com",
         "name": "Ann",
@@ -35,7 +41,9 @@ def test_rename_join_constant_default_and_transforms():
 
 
 def test_empty_cells_send_no_key_at_all():
-    bound = bind_mapping(spec({"email": {"column": "e"}, "tenantId": {"column": "t"}}), ["e", "t"], KNOWN)
+    bound = bind_mapping(
+        spec({"email": {"column": "e"}, "tenantId": {"column": "t"}}), ["e", "t"], KNOWN
+    )
     assert bound.apply({"e": "a@b.co", "t": "   "}) == {"email": "a@b.co"}
     assert bound.apply({"e": "a@b.co", "t": None}) == {"email": "a@b.co"}
 
@@ -46,9 +54,14 @@ def test_missing_column_is_a_file_problem_naming_the_column():
 
 
 def test_optional_rule_without_columns_lets_passthrough_fill_the_field():
-    mapping = spec({"name": {"join": ["first_name", "last_name"], "optional": True}}, passthrough=True)
+    mapping = spec(
+        {"name": {"join": ["first_name", "last_name"], "optional": True}}, passthrough=True
+    )
     bound = bind_mapping(mapping, ["email", "name"], KNOWN)
-    assert bound.apply({"email": "a@b.co", "name": "Ann Lee"}) == {"email": "a@b.co", "name": "Ann Lee"}
+    assert bound.apply({"email": "a@b.co", "name": "Ann Lee"}) == {
+        "email": "a@b.co",
+        "name": "Ann Lee",
+    }
 
 
 def test_first_present_alternative_column_wins():
@@ -59,11 +72,16 @@ def test_first_present_alternative_column_wins():
 
 def test_identity_mapping_takes_provider_field_columns_only():
     bound = bind_mapping(identity_mapping(), ["email", "name", "notes"], KNOWN)
-    assert bound.apply({"email": "a@b.co", "name": "A", "notes": "x"}) == {"email": "a@b.co", "name": "A"}
+    assert bound.apply({"email": "a@b.co", "name": "A", "notes": "x"}) == {
+        "email": "a@b.co",
+        "name": "A",
+    }
 
 
 def test_bad_json_cell_is_a_row_problem():
-    bound = bind_mapping(spec({"linkProps.tagNames": {"column": "t", "transforms": ["json"]}}), ["t"], KNOWN)
+    bound = bind_mapping(
+        spec({"linkProps.tagNames": {"column": "t", "transforms": ["json"]}}), ["t"], KNOWN
+    )
     with pytest.raises(CellError) as caught:
         bound.apply({"t": "[1,"})
     assert caught.value.target == "linkProps.tagNames"

@@ -32,7 +32,9 @@ def test_byte_order_marks(tmp_path: Path, encoding: str):
 
 def test_wrong_encoding_says_what_to_do(tmp_path: Path):
     path = write(tmp_path, "email,name\na@x.com,Zoë\n".encode("latin-1"))
-    with pytest.raises(InputError, match=r"not valid utf-8 \(byte 0xeb on line 2\).*--encoding latin-1"):
+    with pytest.raises(
+        InputError, match=r"not valid utf-8 \(byte 0xeb on line 2\).*--encoding latin-1"
+    ):
         read_table(path)
     assert read_table(path, encoding="latin-1").rows[0].values["name"] == "Zoë"
 

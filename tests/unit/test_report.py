@@ -13,7 +13,9 @@ from sync.report import write_report
 
 OUTCOMES = [
     Outcome(row=1, status=Status.CREATED, remote_id="pn_1", email="a@x.com"),
-    Outcome(row=2, status=Status.INVALID, field="name", message="=HYPERLINK(\"http://evil\")", email="@b"),
+    Outcome(
+        row=2, status=Status.INVALID, field="name", message='=HYPERLINK("http://evil")', email="@b"
+    ),
 ]
 
 
@@ -36,5 +38,5 @@ def test_jsonl_report_keeps_values_as_they_are(tmp_path: Path):
 
 
 def test_unknown_extension_is_a_usage_error(tmp_path: Path):
-    with pytest.raises(UsageError, match=".csv or .jsonl"):
+    with pytest.raises(UsageError, match=r"\.csv or \.jsonl"):
         write_report(tmp_path / "r.xlsx", OUTCOMES)

@@ -58,16 +58,30 @@ def test_emoji_username_and_unicode_name_are_allowed():
 
 
 def test_link_props_limits():
-    ok = {"email": "a@example.com", "linkProps": {"testVariants": [
-        {"url": "https://a.example", "percentage": 50}, {"url": "https://b.example", "percentage": 50}]}}
+    ok = {
+        "email": "a@example.com",
+        "linkProps": {
+            "testVariants": [
+                {"url": "https://a.example", "percentage": 50},
+                {"url": "https://b.example", "percentage": 50},
+            ]
+        },
+    }
     bound = bind_mapping(identity_mapping(), ["email"], DUB.known_fields())
     # linkProps comes from a mapping in practice; validate the model directly here.
     assert DUB.schema.model_validate(ok)
-    one_variant = {"email": "a@example.com", "linkProps": {"testVariants": [{"url": "u", "percentage": 50}]}}
+    one_variant = {
+        "email": "a@example.com",
+        "linkProps": {"testVariants": [{"url": "u", "percentage": 50}]},
+    }
     with pytest.raises(ValueError, match="testVariants"):
         DUB.schema.model_validate(one_variant)
-    too_small = {"email": "a@example.com", "linkProps": {"testVariants": [
-        {"url": "u", "percentage": 5}, {"url": "v", "percentage": 95}]}}
+    too_small = {
+        "email": "a@example.com",
+        "linkProps": {
+            "testVariants": [{"url": "u", "percentage": 5}, {"url": "v", "percentage": 95}]
+        },
+    }
     with pytest.raises(ValueError, match="percentage"):
         DUB.schema.model_validate(too_small)
     assert bound  # the identity mapping binds the email column
@@ -81,7 +95,11 @@ def test_every_problem_of_a_row_is_reported():
 
 def test_good_rows_go_on_past_bad_ones():
     bound = bind_mapping(identity_mapping(), ["email"], DUB.known_fields())
-    rows = [Row(1, {"email": "a@example.com"}), Row(2, {"email": "nope"}), Row(3, {"email": "c@example.com"})]
+    rows = [
+        Row(1, {"email": "a@example.com"}),
+        Row(2, {"email": "nope"}),
+        Row(3, {"email": "c@example.com"}),
+    ]
     result = validate_rows(rows, bound, DUB.schema, DUB.tenant_field)
     assert [c.row for c in result.candidates] == [1, 3]
     assert [o.row for o in result.invalid] == [2]
