@@ -11,16 +11,18 @@ from pathlib import Path
 import structlog
 
 from sync.checkpoint import CREATE, SENDING, Binding, Checkpoint
+from sync.columnar.existing import ExistingPartners
+from sync.columnar.mapping import ROW
+from sync.columnar.plan import Distinct, PlanFrame, match, split_keys
+from sync.columnar.validate import EMAIL, TENANT, ColumnValidated, validate_frame
 from sync.errors import InputError
 from sync.mapping import BoundMapping, MappingSpec, bind_mapping, identity_mapping, load_mapping
 from sync.models import Action, Candidate, Outcome, PlanEntry, RunSummary, Status, Strategy
-from sync.plan import RemoteIndex, build_plan
 from sync.providers.http import ProviderHTTP
 from sync.ratelimit import RateLimiter
 from sync.reader import Table, read_table
 from sync.remote import RemoteReader, choose_strategy
 from sync.settings import Settings
-from sync.validate import Validated, validate_rows
 from sync.worker import Job, Worker
 
 log = structlog.get_logger(__name__)
@@ -36,10 +38,10 @@ class Prepared:
 
     table: Table
     mapping: BoundMapping
-    validated: Validated
+    validated: ColumnValidated
 
-    def candidates_by_row(self) -> dict[int, Candidate]:
-        return {candidate.row: candidate for candidate in self.validated.candidates}
+    def candidates_by_row(self, rows: list[int]) -> dict[int, Candidate]:
+        return {candidate.row: candidate for candidate in self.validated.candidates(rows)}
 
 
 @dataclass(slots=True)
@@ -74,8 +76,10 @@ def prepare(settings: Settings) -> Prepared:
             hint=f"{provider.name}'s fields are: {', '.join(known)}",
         )
     mapping = bind_mapping(spec, table.columns, known)
-    validated = validate_rows(table.rows, mapping, provider.schema, provider.tenant_field)
-    if not table.rows:
+    validated = validate_frame(table.frame, mapping, provider.schema, provider.tenant_field)
+    if validated.checked_one_by_one:
+        log.debug("rows validated one by one", rows=validated.checked_one_by_one)
+    if not table.height:
         log.warning("the input has a header but no rows", input=str(settings.input))
     return Prepared(table=table, mapping=mapping, validated=validated)
 
@@ -107,46 +111,28 @@ def _connect(settings: Settings) -> ProviderHTTP:
 
 
 async def _existing(
-    settings: Settings, http: ProviderHTTP, candidates: list[Candidate], progress: Progress | None
-) -> tuple[RemoteIndex, Strategy]:
-    """Learn which candidates exist, the cheaper way; candidates are first-of-their-key rows."""
+    settings: Settings, http: ProviderHTTP, distinct: Distinct, progress: Progress | None
+) -> tuple[ExistingPartners, Strategy]:
+    """Learn which first-of-their-key rows exist, the cheaper way (later rows are duplicates)."""
     provider = settings.provider
     reader = RemoteReader(provider, http, settings.retry, settings.concurrency, progress)
-    if not candidates:
-        return RemoteIndex(), choose_strategy(0, None, provider.page_size, 0)
+    rows = distinct.firsts.height
+    if not rows:
+        return ExistingPartners(), choose_strategy(0, None, provider.page_size, 0)
     existing = await reader.count()
-    strategy = choose_strategy(
-        len(candidates), existing, provider.page_size, provider.lookup_calls_per_row
-    )
+    strategy = choose_strategy(rows, existing, provider.page_size, provider.lookup_calls_per_row)
     log.info("existing partners", strategy=strategy.name, reason=strategy.reason, count=existing)
     if strategy.name == "scan":
         return await reader.scan(existing), strategy
-    return await reader.look_up(candidates), strategy
-
-
-def _distinct(candidates: list[Candidate]) -> list[Candidate]:
-    """The first row of each email / tenant id: later ones are duplicates and need no lookup."""
-    seen_email: set[str] = set()
-    seen_tenant: set[str] = set()
-    firsts = []
-    for candidate in candidates:
-        if candidate.key in seen_email or (
-            candidate.tenant_id and candidate.tenant_id in seen_tenant
-        ):
-            continue
-        seen_email.add(candidate.key)
-        if candidate.tenant_id:
-            seen_tenant.add(candidate.tenant_id)
-        firsts.append(candidate)
-    return firsts
+    return await reader.look_up(list(distinct.candidates())), strategy
 
 
 async def make_plan(
     settings: Settings, prepared: Prepared, http: ProviderHTTP, progress: Progress | None = None
-) -> tuple[list[PlanEntry], Strategy]:
-    candidates = prepared.validated.candidates
-    index, strategy = await _existing(settings, http, _distinct(candidates), progress)
-    return build_plan(candidates, prepared.validated.invalid, index), strategy
+) -> tuple[PlanFrame, Strategy]:
+    distinct = split_keys(prepared.validated.keys)
+    partners, strategy = await _existing(settings, http, distinct, progress)
+    return match(distinct, prepared.validated.invalid, partners), strategy
 
 
 async def run_plan(settings: Settings, progress: Progress | None = None) -> RunResult:
@@ -155,10 +141,10 @@ async def run_plan(settings: Settings, progress: Progress | None = None) -> RunR
     prepared = prepare(settings)
     http = _connect(settings)
     try:
-        entries, strategy = await make_plan(settings, prepared, http, progress)
+        plan, strategy = await make_plan(settings, prepared, http, progress)
     finally:
         await http.aclose()
-    outcomes = [_plan_outcome(entry) for entry in entries]
+    outcomes = [_plan_outcome(entry) for entry in plan.entries()]
     summary = RunSummary(
         counts=_count(outcomes),
         calls=http.calls,
@@ -203,13 +189,14 @@ async def run_sync(
             strategy = checkpoint.strategy or Strategy("resume", "resumed", 0)
             log.info("resuming from checkpoint", checkpoint=str(checkpoint.path))
         else:
-            entries, strategy = await make_plan(settings, prepared, http, progress)
-            checkpoint.save_plan(binding, entries, strategy)
-            log.info("plan saved", checkpoint=str(checkpoint.path), **_count_entries(entries))
-        by_row = prepared.candidates_by_row()
+            plan, strategy = await make_plan(settings, prepared, http, progress)
+            checkpoint.save_plan(binding, plan.entries(), strategy)
+            log.info("plan saved", checkpoint=str(checkpoint.path), **plan.counts())
+        to_send = checkpoint.rows_to_send()
+        by_row = prepared.candidates_by_row([row for row, _ in to_send])
         jobs = [
             Job(candidate=by_row[row], unsure=state != CREATE)
-            for row, state in checkpoint.rows_to_send()
+            for row, state in to_send
             if row in by_row
         ]
         if jobs:
@@ -233,15 +220,16 @@ async def run_sync(
 def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcome]:
     """One outcome per input row from the journal; rows it does not settle are `pending`."""
     journal = checkpoint.journal()
-    by_row = prepared.candidates_by_row()
-    invalid_email = {outcome.row: outcome.email for outcome in prepared.validated.invalid}
+    keys = prepared.validated.keys
+    emails: dict[int, str | None] = dict(zip(keys[ROW], keys[EMAIL], strict=True))
+    tenants: dict[int, str | None] = dict(zip(keys[ROW], keys[TENANT], strict=True))
+    for outcome in prepared.validated.invalid:
+        emails[outcome.row] = outcome.email
     outcomes = []
-    for row in prepared.table.rows:
-        candidate = by_row.get(row.number)
-        email = candidate.email if candidate else invalid_email.get(row.number)
-        tenant = candidate.tenant_id if candidate else None
+    for number in range(1, prepared.table.height + 1):
+        email, tenant = emails.get(number), tenants.get(number)
         state, remote_id, message, field_name = journal.get(
-            row.number, (CREATE, None, "not in the checkpoint", None)
+            number, (CREATE, None, "not in the checkpoint", None)
         )
         if state in (CREATE, SENDING):
             status, message = Status.PENDING, message or "not finished; run the same command again"
@@ -249,7 +237,7 @@ def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcom
             status = Status(state)
         outcomes.append(
             Outcome(
-                row=row.number,
+                row=number,
                 status=status,
                 remote_id=remote_id,
                 message=message,
@@ -276,7 +264,3 @@ def _plan_outcome(entry: PlanEntry) -> Outcome:
 
 def _count(outcomes: list[Outcome]) -> Counter[str]:
     return Counter(outcome.status.value for outcome in outcomes)
-
-
-def _count_entries(entries: list[PlanEntry]) -> dict[str, int]:
-    return dict(Counter(entry.action.value for entry in entries))

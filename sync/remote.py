@@ -8,8 +8,8 @@ from typing import TypeVar
 
 import structlog
 
+from sync.columnar.existing import ExistingPartners
 from sync.models import Candidate, Strategy
-from sync.plan import RemoteIndex
 from sync.providers.base import Page, Provider
 from sync.providers.http import ProviderHTTP
 from sync.retry import RetryPolicy, call_with_retries
@@ -81,10 +81,10 @@ class RemoteReader:
     async def count(self) -> int | None:
         return await self._read(lambda: self._provider.count(self._http))
 
-    async def scan(self, expected: int | None) -> RemoteIndex:
+    async def scan(self, expected: int | None) -> ExistingPartners:
         """Read every page. With a known count, the pages are fetched concurrently; then pages
         are read one by one until a short one, since partners may be added meanwhile."""
-        index = RemoteIndex()
+        index = ExistingPartners()
         page_size = self._provider.page_size
         known_pages = scan_calls(expected, page_size) if expected is not None else 1
         semaphore = asyncio.Semaphore(self._concurrency)
@@ -110,9 +110,9 @@ class RemoteReader:
         log.info("listed existing partners", partners=len(index), pages=number)
         return index
 
-    async def look_up(self, candidates: Sequence[Candidate]) -> RemoteIndex:
+    async def look_up(self, candidates: Sequence[Candidate]) -> ExistingPartners:
         """Look each candidate up by its keys, concurrently; one index of everything found."""
-        index = RemoteIndex()
+        index = ExistingPartners()
         semaphore = asyncio.Semaphore(self._concurrency)
         done = 0
 

@@ -1,4 +1,8 @@
-"""Rows + a provider schema → candidates, and an `invalid` outcome for every bad row (pure)."""
+"""Rows + a provider schema → candidates, and an `invalid` outcome for every bad row (pure).
+
+This is the rule, one row at a time. The pipeline validates whole columns (sync/columnar/) and
+calls `validate_row` for every row the columns cannot accept on their own.
+"""
 
 from __future__ import annotations
 
@@ -36,29 +40,36 @@ def validate_rows(
     candidates: list[Candidate] = []
     invalid: list[Outcome] = []
     for row in rows:
-        try:
-            payload = mapping.apply(row.values)
-        except CellError as exc:
-            invalid.append(_invalid(row.number, exc.target, str(exc), None))
-            continue
-        try:
-            model = schema.model_validate(payload)
-        except ValidationError as exc:
-            field, message = describe_errors(exc)
-            invalid.append(_invalid(row.number, field, message, payload.get("email")))
-            continue
-        # exclude_none: a field the row does not have is left out, never sent as null.
-        body = model.model_dump(exclude_none=True)
-        tenant = body.get(tenant_field) if tenant_field else None
-        candidates.append(
-            Candidate(
-                row=row.number,
-                payload=body,
-                email=body["email"],
-                tenant_id=str(tenant) if tenant is not None else None,
-            )
-        )
+        result = validate_row(row, mapping, schema, tenant_field)
+        if isinstance(result, Candidate):
+            candidates.append(result)
+        else:
+            invalid.append(result)
     return Validated(candidates=candidates, invalid=invalid)
+
+
+def validate_row(
+    row: Row, mapping: BoundMapping, schema: type[BaseModel], tenant_field: str | None
+) -> Candidate | Outcome:
+    """Map and validate one row: the candidate to send, or its `invalid` outcome."""
+    try:
+        payload = mapping.apply(row.values)
+    except CellError as exc:
+        return _invalid(row.number, exc.target, str(exc), None)
+    try:
+        model = schema.model_validate(payload)
+    except ValidationError as exc:
+        field, message = describe_errors(exc)
+        return _invalid(row.number, field, message, payload.get("email"))
+    # exclude_none: a field the row does not have is left out, never sent as null.
+    body = model.model_dump(exclude_none=True)
+    tenant = body.get(tenant_field) if tenant_field else None
+    return Candidate(
+        row=row.number,
+        payload=body,
+        email=body["email"],
+        tenant_id=str(tenant) if tenant is not None else None,
+    )
 
 
 def describe_errors(error: ValidationError) -> tuple[str, str]:
