@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -56,16 +57,23 @@ def validate_row(
         payload = mapping.apply(row.values)
     except CellError as exc:
         return _invalid(row.number, exc.target, str(exc), None)
+    return validate_payload(row.number, payload, schema, tenant_field)
+
+
+def validate_payload(
+    number: int, payload: dict[str, Any], schema: type[BaseModel], tenant_field: str | None
+) -> Candidate | Outcome:
+    """Validate one mapped row: the candidate to send, or its `invalid` outcome."""
     try:
         model = schema.model_validate(payload)
     except ValidationError as exc:
         field, message = describe_errors(exc)
-        return _invalid(row.number, field, message, payload.get("email"))
+        return _invalid(number, field, message, payload.get("email"))
     # exclude_none: a field the row does not have is left out, never sent as null.
     body = model.model_dump(exclude_none=True)
     tenant = body.get(tenant_field) if tenant_field else None
     return Candidate(
-        row=row.number,
+        row=number,
         payload=body,
         email=body["email"],
         tenant_id=str(tenant) if tenant is not None else None,

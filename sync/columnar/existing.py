@@ -9,24 +9,59 @@ partner seen with an email or tenant id is the one that key matches: as `plan.Re
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
-from sync.columnar import text
+from sync.columnar import keys, text
 from sync.models import RemotePartner
 
 ID, EMAIL, KEY, TENANT = "id", "email", "key", "tenant_id"
+FIRST_TENANT = "first_tenant"  # the partner is the one its tenant id matches
 _SCHEMA = {ID: pl.String, EMAIL: pl.String, TENANT: pl.String}
 _CHUNK = 50_000
 
 
+@dataclass(frozen=True, slots=True)
+class PartnerIndex:
+    """The partners, and which partner each email key and each tenant id matches.
+
+    `by_key` and `by_tenant` carry `keys.HASH` (the hash of their key) when no two of their keys
+    share a hash, so that joins may compare hashes (`keys.left_join`).
+    """
+
+    partners: pl.DataFrame  # ID, EMAIL, KEY, TENANT: every distinct partner
+    by_key: pl.DataFrame  # KEY, ID, TENANT, FIRST_TENANT: one row per email key
+    by_tenant: pl.DataFrame  # TENANT, ID, KEY: one row per tenant id
+
+    @classmethod
+    def build(cls, whole: pl.DataFrame) -> PartnerIndex:
+        distinct = whole.filter(keys.first_sightings(whole, ID))
+        partners = distinct.with_columns(
+            pl.when(pl.col(EMAIL).is_not_null()).then(text.email_keys(pl.col(EMAIL))).alias(KEY)
+        ).select(ID, EMAIL, KEY, TENANT)
+        first_key = _usable(KEY) & keys.first_sightings(partners, KEY)
+        first_tenant = _usable(TENANT) & keys.first_sightings(partners, TENANT)
+        flagged = partners.with_columns(first_tenant.alias(FIRST_TENANT))
+        by_key = keys.with_hash(
+            flagged.filter(first_key).select(KEY, ID, TENANT, FIRST_TENANT), KEY
+        )
+        by_tenant = keys.with_hash(partners.filter(first_tenant).select(TENANT, ID, KEY), TENANT)
+        return cls(partners=partners, by_key=by_key, by_tenant=by_tenant)
+
+    def emails(self, ids: list[str]) -> dict[str, str | None]:
+        """The emails of these partners, by id."""
+        found = self.partners.filter(pl.col(ID).is_in(ids)).select(ID, EMAIL)
+        return dict(found.iter_rows())
+
+
 class ExistingPartners:
-    """Remote partners as columns; `frame` is ready for joins with the input's keys."""
+    """Remote partners, gathered in chunks; `index` is ready for joins with the input's keys."""
 
     def __init__(self) -> None:
         self._chunks: list[pl.DataFrame] = []
         self._pending: list[tuple[str, str | None, str | None]] = []
-        self._frame: pl.DataFrame | None = None
+        self._index: PartnerIndex | None = None
 
     @classmethod
     def from_columns(
@@ -41,7 +76,7 @@ class ExistingPartners:
 
     def add(self, partner: RemotePartner) -> None:
         self._pending.append((partner.id, partner.email, partner.tenant_id))
-        self._frame = None
+        self._index = None
         if len(self._pending) >= _CHUNK:
             self._flush()
 
@@ -50,36 +85,18 @@ class ExistingPartners:
             self.add(partner)
 
     def __len__(self) -> int:
-        return self.frame.height
+        return self.index.partners.height
 
     @property
-    def frame(self) -> pl.DataFrame:
-        """Every distinct partner (by id, first sighting first) with its email match key."""
-        if self._frame is None:
+    def index(self) -> PartnerIndex:
+        """Built on first use after a change."""
+        if self._index is None:
             self._flush()
             frames = self._chunks or [pl.DataFrame(schema=_SCHEMA)]
             whole = pl.concat(frames) if len(frames) > 1 else frames[0]
             self._chunks = [whole]
-            self._frame = (
-                whole.lazy()
-                .filter(pl.col(ID).is_first_distinct())
-                .with_columns(
-                    pl.when(pl.col(EMAIL).is_not_null())
-                    .then(text.email_keys(pl.col(EMAIL)))
-                    .alias(KEY)
-                )
-                .select(ID, EMAIL, KEY, TENANT)
-                .collect()
-            )
-        return self._frame
-
-    def by_key(self) -> pl.DataFrame:
-        """The partner each email key matches: the first one seen with it."""
-        return self.frame.filter(_usable(KEY) & pl.col(KEY).is_first_distinct())
-
-    def by_tenant(self) -> pl.DataFrame:
-        """The partner each tenant id matches: the first one seen with it."""
-        return self.frame.filter(_usable(TENANT) & pl.col(TENANT).is_first_distinct())
+            self._index = PartnerIndex.build(whole)
+        return self._index
 
     def _flush(self) -> None:
         if self._pending:

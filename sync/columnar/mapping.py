@@ -28,83 +28,121 @@ class Mapped:
 
     frame: pl.LazyFrame  # ROW, PER_ROW, then one column per target field
     targets: dict[str, pl.DataType]  # the target columns of `frame`: text or list of texts
+    trimmed: frozenset[str]  # targets whose values are already `str.strip()`ped
 
     def collect(self) -> pl.DataFrame:
         return self.frame.collect()
 
 
-def map_frame(frame: pl.DataFrame, mapping: BoundMapping) -> Mapped:
-    """Apply `mapping` to every row of `frame` (all columns text), as one lazy query."""
+@dataclass(frozen=True, slots=True)
+class _Column:
+    """One rule's result: its kind, its value, when it is present, and whether it is trimmed."""
+
+    kind: str
+    value: pl.Expr
+    present: pl.Expr
+    trimmed: bool = False
+
+
+def map_frame(
+    frame: pl.DataFrame, mapping: BoundMapping, numbers: pl.Series | None = None
+) -> Mapped:
+    """Apply `mapping` to every row of `frame` (all columns text), as one lazy query.
+
+    Args:
+        frame: the input rows.
+        mapping: the mapping fitted to the input's header.
+        numbers: the rows' numbers, when `frame` holds only some rows; by default 1, 2, ...
+    """
     columns: dict[str, pl.Expr] = {}
     kinds: dict[str, pl.DataType] = {}
+    trimmed: set[str] = set()
     per_row: list[pl.Expr] = []
     for rule, sources in mapping.steps:
-        kind, value, present = _rule(rule, sources)
-        if kind == _OPAQUE:
-            per_row.append(present)
-        else:
-            columns[rule.target] = value
-            kinds[rule.target] = pl.List(pl.String) if kind == _LIST else pl.String()
+        result = _rule(rule, sources)
+        if result.kind == _OPAQUE:
+            per_row.append(result.present)
+            continue
+        columns[rule.target] = result.value
+        kinds[rule.target] = pl.List(pl.String) if result.kind == _LIST else pl.String()
+        if result.trimmed:
+            trimmed.add(rule.target)
     for column, target in mapping.passthrough:
         cell = pl.col(column)
-        columns[target] = pl.when(~text.is_blank(cell)).then(cell)
+        columns[target] = pl.when(text.strip(cell).str.len_bytes() > 0).then(cell)
         kinds[target] = pl.String()
     if _clashing(list(columns) + [rule.target for rule, _ in mapping.steps]):
         per_row.append(pl.lit(True))  # "a" and "a.b" both set: left to the row-by-row path
     flag = pl.any_horizontal(*per_row) if per_row else pl.lit(False)
-    result = frame.lazy().select(
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW),
+    row = (
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+        if numbers is None
+        else pl.lit(numbers.cast(pl.Int64))
+    )
+    query = frame.lazy().select(
+        row.alias(ROW),
         flag.fill_null(True).alias(PER_ROW),
         *(expression.alias(target) for target, expression in columns.items()),
     )
-    return Mapped(frame=result, targets=kinds)
+    return Mapped(frame=query, targets=kinds, trimmed=frozenset(trimmed))
 
 
-def _rule(rule: FieldRule, sources: tuple[str, ...]) -> tuple[str, pl.Expr, pl.Expr]:
-    """(kind, value, present) for one rule, as `mapping._rule_value` computes it per row."""
+def _rule(rule: FieldRule, sources: tuple[str, ...]) -> _Column:
+    """One rule on columns, as `mapping._rule_value` computes it per row: the cells' text
+    (trimmed, blanks skipped, for a join), transformed, or the default when there is none."""
     if rule.value is not None:
         if isinstance(rule.value, str):
-            return _TEXT, pl.lit(rule.value, dtype=pl.String), pl.lit(True)
-        return _OPAQUE, pl.lit(None), pl.lit(True)
-    has_text = (
-        pl.any_horizontal(*(~text.is_blank(pl.col(name)) for name in sources))
-        if sources
-        else pl.lit(False)
-    )
+            return _Column(_TEXT, pl.lit(rule.value, dtype=pl.String), pl.lit(True))
+        return _Column(_OPAQUE, pl.lit(None), pl.lit(True))
+    transforms = rule.transforms
     if rule.join:
-        parts = [
-            pl.when(~text.is_blank(pl.col(name))).then(text.strip(pl.col(name))) for name in sources
-        ]
-        raw = (
+        stripped = [text.strip(pl.col(name)) for name in sources]
+        parts = [pl.when(part.str.len_bytes() > 0).then(part) for part in stripped]
+        joined = (
             pl.concat_str(parts, separator=rule.separator, ignore_nulls=True)
             if parts
-            else pl.lit(None, dtype=pl.String)
+            else pl.lit("", dtype=pl.String)
         )
+        # Parts are trimmed and non-empty: the joined text is empty only when all are blank,
+        # and it starts and ends with a part, so it is trimmed.
+        has_text, raw, trimmed = joined.str.len_bytes() > 0, joined, True
+    elif sources:
+        cell = pl.col(sources[0])
+        stripped_cell = text.strip(cell)
+        has_text = stripped_cell.str.len_bytes() > 0
+        raw, trimmed = cell, False
+        if transforms[:1] == ("trim",):
+            # The first transform is the trim the blank test computed already.
+            raw, trimmed, transforms = stripped_cell, True, transforms[1:]
     else:
-        raw = pl.col(sources[0]) if sources else pl.lit(None, dtype=pl.String)
-    kind, value = _transformed(raw, rule.transforms)
+        has_text, raw, trimmed = pl.lit(False), pl.lit(None, dtype=pl.String), False
+    kind, value, trimmed = _transformed(raw, transforms, trimmed)
     present = has_text if rule.default is None else pl.lit(True)
     if kind == _OPAQUE:
-        return _OPAQUE, value, present
+        return _Column(_OPAQUE, value, present)
     if rule.default is None:
-        return kind, pl.when(has_text).then(value), present
+        return _Column(kind, pl.when(has_text).then(value), present, trimmed)
     if kind == _TEXT and isinstance(rule.default, str):
         default = pl.lit(rule.default, dtype=pl.String)
-        return kind, pl.when(has_text).then(value).otherwise(default), present
-    return _OPAQUE, value, present
+        value = pl.when(has_text).then(value).otherwise(default)
+        return _Column(kind, value, present, trimmed and rule.default == rule.default.strip())
+    return _Column(_OPAQUE, value, present)
 
 
-def _transformed(value: pl.Expr, names: tuple[str, ...]) -> tuple[str, pl.Expr]:
+def _transformed(
+    value: pl.Expr, names: tuple[str, ...], trimmed: bool
+) -> tuple[str, pl.Expr, bool]:
     """Apply transforms in order; like the row path, stop after the first non-text result."""
     for name in names:
         if name == "split":
             parts = value.str.split(",").list.eval(text.strip(pl.element()))
-            return _LIST, parts.list.eval(pl.element().filter(pl.element() != ""))
+            return _LIST, parts.list.eval(pl.element().filter(pl.element() != "")), False
         transform = _TEXT_TRANSFORMS.get(name)
         if transform is None:
-            return _OPAQUE, value  # json, bool: values that are not text
+            return _OPAQUE, value, False  # json, bool: values that are not text
         value = transform(value)
-    return _TEXT, value
+        trimmed = name in ("trim", "collapse_spaces")
+    return _TEXT, value, trimmed
 
 
 def _title(value: pl.Expr) -> pl.Expr:

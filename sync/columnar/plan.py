@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from sync.columnar import existing as remote
-from sync.columnar.existing import ExistingPartners
+from sync.columnar import keys as hashed_keys
+from sync.columnar.existing import ExistingPartners, PartnerIndex
 from sync.columnar.mapping import ROW
 from sync.columnar.validate import EMAIL, KEY, TENANT
 from sync.models import Action, Candidate, Outcome, PlanEntry, RemotePartner
@@ -78,66 +79,93 @@ class PlanFrame:
 
 def split_keys(keys: pl.DataFrame) -> Distinct:
     """Separate the first row of each key from later rows with the same email or tenant id."""
-    shared = pl.col(KEY).is_duplicated() | (
-        pl.col(TENANT).is_not_null() & pl.col(TENANT).is_duplicated()
-    )
-    marked = keys.with_columns(shared.alias("shared"))
-    alone = marked.filter(~pl.col("shared")).select(ROW, EMAIL, KEY, TENANT)
-    tangled = marked.filter(pl.col("shared"))
+    shared = keys.select(
+        hashed_keys.maybe_repeated(KEY)
+        | (pl.col(TENANT).is_not_null() & hashed_keys.maybe_repeated(TENANT))
+    ).to_series()
+    tangled = keys.filter(shared)
     firsts, duplicates = split_duplicates(
         Candidate(row=row, payload={}, email=email, tenant_id=tenant)
         for row, email, tenant in tangled.select(ROW, EMAIL, TENANT).iter_rows()
     )
-    if firsts:
-        more = keys.filter(pl.col(ROW).is_in([candidate.row for candidate in firsts]))
-        alone = pl.concat([alone, more]).sort(ROW)
-    return Distinct(firsts=alone, duplicates=_entries_frame(duplicates))
+    first_rows = pl.Series([candidate.row for candidate in firsts], dtype=pl.Int64)
+    first = ~shared | keys[ROW].is_in(first_rows.implode())
+    return Distinct(firsts=keys.filter(first), duplicates=_entries_frame(duplicates))
 
 
 def match(distinct: Distinct, invalid: list[Outcome], partners: ExistingPartners) -> PlanFrame:
     """One entry per input row: invalid rows, duplicates, and each first row matched against
     the partners that exist (exists / conflict / create)."""
-    by_key = partners.by_key().select(
-        pl.col(remote.KEY).alias(KEY),
-        pl.col(remote.ID).alias("e_id"),
-        pl.col(remote.EMAIL).alias("e_email"),
-        pl.col(remote.TENANT).alias("e_tenant"),
+    index = partners.index
+    by_email = hashed_keys.left_join(
+        distinct.firsts,
+        index.by_key.rename(
+            {
+                remote.KEY: "e_key",
+                remote.ID: "e_id",
+                remote.TENANT: "e_tenant",
+                remote.FIRST_TENANT: "e_first_tenant",
+            }
+        ),
+        KEY,
+        "e_key",
     )
-    by_tenant = partners.by_tenant().select(
-        pl.col(remote.TENANT).alias(TENANT),
-        pl.col(remote.ID).alias("t_id"),
-        pl.col(remote.EMAIL).alias("t_email"),
-        pl.col(remote.KEY).alias("t_key"),
+    # Most rows' email partner is also the partner their tenant id matches: no second join.
+    settled = (
+        pl.col("e_id").is_not_null()
+        & (pl.col("e_tenant") == pl.col(TENANT))
+        & pl.col("e_first_tenant")
+    ).fill_null(False) | ~_set(TENANT)
+    known = by_email.filter(settled).with_columns(
+        pl.when(pl.col("e_id").is_not_null() & _set(TENANT)).then(pl.col("e_id")).alias("t_id"),
+        pl.when(pl.col("e_id").is_not_null() & _set(TENANT)).then(True).alias("t_same_email"),
     )
-    joined = (
-        distinct.firsts.lazy()
-        .join(by_key.lazy(), on=KEY, how="left")
-        .join(by_tenant.lazy(), on=TENANT, how="left")
-        .collect()
-    )
-    by_tenant_found = pl.col("t_id").is_not_null()
-    by_email_found = pl.col("e_id").is_not_null()
-    tenant_set = pl.col(TENANT).is_not_null() & (pl.col(TENANT) != "")
-    remote_tenant_set = pl.col("e_tenant").is_not_null() & (pl.col("e_tenant") != "")
+    looked_up = hashed_keys.left_join(
+        by_email.filter(~settled),
+        index.by_tenant.rename({remote.TENANT: "t_tenant", remote.ID: "t_id", remote.KEY: "t_key"}),
+        TENANT,
+        "t_tenant",
+    ).with_columns((pl.col("t_key") == pl.col(KEY)).alias("t_same_email"))
+    simple_known, tangled_known = _decide(known)
+    simple_looked_up, tangled_looked_up = _decide(looked_up)
+    tangled = pl.concat([tangled_known, tangled_looked_up], how="diagonal_relaxed")
+    others = [*_invalid_entries(invalid), *_classify_rows(tangled, index)]
+    parts = [simple_known, simple_looked_up, _entries_frame(others), distinct.duplicates]
+    return PlanFrame(frame=pl.concat(parts).sort(ROW))
+
+
+def _set(column: str) -> pl.Expr:
+    return pl.col(column).is_not_null() & (pl.col(column) != "")
+
+
+def _decide(found: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The plain decisions as plan entries, and the rows `plan.classify` must decide.
+
+    Plain: nothing found (create); found by tenant id, the same partner as by email if any, with
+    the row's email (exists); found by email alone with no other tenant id (exists).
+    """
+    by_tenant = pl.col("t_id").is_not_null()
+    by_email = pl.col("e_id").is_not_null()
     plain_tenant = (
-        by_tenant_found
-        & (~by_email_found | (pl.col("e_id") == pl.col("t_id")))
-        & (pl.col("t_key") == pl.col(KEY)).fill_null(False)
+        by_tenant
+        & (~by_email | (pl.col("e_id") == pl.col("t_id")))
+        & pl.col("t_same_email").fill_null(False)
     )
     plain_email = (
-        ~by_tenant_found
-        & by_email_found
-        & ~(tenant_set & remote_tenant_set & (pl.col("e_tenant") != pl.col(TENANT)))
+        ~by_tenant
+        & by_email
+        & ~(_set(TENANT) & _set("e_tenant") & (pl.col("e_tenant") != pl.col(TENANT)))
     )
-    decided = joined.lazy().select(
-        ROW,
-        pl.when(plain_tenant)
+    action = (
+        pl.when(plain_tenant | plain_email)
         .then(pl.lit(Action.EXISTS.value))
-        .when(plain_email)
-        .then(pl.lit(Action.EXISTS.value))
-        .when(~by_tenant_found & ~by_email_found)
+        .when(~by_tenant & ~by_email)
         .then(pl.lit(Action.CREATE.value))
-        .alias(ACTION),
+    )
+    decided = found.with_columns(action.alias(ACTION))
+    simple = decided.filter(pl.col(ACTION).is_not_null()).select(
+        ROW,
+        ACTION,
         pl.when(plain_tenant).then(pl.col("t_id")).otherwise(pl.col("e_id")).alias(REMOTE_ID),
         pl.when(plain_tenant)
         .then(pl.lit("matched by tenantId"))
@@ -149,32 +177,25 @@ def match(distinct: Distinct, invalid: list[Outcome], partners: ExistingPartners
         EMAIL,
         TENANT,
     )
-    simple = decided.filter(pl.col(ACTION).is_not_null()).collect()
-    tangled = joined.filter(~pl.col(ROW).is_in(simple[ROW].implode()))
-    parts = [
-        _entries_frame(_invalid_entries(invalid)),
-        distinct.duplicates,
-        simple,
-        _entries_frame(_classify_rows(tangled)),
-    ]
-    return PlanFrame(frame=pl.concat(parts).sort(ROW))
+    tangled = decided.filter(pl.col(ACTION).is_null()).select(
+        ROW, EMAIL, TENANT, "e_id", "e_tenant", "t_id"
+    )
+    return simple, tangled
 
 
-def _classify_rows(joined: pl.DataFrame) -> list[PlanEntry]:
-    """`plan.classify` for rows matching is not plain for, each with the partners it found."""
+def _classify_rows(tangled: pl.DataFrame, index: PartnerIndex) -> list[PlanEntry]:
+    """`plan.classify` for the rows whose match is not plain, with the partners they found."""
+    ids = [*tangled["e_id"].drop_nulls(), *tangled["t_id"].drop_nulls()]
+    emails = index.emails(ids) if ids else {}
     entries = []
-    for record in joined.iter_rows(named=True):
-        candidate = Candidate(
-            row=record[ROW], payload={}, email=record[EMAIL], tenant_id=record[TENANT]
-        )
-        index = RemoteIndex()
-        if record["e_id"] is not None:
-            found = RemotePartner(record["e_id"], record["e_email"], record["e_tenant"])
-            index.by_email[candidate.key] = found
-        if record["t_id"] is not None:
-            found = RemotePartner(record["t_id"], record["t_email"], record[TENANT])
-            index.by_tenant[record[TENANT]] = found
-        entries.append(classify(candidate, index))
+    for row, email, tenant, e_id, e_tenant, t_id in tangled.iter_rows():
+        candidate = Candidate(row=row, payload={}, email=email, tenant_id=tenant)
+        found = RemoteIndex()
+        if e_id is not None:
+            found.by_email[candidate.key] = RemotePartner(e_id, emails.get(e_id), e_tenant)
+        if t_id is not None:
+            found.by_tenant[tenant] = RemotePartner(t_id, emails.get(t_id), tenant)
+        entries.append(classify(candidate, found))
     return entries
 
 

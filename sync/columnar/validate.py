@@ -1,10 +1,13 @@
-"""Input columns + a provider schema → the valid rows (as columns) and every invalid row's outcome.
+"""Input columns + a provider schema → the valid rows' keys and every invalid row's outcome.
 
 A row is accepted here only when every value it gives is text (or a list of texts) that the
-model's understood checks accept (checks.py). Every other row (a check failed or could not tell,
-a field is not understood, the mapping gave a value that is not text) goes through
-`validate.validate_row`: the same mapping and the same pydantic model, one row at a time. So the
-outcome and message of a rejected row are pydantic's own, and an unknown rule is never skipped.
+model's understood checks accept (checks.py). Every other row (a check failed, a field is not
+understood, the mapping gave a value that is not text) goes through `validate.validate_row`: the
+same mapping and the same pydantic model, one row at a time. So the outcome and message of a
+rejected row are pydantic's own, and an unknown rule is never skipped.
+
+Only the match keys of valid rows are kept. A payload is built when a row is about to be sent,
+from its input row, by the same column expressions.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from pydantic import BaseModel
 
 from sync.columnar import text
 from sync.columnar.checks import ColumnSchema, column_schema
-from sync.columnar.mapping import PER_ROW, ROW, map_frame
+from sync.columnar.mapping import PER_ROW, ROW, Mapped, map_frame
 from sync.mapping import BoundMapping, set_path
 from sync.models import Candidate, Outcome, Row
-from sync.validate import validate_row
+from sync.validate import validate_payload, validate_row
 
 EMAIL = "email"
 KEY = "key"
@@ -29,20 +32,29 @@ TENANT = "tenant_id"
 _ACCEPTED = "accepted"
 
 
+@dataclass(frozen=True, slots=True)
+class _Checks:
+    """The column checks of one mapping and schema."""
+
+    paths: tuple[str, ...]  # payload fields the columns produce, in the model's order
+    outputs: tuple[pl.Expr, ...]  # their values as sent (trimmed where the model trims)
+    accepted: pl.Expr  # true where the row is valid and decided by the columns alone
+
+
 @dataclass(slots=True)
 class ColumnValidated:
     """The rows that fit the schema, and one outcome per row that does not.
 
     `keys` has every valid row (row number, email as sent, its match key, tenant id), in row
-    order. Payloads are built only when asked for, from `_columns` (rows accepted in columns) or
-    `_payloads` (rows validated one by one).
+    order; `candidates` builds payloads for the rows asked for.
     """
 
     keys: pl.DataFrame
     invalid: list[Outcome]
-    _columns: pl.DataFrame  # ROW, accepted, then the payload paths
-    _paths: tuple[str, ...]
-    _payloads: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _source: pl.DataFrame
+    _mapping: BoundMapping
+    _checks: _Checks
+    _payloads: dict[int, dict[str, Any]] = field(default_factory=dict)  # rows checked one by one
 
     def __len__(self) -> int:
         return self.keys.height
@@ -54,33 +66,34 @@ class ColumnValidated:
 
     def accepted_in_columns(self) -> list[int]:
         """The rows the column checks accepted on their own."""
-        return self._columns.filter(pl.col(_ACCEPTED))[ROW].to_list()
+        return [row for row in self.keys[ROW].to_list() if row not in self._payloads]
 
     def candidates(self, rows: Iterable[int] | None = None) -> list[Candidate]:
-        """The candidates of `rows` (all valid rows when None), in row order."""
-        wanted = None if rows is None else set(rows)
-        frame = self._columns.filter(pl.col(_ACCEPTED)).drop(_ACCEPTED)
-        if wanted is not None:
-            frame = frame.filter(pl.col(ROW).is_in(sorted(wanted)))
-        built = {number: payload for number, payload in self._rows_of(frame)}
-        for number, payload in self._payloads.items():
-            if wanted is None or number in wanted:
-                built[number] = payload
+        """The candidates of `rows` (every valid row when None), in row order."""
         keys = self.keys
-        if wanted is not None:
-            keys = keys.filter(pl.col(ROW).is_in(sorted(built)))
+        if rows is not None:
+            keys = keys.filter(pl.col(ROW).is_in(sorted(set(rows))))
+        numbers = keys[ROW]
+        by_rows = pl.Series(list(self._payloads), dtype=pl.Int64)
+        built = dict(self._payloads_of(numbers.filter(~numbers.is_in(by_rows.implode()))))
+        built.update(self._payloads)
         return [
             Candidate(row=number, payload=built[number], email=email, tenant_id=tenant)
             for number, email, tenant in keys.select(ROW, EMAIL, TENANT).iter_rows()
         ]
 
-    def _rows_of(self, frame: pl.DataFrame) -> Iterator[tuple[int, dict[str, Any]]]:
-        for values in frame.iter_rows():
+    def _payloads_of(self, numbers: pl.Series) -> Iterator[tuple[int, dict[str, Any]]]:
+        if numbers.len() == 0:
+            return
+        rows = self._source[(numbers - 1).cast(pl.Int64)]
+        mapped = map_frame(rows, self._mapping, numbers)
+        values = mapped.frame.select(ROW, *self._checks.outputs).collect()
+        for record in values.iter_rows():
             payload: dict[str, Any] = {}
-            for path, value in zip(self._paths, values[1:], strict=True):
+            for path, value in zip(self._checks.paths, record[1:], strict=True):
                 if value is not None:
                     set_path(payload, path, value)
-            yield values[0], payload
+            yield record[0], payload
 
 
 def validate_frame(
@@ -98,49 +111,45 @@ def validate_frame(
         tenant_field: the payload field that plays tenantId's role, if the provider has one.
     """
     mapped = map_frame(frame, mapping)
-    columns = column_schema(schema)
-    paths, outputs, accepted = _column_checks(mapped.targets, columns, tenant_field)
-    checked = mapped.frame.select(ROW, accepted.alias(_ACCEPTED), *outputs).collect()
-    rest = checked.lazy().filter(~pl.col(_ACCEPTED)).select(ROW).collect()[ROW]
-    good = checked.lazy().filter(pl.col(_ACCEPTED)).drop(_ACCEPTED)
+    checks = _column_checks(mapped, column_schema(schema), tenant_field)
+    checked = mapped.frame.select(
+        ROW,
+        checks.accepted.alias(_ACCEPTED),
+        _output(checks, EMAIL).alias(EMAIL),
+        _output(checks, tenant_field).alias(TENANT),
+    ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
+    rest = checked.filter(~pl.col(_ACCEPTED))[ROW]
+    keys = checked.filter(pl.col(_ACCEPTED)).drop(_ACCEPTED)
 
     payloads: dict[int, dict[str, Any]] = {}
     invalid: list[Outcome] = []
-    extra_keys: list[tuple[int, str, str | None]] = []
-    for row in _rows(frame, rest):
-        result = validate_row(row, mapping, schema, tenant_field)
+    extra: list[tuple[int, str, str | None]] = []
+    for result in _one_by_one(frame, rest, mapping, schema, tenant_field):
         if isinstance(result, Candidate):
             payloads[result.row] = result.payload
-            extra_keys.append((result.row, result.email, result.tenant_id))
+            extra.append((result.row, result.email, result.tenant_id))
         else:
             invalid.append(result)
-
-    keys = good.select(
-        ROW,
-        _column_or_null(EMAIL, paths).alias(EMAIL),
-        _column_or_null(tenant_field, paths).alias(TENANT),
-    ).collect()
-    if extra_keys:
-        more = pl.DataFrame(extra_keys, schema=keys.schema, orient="row")
+    invalid.sort(key=lambda outcome: outcome.row)
+    if extra:
+        more = pl.DataFrame(extra, schema=keys.schema, orient="row")
         keys = pl.concat([keys, more]).sort(ROW)
     keys = keys.with_columns(text.email_keys(pl.col(EMAIL)).alias(KEY))
     return ColumnValidated(
         keys=keys.select(ROW, EMAIL, KEY, TENANT),
         invalid=invalid,
-        _columns=checked,
-        _paths=paths,
+        _source=frame,
+        _mapping=mapping,
+        _checks=checks,
         _payloads=payloads,
     )
 
 
-def _column_checks(
-    targets: dict[str, pl.DataType],
-    columns: ColumnSchema,
-    tenant_field: str | None,
-) -> tuple[tuple[str, ...], list[pl.Expr], pl.Expr]:
-    """The paths sent, their output expressions, and the "accepted in columns" expression."""
+def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | None) -> _Checks:
+    """What the columns produce and when they accept a row on their own."""
+    targets = mapped.targets
     if not columns.known:
-        return (), [], pl.lit(False)
+        return _Checks(paths=(), outputs=(), accepted=pl.lit(False))
     ok: list[pl.Expr] = []
     one_by_one: list[pl.Expr] = [pl.col(PER_ROW)]
     outputs: dict[str, pl.Expr] = {}
@@ -156,7 +165,8 @@ def _column_checks(
         if not fits:
             one_by_one.append(column.is_not_null())
             continue
-        value = text.strip(column) if leaf.trim and is_text else column
+        trim = leaf.trim and is_text and target not in mapped.trimmed
+        value = text.strip(column) if trim else column
         outputs[target] = value
         ok.extend(column.is_null() | check(value) for check in leaf.checks)
     for path, leaf in columns.leaves.items():
@@ -166,13 +176,47 @@ def _column_checks(
     paths = tuple(sorted(outputs, key=lambda path: order.get(path, len(order))))
     checks_pass = pl.all_horizontal(*ok).fill_null(False) if ok else pl.lit(True)
     accepted = checks_pass & ~pl.any_horizontal(*one_by_one).fill_null(True)
-    return paths, [outputs[path].alias(path) for path in paths], accepted
+    return _Checks(
+        paths=paths,
+        outputs=tuple(outputs[path].alias(path) for path in paths),
+        accepted=accepted,
+    )
 
 
-def _column_or_null(path: str | None, paths: tuple[str, ...]) -> pl.Expr:
-    if path is not None and path in paths:
-        return pl.col(path)
+def _output(checks: _Checks, path: str | None) -> pl.Expr:
+    """The value sent for `path`, or null when the columns do not produce it."""
+    if path is not None and path in checks.paths:
+        return checks.outputs[checks.paths.index(path)]
     return pl.lit(None, dtype=pl.String)
+
+
+def _one_by_one(
+    frame: pl.DataFrame,
+    numbers: pl.Series,
+    mapping: BoundMapping,
+    schema: type[BaseModel],
+    tenant_field: str | None,
+) -> Iterator[Candidate | Outcome]:
+    """Validate these rows with pydantic, one by one. A row whose mapping the columns could
+    apply starts from the mapped values (the same payload `BoundMapping.apply` builds, which is
+    proven); the others are mapped row by row as well."""
+    if numbers.len() == 0:
+        return
+    mapped = map_frame(frame[(numbers - 1).cast(pl.Int64)], mapping, numbers)
+    values = mapped.frame.select(ROW, PER_ROW, *mapped.targets).collect()
+    by_rows: list[int] = []
+    for record in values.iter_rows():
+        number, per_row, cells = record[0], record[1], record[2:]
+        if per_row:
+            by_rows.append(number)
+            continue
+        payload: dict[str, Any] = {}
+        for target, value in zip(mapped.targets, cells, strict=True):
+            if value is not None:
+                set_path(payload, target, value)
+        yield validate_payload(number, payload, schema, tenant_field)
+    for row in _rows(frame, pl.Series(by_rows, dtype=pl.Int64)):
+        yield validate_row(row, mapping, schema, tenant_field)
 
 
 def _rows(frame: pl.DataFrame, numbers: pl.Series) -> Iterator[Row]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sync.columnar import keys
 from sync.columnar.existing import ExistingPartners
 from sync.columnar.plan import match, split_keys
 from sync.models import Candidate, Outcome, RemotePartner, Status, email_key
@@ -57,3 +59,14 @@ def test_columns_plan_as_the_rows_do(rows, partners):
 
 def _fields(entry):
     return {name: getattr(entry, name) for name in entry.__slots__}
+
+
+@settings(max_examples=200, deadline=None)
+@given(candidate_rows, remote)
+def test_keys_sharing_a_hash_are_still_told_apart(rows, partners):
+    # A hash that collides all the time: the length of the text.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            keys, "text_hash", lambda column: pl.col(column).str.len_bytes().cast(pl.UInt64)
+        )
+        test_columns_plan_as_the_rows_do.hypothesis.inner_test(rows, partners)
