@@ -32,6 +32,7 @@ from sync.settings import (
     default_report,
     environ,
     is_loopback_url,
+    rate_ceiling,
     resolve_api_key,
     resolve_rate_limit,
 )
@@ -79,8 +80,16 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--rate-limit",
             type=float,
-            help="Requests per minute for the account, shared by every call "
-            "(default: the provider's published budget).",
+            help="Requests per minute for the account, shared by every call: a known budget, "
+            "never exceeded. Without it (or --account-plan), the provider's default budget is a "
+            "starting guess: the tool adopts the limit the provider states and, while nothing "
+            "is refused, raises its pace up to the provider's largest plan.",
+        ),
+        click.option(
+            "--rate-limit-guess",
+            type=click.FloatRange(min=1),
+            help="Requests per minute to start from when the budget is not known "
+            "(default: the provider's default budget).",
         ),
         click.option(
             "--account-plan",
@@ -308,6 +317,12 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
     key = resolve_api_key(provider, environ())
     base_url = options.get("base_url")
     rate = resolve_rate_limit(provider, options.get("rate_limit"), options.get("account_plan"))
+    known = options.get("rate_limit") is not None or options.get("account_plan") is not None
+    if options.get("rate_limit_guess") is not None:
+        if known:
+            raise UsageError("--rate-limit-guess is for an unknown budget: drop --rate-limit")
+        rate = float(options["rate_limit_guess"])
+    ceiling = None if known else rate_ceiling(provider)
     logs.configure(
         secrets=[key.get_secret_value()] if key else [],
         json=options.get("json_logs"),
@@ -345,7 +360,9 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
         mapping=options.get("mapping"),
         report=options.get("report") or default_report(options["input"], provider.name),
         rate_limit=rate,
-        concurrency=options.get("concurrency") or default_concurrency(rate),
+        rate_limit_known=known,
+        rate_ceiling=ceiling,
+        concurrency=options.get("concurrency") or default_concurrency(max(rate, ceiling or 0)),
         encoding=options.get("encoding"),
         restart=bool(options.get("restart")),
         timeout=float(options.get("timeout") or 30.0),
@@ -418,9 +435,16 @@ def _print_summary(
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.calls.items()))
     click.echo(f"  API calls: {calls}" + (f" ({detail})" if detail else ""))
     created = summary.counts.get("created", 0)
+    budget = summary.budget or settings.rate_limit
     if created and summary.create_seconds > 0:
         rate = created / summary.create_seconds
-        click.echo(f"  creates: {rate:.1f}/s (budget {settings.rate_limit / 60:.1f} requests/s)")
+        click.echo(f"  creates: {rate:.1f}/s (budget {budget / 60:.1f} requests/s)")
+    if summary.rate_limited or summary.budget_learned:
+        how = "learned from the provider" if summary.budget_learned else "as given"
+        click.echo(
+            f"  rate limit: {budget:.0f} requests/min ({how}), {summary.rate_limited} request(s)"
+            " refused with 429"
+        )
     if settings.report is not None:
         click.echo(f"  report: {settings.report}")
     if checkpoint is not None and summary.resumed:

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -96,7 +97,11 @@ def _mapping_spec(settings: Settings, table: Table, known: list[str]) -> Mapping
 
 def _connect(settings: Settings) -> ProviderHTTP:
     provider = settings.provider
-    limiter = RateLimiter(settings.rate_limit)
+    limiter = RateLimiter(
+        settings.rate_limit,
+        adaptive=not settings.rate_limit_known,
+        ceiling=settings.rate_ceiling,
+    )
     return ProviderHTTP(
         provider_name=provider.name,
         base_url=settings.base_url,
@@ -150,6 +155,7 @@ async def run_plan(settings: Settings, progress: Progress | None = None) -> RunR
         calls=http.calls,
         elapsed=time.monotonic() - started,
         strategy=strategy,
+        **_budget(http),
     )
     return RunResult(outcomes=outcomes, summary=summary)
 
@@ -213,8 +219,18 @@ async def run_sync(
         strategy=strategy,
         resumed=resumed,
         create_seconds=worker.seconds,
+        **_budget(http),
     )
     return RunResult(outcomes=outcomes, summary=summary)
+
+
+def _budget(http: ProviderHTTP) -> dict[str, Any]:
+    """How the rate budget went: 429s, the budget at the end, whether it moved."""
+    return {
+        "rate_limited": http.rate_limited,
+        "budget": http.limiter.per_minute,
+        "budget_learned": bool(http.limiter.changes),
+    }
 
 
 def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcome]:

@@ -27,7 +27,8 @@ class PartnerIndex:
     """The partners, and which partner each email key and each tenant id matches.
 
     `by_key` and `by_tenant` carry `keys.HASH` (the hash of their key) when no two of their keys
-    share a hash, so that joins may compare hashes (`keys.left_join`).
+    share a hash, so that joins may compare hashes (`keys.left_join`). When every partner is the
+    first with its key (the usual case) they are column selections of `partners`, not copies.
     """
 
     partners: pl.DataFrame  # ID, EMAIL, KEY, TENANT: every distinct partner
@@ -36,23 +37,30 @@ class PartnerIndex:
 
     @classmethod
     def build(cls, whole: pl.DataFrame) -> PartnerIndex:
-        distinct = whole.filter(keys.first_sightings(whole, ID))
+        first = keys.first_sightings(whole, ID)
+        distinct = whole if first.all() else whole.filter(first)
         partners = distinct.with_columns(
             pl.when(pl.col(EMAIL).is_not_null()).then(text.email_keys(pl.col(EMAIL))).alias(KEY)
         ).select(ID, EMAIL, KEY, TENANT)
-        first_key = _usable(KEY) & keys.first_sightings(partners, KEY)
-        first_tenant = _usable(TENANT) & keys.first_sightings(partners, TENANT)
+        first_key = _usable(partners, KEY) & keys.first_sightings(partners, KEY)
+        first_tenant = _usable(partners, TENANT) & keys.first_sightings(partners, TENANT)
         flagged = partners.with_columns(first_tenant.alias(FIRST_TENANT))
-        by_key = keys.with_hash(
-            flagged.filter(first_key).select(KEY, ID, TENANT, FIRST_TENANT), KEY
+        by_key = _subset(flagged, first_key).select(KEY, ID, TENANT, FIRST_TENANT)
+        by_tenant = _subset(partners, first_tenant).select(TENANT, ID, KEY)
+        return cls(
+            partners=partners,
+            by_key=keys.with_hash(by_key, KEY),
+            by_tenant=keys.with_hash(by_tenant, TENANT),
         )
-        by_tenant = keys.with_hash(partners.filter(first_tenant).select(TENANT, ID, KEY), TENANT)
-        return cls(partners=partners, by_key=by_key, by_tenant=by_tenant)
 
     def emails(self, ids: list[str]) -> dict[str, str | None]:
         """The emails of these partners, by id."""
         found = self.partners.filter(pl.col(ID).is_in(ids)).select(ID, EMAIL)
         return dict(found.iter_rows())
+
+
+def _subset(frame: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
+    return frame if mask.all() else frame.filter(mask)
 
 
 class ExistingPartners:
@@ -65,7 +73,10 @@ class ExistingPartners:
 
     @classmethod
     def from_columns(
-        cls, ids: Sequence[str], emails: Sequence[str | None], tenants: Sequence[str | None]
+        cls,
+        ids: Sequence[str] | pl.Series,
+        emails: Sequence[str | None] | pl.Series,
+        tenants: Sequence[str | None] | pl.Series,
     ) -> ExistingPartners:
         """Partners given as three parallel columns (lists or polars Series)."""
         existing = cls()
@@ -104,6 +115,7 @@ class ExistingPartners:
             self._pending = []
 
 
-def _usable(name: str) -> pl.Expr:
+def _usable(frame: pl.DataFrame, name: str) -> pl.Series:
     # An empty key matches nothing (RemoteIndex skips it the same way).
-    return pl.col(name).is_not_null() & (pl.col(name) != "")
+    column = frame[name]
+    return column.is_not_null() & (column != "")

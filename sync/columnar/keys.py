@@ -65,8 +65,12 @@ def left_join(left: pl.DataFrame, right: pl.DataFrame, left_on: str, right_on: s
     joined = left.with_columns(text_hash(left_on).alias(HASH)).join(
         right, on=HASH, how="left", maintain_order="left"
     )
-    same = pl.col(left_on) == pl.col(right_on)
-    return joined.select(
-        *left.columns,
-        *(pl.when(same).then(pl.col(name)).alias(name) for name in right.columns if name != HASH),
+    mismatch = pl.col(right_on).is_not_null() & (pl.col(left_on) != pl.col(right_on))
+    joined = joined.drop(HASH)
+    if not joined.select(mismatch.any()).item():
+        return joined
+    # A shared hash matched two different texts: that row found nothing.
+    columns = [name for name in right.columns if name != HASH]
+    return joined.with_columns(
+        pl.when(~mismatch).then(pl.col(name)).alias(name) for name in columns
     )

@@ -97,35 +97,52 @@ def match(distinct: Distinct, invalid: list[Outcome], partners: ExistingPartners
     """One entry per input row: invalid rows, duplicates, and each first row matched against
     the partners that exist (exists / conflict / create)."""
     index = partners.index
-    by_email = hashed_keys.left_join(
-        distinct.firsts,
-        index.by_key.rename(
-            {
-                remote.KEY: "e_key",
-                remote.ID: "e_id",
-                remote.TENANT: "e_tenant",
-                remote.FIRST_TENANT: "e_first_tenant",
-            }
-        ),
-        KEY,
-        "e_key",
+    by_key = index.by_key.rename(
+        {
+            remote.KEY: "e_key",
+            remote.ID: "e_id",
+            remote.TENANT: "e_tenant",
+            remote.FIRST_TENANT: "e_first_tenant",
+        }
     )
+    by_email = hashed_keys.left_join(distinct.firsts, by_key, KEY, "e_key").drop("e_key")
     # Most rows' email partner is also the partner their tenant id matches: no second join.
     settled = (
         pl.col("e_id").is_not_null()
         & (pl.col("e_tenant") == pl.col(TENANT))
         & pl.col("e_first_tenant")
     ).fill_null(False) | ~_set(TENANT)
-    known = by_email.filter(settled).with_columns(
-        pl.when(pl.col("e_id").is_not_null() & _set(TENANT)).then(pl.col("e_id")).alias("t_id"),
-        pl.when(pl.col("e_id").is_not_null() & _set(TENANT)).then(True).alias("t_same_email"),
+    found_by_email = pl.col("e_id").is_not_null() & _set(TENANT)
+    known = (
+        by_email.lazy()
+        .filter(settled)
+        .select(
+            ROW,
+            EMAIL,
+            TENANT,
+            "e_id",
+            "e_tenant",
+            pl.when(found_by_email).then(pl.col("e_id")).alias("t_id"),
+            pl.when(found_by_email).then(True).alias("t_same_email"),
+        )
     )
-    looked_up = hashed_keys.left_join(
-        by_email.filter(~settled),
-        index.by_tenant.rename({remote.TENANT: "t_tenant", remote.ID: "t_id", remote.KEY: "t_key"}),
-        TENANT,
-        "t_tenant",
-    ).with_columns((pl.col("t_key") == pl.col(KEY)).alias("t_same_email"))
+    by_tenant = index.by_tenant.rename(
+        {remote.TENANT: "t_tenant", remote.ID: "t_id", remote.KEY: "t_key"}
+    )
+    unsettled = by_email.filter(~settled).select(ROW, EMAIL, KEY, TENANT, "e_id", "e_tenant")
+    looked_up = (
+        hashed_keys.left_join(unsettled, by_tenant, TENANT, "t_tenant")
+        .lazy()
+        .select(
+            ROW,
+            EMAIL,
+            TENANT,
+            "e_id",
+            "e_tenant",
+            "t_id",
+            (pl.col("t_key") == pl.col(KEY)).alias("t_same_email"),
+        )
+    )
     simple_known, tangled_known = _decide(known)
     simple_looked_up, tangled_looked_up = _decide(looked_up)
     tangled = pl.concat([tangled_known, tangled_looked_up], how="diagonal_relaxed")
@@ -138,7 +155,7 @@ def _set(column: str) -> pl.Expr:
     return pl.col(column).is_not_null() & (pl.col(column) != "")
 
 
-def _decide(found: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _decide(found: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The plain decisions as plan entries, and the rows `plan.classify` must decide.
 
     Plain: nothing found (create); found by tenant id, the same partner as by email if any, with
@@ -162,25 +179,29 @@ def _decide(found: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .when(~by_tenant & ~by_email)
         .then(pl.lit(Action.CREATE.value))
     )
-    decided = found.with_columns(action.alias(ACTION))
-    simple = decided.filter(pl.col(ACTION).is_not_null()).select(
-        ROW,
-        ACTION,
-        pl.when(plain_tenant).then(pl.col("t_id")).otherwise(pl.col("e_id")).alias(REMOTE_ID),
-        pl.when(plain_tenant)
-        .then(pl.lit("matched by tenantId"))
-        .when(plain_email)
-        .then(pl.lit("matched by email"))
-        .otherwise(pl.lit(""))
-        .alias(MESSAGE),
-        pl.lit(None, dtype=pl.String).alias(FIELD),
-        EMAIL,
-        TENANT,
+    decided = found.with_columns(action.alias(ACTION)).collect()
+    simple = (
+        decided.lazy()
+        .filter(pl.col(ACTION).is_not_null())
+        .select(
+            ROW,
+            ACTION,
+            pl.when(plain_tenant).then(pl.col("t_id")).otherwise(pl.col("e_id")).alias(REMOTE_ID),
+            pl.when(plain_tenant)
+            .then(pl.lit("matched by tenantId"))
+            .when(plain_email)
+            .then(pl.lit("matched by email"))
+            .otherwise(pl.lit(""))
+            .alias(MESSAGE),
+            pl.lit(None, dtype=pl.String).alias(FIELD),
+            EMAIL,
+            TENANT,
+        )
     )
     tangled = decided.filter(pl.col(ACTION).is_null()).select(
         ROW, EMAIL, TENANT, "e_id", "e_tenant", "t_id"
     )
-    return simple, tangled
+    return simple.collect(), tangled
 
 
 def _classify_rows(tangled: pl.DataFrame, index: PartnerIndex) -> list[PlanEntry]:

@@ -136,6 +136,9 @@ class ProviderHTTP:
     def _interpret(self, response: httpx.Response, where: str) -> Any:
         status = response.status_code
         body = _json_or_none(response)
+        stated = _stated_limit(response)
+        if stated is not None and status != 429:
+            self.limiter.learn(stated)  # some providers (and Dub's errors) state it every time
         if 200 <= status < 300:
             if body is None and response.content.strip():
                 raise RetryableProviderError(
@@ -177,12 +180,8 @@ class ProviderHTTP:
 
     def _rate_limit_wait(self, response: httpx.Response) -> float:
         headers = response.headers
-        limit = headers.get("x-ratelimit-limit")
-        if limit and limit.isdigit() and 0 < int(limit) < self.limiter.per_minute:
-            # The provider told us its real budget: adopt it rather than guess.
-            self.limiter.per_minute = float(limit)
-        elif not limit:
-            self.limiter.slow_down()
+        # The provider told us its real budget: adopt it rather than guess.
+        self.limiter.rate_limited(_stated_limit(response))
         wait = parse_wait(headers.get("retry-after"))
         if wait is None:
             wait = parse_wait(headers.get("x-ratelimit-reset"))
@@ -196,6 +195,12 @@ class ProviderHTTP:
                 cap=self._max_retry_after,
             )
         return min(wait, self._max_retry_after)
+
+
+def _stated_limit(response: httpx.Response) -> float | None:
+    """The budget an X-RateLimit-Limit header states, in requests per minute, if any."""
+    limit = response.headers.get("x-ratelimit-limit", "")
+    return float(limit) if limit.isdigit() and int(limit) > 0 else None
 
 
 def _json_or_none(response: httpx.Response) -> Any:
