@@ -24,6 +24,7 @@ from sync.models import PROBLEM_STATUSES, RunSummary
 from sync.pipeline import RunResult, run_plan, run_sync
 from sync.providers import PROVIDERS, get_provider
 from sync.report import problems, report_format, write_report
+from sync.retry import RetryPolicy
 from sync.settings import (
     Settings,
     check_base_url,
@@ -100,6 +101,13 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Seconds to wait for one answer before the request counts as timed out.",
         ),
         click.option(
+            "--max-attempts",
+            type=click.IntRange(1, 100),
+            default=12,
+            show_default=True,
+            help="Tries per request before a row is left `failed` for the next run.",
+        ),
+        click.option(
             "--sandbox-seed",
             type=click.Path(path_type=Path, dir_okay=False, exists=True),
             help="With the built-in sandbox: partners that exist before the run (JSON or JSONL).",
@@ -160,7 +168,29 @@ def plan(**options: Any) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Journal that makes the run resumable (default: INPUT.PROVIDER.checkpoint).",
 )
-@click.option("--restart", is_flag=True, help="Discard the checkpoint's progress and start over.")
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="Discard the checkpoint: its unfinished job and what it learned about the account.",
+)
+@click.option(
+    "--max-creates",
+    type=click.IntRange(0),
+    help="Stop before sending anything if the plan would create more partners than this.",
+)
+@click.option(
+    "--max-invalid-share",
+    type=click.FloatRange(0, 1),
+    default=0.25,
+    show_default=True,
+    help="Stop before sending anything if a larger share of the rows is invalid "
+    "(a broken export); 1 turns the check off.",
+)
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Ask the provider about every row, ignoring the partners earlier runs saw.",
+)
 def sync(**options: Any) -> None:
     """Create every missing partner exactly once; resumable after any interruption.
 
@@ -349,6 +379,10 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
         encoding=options.get("encoding"),
         restart=bool(options.get("restart")),
         timeout=float(options.get("timeout") or 30.0),
+        max_creates=options.get("max_creates"),
+        max_invalid_share=float(options.get("max_invalid_share", 1.0)),
+        recheck=bool(options.get("recheck")),
+        retry=RetryPolicy(attempts=int(options.get("max_attempts") or 12)),
         sandbox_seed=seed,
     )
     if settings.report is not None:

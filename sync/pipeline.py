@@ -11,10 +11,19 @@ from pathlib import Path
 import structlog
 
 from sync.checkpoint import CREATE, SENDING, Binding, Checkpoint
-from sync.errors import InputError
+from sync.errors import GuardError, InputError
 from sync.mapping import BoundMapping, MappingSpec, bind_mapping, identity_mapping, load_mapping
-from sync.models import Action, Candidate, Outcome, PlanEntry, RunSummary, Status, Strategy
-from sync.plan import RemoteIndex, build_plan
+from sync.models import (
+    Action,
+    Candidate,
+    Outcome,
+    PlanEntry,
+    RemotePartner,
+    RunSummary,
+    Status,
+    Strategy,
+)
+from sync.plan import Knowledge, RemoteIndex, apply_refusals, build_plan
 from sync.providers.http import ProviderHTTP
 from sync.ratelimit import RateLimiter
 from sync.reader import Table, read_table
@@ -142,11 +151,30 @@ def _distinct(candidates: list[Candidate]) -> list[Candidate]:
 
 
 async def make_plan(
-    settings: Settings, prepared: Prepared, http: ProviderHTTP, progress: Progress | None = None
-) -> tuple[list[PlanEntry], Strategy]:
+    settings: Settings,
+    prepared: Prepared,
+    http: ProviderHTTP,
+    progress: Progress | None = None,
+    knowledge: Knowledge | None = None,
+) -> tuple[list[PlanEntry], Strategy, list[RemotePartner]]:
+    """Classify every row; returns the plan, how existing partners were found, and the
+    partners the provider showed (to remember for the next run).
+
+    With `knowledge` from earlier runs, only rows whose email was never seen are checked at
+    the provider, so a nightly run costs calls in proportion to what is new.
+    """
     candidates = prepared.validated.candidates
-    index, strategy = await _existing(settings, http, _distinct(candidates), progress)
-    return build_plan(candidates, prepared.validated.invalid, index), strategy
+    to_check = _distinct(candidates)
+    if knowledge is not None:
+        to_check = [candidate for candidate in to_check if knowledge.needs_check(candidate)]
+    index, strategy = await _existing(settings, http, to_check, progress)
+    fresh = list(index.partners)
+    if knowledge is not None:
+        index.extend(knowledge.partners())  # after the fresh answers: those win
+    entries = build_plan(candidates, prepared.validated.invalid, index)
+    if knowledge is not None:
+        entries = apply_refusals(entries, knowledge)
+    return entries, strategy, fresh
 
 
 async def run_plan(settings: Settings, progress: Progress | None = None) -> RunResult:
@@ -155,7 +183,7 @@ async def run_plan(settings: Settings, progress: Progress | None = None) -> RunR
     prepared = prepare(settings)
     http = _connect(settings)
     try:
-        entries, strategy = await make_plan(settings, prepared, http, progress)
+        entries, strategy, _ = await make_plan(settings, prepared, http, progress)
     finally:
         await http.aclose()
     outcomes = [_plan_outcome(entry) for entry in entries]
@@ -187,8 +215,7 @@ async def run_sync(
     )
     if settings.restart:
         checkpoint.reset()
-    checkpoint.check_binding(binding)
-    resumed = checkpoint.has_plan
+    resumed = checkpoint.check_binding(binding)
     http = _connect(settings)
     worker = Worker(
         settings.provider,
@@ -203,7 +230,10 @@ async def run_sync(
             strategy = checkpoint.strategy or Strategy("resume", "resumed", 0)
             log.info("resuming from checkpoint", checkpoint=str(checkpoint.path))
         else:
-            entries, strategy = await make_plan(settings, prepared, http, progress)
+            knowledge = None if settings.recheck else checkpoint.knowledge()
+            entries, strategy, seen = await make_plan(settings, prepared, http, progress, knowledge)
+            check_guards(settings, entries)
+            checkpoint.remember((p.key, p.tenant_id, p.id) for p in seen if p.key)
             checkpoint.save_plan(binding, entries, strategy)
             log.info("plan saved", checkpoint=str(checkpoint.path), **_count_entries(entries))
         by_row = prepared.candidates_by_row()
@@ -228,6 +258,29 @@ async def run_sync(
         create_seconds=worker.seconds,
     )
     return RunResult(outcomes=outcomes, summary=summary)
+
+
+def check_guards(settings: Settings, entries: list[PlanEntry]) -> None:
+    """Stop before any write when the plan looks wrong for an unattended run.
+
+    Raises:
+        GuardError: more creates than --max-creates, or more invalid rows than
+            --max-invalid-share of the input.
+    """
+    creates = sum(1 for entry in entries if entry.action is Action.CREATE)
+    if settings.max_creates is not None and creates > settings.max_creates:
+        raise GuardError(
+            f"the plan would create {creates} partners, more than --max-creates "
+            f"{settings.max_creates}; nothing was sent",
+            hint="check the input, then raise --max-creates if the number is right",
+        )
+    invalid = sum(1 for entry in entries if entry.action is Action.INVALID)
+    if entries and invalid / len(entries) > settings.max_invalid_share:
+        raise GuardError(
+            f"{invalid} of {len(entries)} rows are invalid ({invalid / len(entries):.0%}), more "
+            f"than --max-invalid-share {settings.max_invalid_share:.0%}; nothing was sent",
+            hint="is the export broken? `partner-sync plan --report FILE` lists every problem",
+        )
 
 
 def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcome]:

@@ -11,9 +11,12 @@ The rules (design.md, "Matching"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from typing import Any
 
 from sync.models import Action, Candidate, Outcome, PlanEntry, RemotePartner, email_key
 
@@ -25,11 +28,13 @@ class RemoteIndex:
     by_email: dict[str, RemotePartner] = dataclass_field(default_factory=dict)
     by_tenant: dict[str, RemotePartner] = dataclass_field(default_factory=dict)
     ids: set[str] = dataclass_field(default_factory=set)
+    partners: list[RemotePartner] = dataclass_field(default_factory=list)
 
     def add(self, partner: RemotePartner) -> None:
         if partner.id in self.ids:
             return  # a page that shifted under us repeats partners; the first sighting wins
         self.ids.add(partner.id)
+        self.partners.append(partner)
         if partner.key:
             self.by_email.setdefault(partner.key, partner)
         if partner.tenant_id:
@@ -137,6 +142,61 @@ def build_plan(
         entries.append(classify(candidate, index))
     entries.sort(key=lambda entry: entry.row)
     return entries
+
+
+@dataclass(frozen=True, slots=True)
+class Knowledge:
+    """What earlier runs on this account learned: partners seen, and creates refused for cause."""
+
+    known: Mapping[str, tuple[str | None, str]]  # email key -> (tenant id, remote id)
+    refusals: Mapping[str, tuple[str, str | None, str, str]]  # digest -> (status, field, msg, at)
+
+    def needs_check(self, candidate: Candidate) -> bool:
+        """Whether the provider must be asked about this row: its email was never seen, or was
+        seen with another tenant id (which may have changed since)."""
+        seen = self.known.get(candidate.key)
+        if seen is None:
+            return True
+        tenant = seen[0]
+        return bool(candidate.tenant_id and tenant and tenant != candidate.tenant_id)
+
+    def partners(self) -> Iterable[RemotePartner]:
+        for key, (tenant, remote_id) in self.known.items():
+            yield RemotePartner(id=remote_id, email=key, tenant_id=tenant)
+
+
+def apply_refusals(entries: list[PlanEntry], knowledge: Knowledge) -> list[PlanEntry]:
+    """Rows the provider refused for cause on an earlier run are not sent again, unchanged."""
+    if not knowledge.refusals:
+        return entries
+    result = []
+    for entry in entries:
+        refusal = (
+            knowledge.refusals.get(payload_digest(entry.candidate.payload))
+            if entry.candidate is not None
+            else None
+        )
+        if refusal is None:
+            result.append(entry)
+            continue
+        status, field, message, at = refusal
+        result.append(
+            PlanEntry(
+                row=entry.row,
+                action=Action(status),
+                message=f"{message} (refused on {at}; not sent again until the row changes)",
+                field=field,
+                email=entry.email,
+                tenant_id=entry.tenant_id,
+            )
+        )
+    return result
+
+
+def payload_digest(payload: Mapping[str, Any]) -> str:
+    """A stable hash of what a row would send, passwords left out (a hash of one is a secret)."""
+    visible = {key: value for key, value in payload.items() if key != "password"}
+    return hashlib.sha256(json.dumps(visible, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def returned_partner_problem(candidate: Candidate, returned: RemotePartner) -> str | None:

@@ -17,6 +17,8 @@ from sync.providers.base import Provider
 from sync.retry import RetryPolicy
 
 MAX_CONCURRENCY = 64
+# A roster with more invalid rows than this is more likely a broken export than bad rows.
+DEFAULT_MAX_INVALID_SHARE = 0.25
 # Latency we plan for before any answer is seen: enough workers to keep the budget busy.
 ASSUMED_LATENCY = 1.0
 
@@ -37,6 +39,9 @@ class Settings:
     encoding: str | None = None
     restart: bool = False
     timeout: float = 30.0  # seconds for one answer
+    max_creates: int | None = None
+    max_invalid_share: float = DEFAULT_MAX_INVALID_SHARE
+    recheck: bool = False  # ignore what earlier runs learned about the account
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sandbox_seed: Path | None = None  # set when the run uses the embedded sandbox
 

@@ -19,7 +19,7 @@ import structlog
 from sync.checkpoint import Checkpoint
 from sync.errors import RejectedError, RetryableProviderError
 from sync.models import Action, Candidate, Outcome, Status
-from sync.plan import RemoteIndex, classify, returned_partner_problem
+from sync.plan import RemoteIndex, classify, payload_digest, returned_partner_problem
 from sync.providers.base import Provider
 from sync.providers.http import ProviderHTTP
 from sync.retry import RetryPolicy, Sleep, backoff, call_with_retries
@@ -27,6 +27,7 @@ from sync.retry import RetryPolicy, Sleep, backoff, call_with_retries
 log = structlog.get_logger(__name__)
 
 Progress = Callable[[str, int, int | None], None]
+_REFUSED = frozenset({Status.INVALID, Status.CONFLICT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +97,16 @@ class Worker:
             return await self._attempts(job)
         except _LookupFailed as failure:
             message = f"outcome unknown and the lookup failed ({failure}); the next run looks again"
-            return self._finish(_outcome(job.candidate, Status.FAILED, message), retryable=True)
+            return self._finish(
+                job.candidate, _outcome(job.candidate, Status.FAILED, message), retryable=True
+            )
 
     async def _attempts(self, job: Job) -> Outcome:
         candidate = job.candidate
         if job.unsure:
             found = await self._reconcile(candidate)
             if found is not None:
-                return self._finish(found)
+                return self._finish(candidate, found)
         for attempt in range(1, self._policy.attempts + 1):
             self._checkpoint.mark_sending(candidate.row)
             try:
@@ -111,23 +114,18 @@ class Worker:
             except RetryableProviderError as error:
                 if not error.reached:
                     # Retries of a request that never arrived are used up: safe to try later.
-                    return self._finish(_failed(candidate, error), retryable=True)
+                    return self._finish(candidate, _failed(candidate, error), retryable=True)
                 log.warning(
                     "create outcome unknown; looking up", row=candidate.row, error=str(error)
                 )
                 found = await self._reconcile(candidate)
                 if found is not None:
-                    return self._finish(found)
+                    return self._finish(candidate, found)
                 await self._sleep(backoff(self._policy, attempt))
                 continue
-            return self._finish(outcome)
+            return self._finish(candidate, outcome)
         message = f"gave up after {self._policy.attempts} attempts; the next run tries again"
-        return self._finish(
-            Outcome(
-                row=candidate.row, status=Status.FAILED, message=message, email=candidate.email
-            ),
-            retryable=True,
-        )
+        return self._finish(candidate, _outcome(candidate, Status.FAILED, message), retryable=True)
 
     async def _send(self, candidate: Candidate) -> Outcome:
         """One create (retried only while it never reached the provider), judged."""
@@ -186,8 +184,13 @@ class Worker:
             candidate, Status.CONFLICT, entry.message, remote_id=entry.remote_id, field=entry.field
         )
 
-    def _finish(self, outcome: Outcome, *, retryable: bool = False) -> Outcome:
-        self._checkpoint.mark_done(outcome, retryable=retryable)
+    def _finish(
+        self, candidate: Candidate, outcome: Outcome, *, retryable: bool = False
+    ) -> Outcome:
+        # A refusal for cause is remembered by content: the same row is never sent again, a
+        # corrected one is.
+        refusal = payload_digest(candidate.payload) if outcome.status in _REFUSED else None
+        self._checkpoint.mark_done(outcome, retryable=retryable, refusal=refusal)
         log.debug("row done", row=outcome.row, status=outcome.status.value)
         return outcome
 

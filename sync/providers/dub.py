@@ -190,7 +190,8 @@ class Dub:
     def resolve_rejection(self, error: RejectedError) -> Resolution:
         if error.status == 409:
             return Resolution(Status.CONFLICT, _short(error), field="tenantId")
-        if error.status in (400, 422):
+        if error.status in (400, 404, 422):
+            # 404 on a create: the row names something the program lacks (a groupId, a tag).
             return Resolution(Status.INVALID, _short(error), field=_field_of(error.body))
         return Resolution(Status.FAILED, _short(error))
 
