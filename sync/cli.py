@@ -9,7 +9,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,16 +21,15 @@ from sync import logs
 from sync.checkpoint import Checkpoint, read_status
 from sync.errors import ConfigError, Interrupted, SyncError, UsageError
 from sync.models import PROBLEM_STATUSES, RunSummary
-from sync.pipeline import RunResult, run_plan, run_sync
+from sync.pipeline import MAPPINGS_DIR, RunResult, export_source, run_plan, run_sync
 from sync.providers import PROVIDERS, get_provider
+from sync.providers.base import Provider
 from sync.report import problems, report_format, write_report
 from sync.retry import RetryPolicy
 from sync.settings import (
     Settings,
     check_base_url,
-    default_checkpoint,
     default_concurrency,
-    default_report,
     environ,
     is_loopback_url,
     resolve_api_key,
@@ -54,7 +53,29 @@ provider_option = click.option(
 
 def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.argument("input", type=click.Path(path_type=Path)),
+        click.argument("input", type=click.Path(path_type=Path), required=False),
+        click.option(
+            "--from",
+            "source",
+            type=click.Choice(sorted(PROVIDERS)),
+            help="Migrate: read the partners of this provider's account instead of an INPUT "
+            "file (key from its variable, e.g. PROMOTEKIT_API_KEY).",
+        ),
+        click.option("--from-base-url", help="API base URL of the source account."),
+        click.option(
+            "--from-key-env",
+            help="Variable holding the source account's key (default: the source provider's).",
+        ),
+        click.option(
+            "--from-rate-limit",
+            type=float,
+            help="Requests per minute for the source account (default: its provider's budget).",
+        ),
+        click.option(
+            "--from-sandbox-seed",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="With a built-in sandbox as the source: its partners (JSON or JSONL).",
+        ),
         provider_option,
         click.option(
             "--mapping",
@@ -331,49 +352,88 @@ def sandbox(
 # --- running -------------------------------------------------------------------------------
 
 
-def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
-    """Resolve flags > environment > defaults; start the built-in sandbox when there is no key."""
-    stack = contextlib.ExitStack()
-    provider = get_provider(options["provider"])
-    key = resolve_api_key(provider, environ())
-    base_url = options.get("base_url")
-    rate = resolve_rate_limit(provider, options.get("rate_limit"), options.get("account_plan"))
-    logs.configure(
-        secrets=[key.get_secret_value()] if key else [],
-        json=options.get("json_logs"),
-        verbose=bool(options.get("verbose")),
-    )
-    seed = options.get("sandbox_seed")
-    if base_url is None and key is None:
+@dataclass(frozen=True, slots=True)
+class _Account:
+    """Where one provider account is reached, and with which key."""
+
+    base_url: str
+    key: SecretStr
+    embedded: bool  # the built-in sandbox, which forgets everything when the run ends
+
+
+def _account(
+    stack: contextlib.ExitStack,
+    provider: Provider,
+    *,
+    key: SecretStr | None,
+    key_name: str,
+    base_url: str | None,
+    seed: Path | None,
+    seed_option: str,
+) -> _Account:
+    """Resolve an account; with neither key nor URL, start the built-in sandbox for it."""
+    embedded = base_url is None and key is None
+    if embedded:
         from sync.sandbox import Sandbox, load_seed
 
         server = stack.enter_context(Sandbox(provider.name, seed=load_seed(seed) if seed else None))
         base_url = server.base_url
         log.warning(
-            f"{provider.env_key} is not set: syncing into the built-in {provider.name} sandbox "
-            "on this machine; nothing leaves it",
+            f"{key_name} is not set: using the built-in {provider.name} sandbox on this "
+            "machine; nothing leaves it",
             sandbox=base_url,
         )
     elif seed is not None:
-        raise UsageError(
-            "--sandbox-seed goes with the built-in sandbox (no API key, no --base-url)"
-        )
-    if base_url is None:
-        base_url = provider.default_base_url
-    base_url = check_base_url(base_url)
+        raise UsageError(f"{seed_option} goes with the built-in sandbox (no API key, no URL)")
+    url = check_base_url(base_url or provider.default_base_url)
     if key is None:
-        if not is_loopback_url(base_url):
-            raise ConfigError(
-                f"{provider.env_key} is not set", hint=f"export {provider.env_key}=..."
-            )
+        if not is_loopback_url(url):
+            raise ConfigError(f"{key_name} is not set", hint=f"export {key_name}=...")
         key = SecretStr(SANDBOX_KEY)
+    return _Account(base_url=url, key=key, embedded=embedded)
+
+
+def _settings(
+    options: dict[str, Any],
+) -> tuple[Settings, Settings | None, contextlib.ExitStack]:
+    """Resolve flags > environment > defaults, for the target and, in a migration, the source
+    (the second value: the settings that read the source account)."""
+    stack = contextlib.ExitStack()
+    provider = get_provider(options["provider"])
+    env = environ()
+    key = resolve_api_key(provider, env)
+    source_name = options.get("source")
+    source = get_provider(source_name) if source_name else None
+    source_key_name = options.get("from_key_env") or (source.env_key if source else "")
+    source_key = env.get(source_key_name, "").strip() if source else ""
+    logs.configure(
+        secrets=[value for value in (key.get_secret_value() if key else "", source_key) if value],
+        json=options.get("json_logs"),
+        verbose=bool(options.get("verbose")),
+    )
+    input_path: Path | None = options.get("input")
+    if (input_path is None) == (source is None):
+        raise UsageError("give either an INPUT file or --from PROVIDER, not both or neither")
+    target = _account(
+        stack,
+        provider,
+        key=key,
+        key_name=provider.env_key,
+        base_url=options.get("base_url"),
+        seed=options.get("sandbox_seed"),
+        seed_option="--sandbox-seed",
+    )
+    rate = resolve_rate_limit(provider, options.get("rate_limit"), options.get("account_plan"))
+    name = input_path.name if input_path else f"{source_name}-to-{provider.name}"
+    folder = input_path.parent if input_path else Path()
     settings = Settings(
-        input=options["input"],
+        input=input_path or folder / f"{name}.source.csv",
         provider=provider,
-        base_url=base_url,
-        api_key=key,
-        mapping=options.get("mapping"),
-        report=options.get("report") or default_report(options["input"], provider.name),
+        base_url=target.base_url,
+        api_key=target.key,
+        mapping=options.get("mapping")
+        or (_direction_mapping(source, provider) if source else None),
+        report=options.get("report") or folder / f"{name}.{provider.name}.report.csv",
         rate_limit=rate,
         concurrency=options.get("concurrency") or default_concurrency(rate),
         encoding=options.get("encoding"),
@@ -383,42 +443,106 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
         max_invalid_share=float(options.get("max_invalid_share", 1.0)),
         recheck=bool(options.get("recheck")),
         retry=RetryPolicy(attempts=int(options.get("max_attempts") or 12)),
-        sandbox_seed=seed,
+        sandbox_seed=options.get("sandbox_seed"),
+        source=source,
     )
     if settings.report is not None:
         report_format(settings.report)
-    return settings, stack
+    if not target.embedded and options.get("checkpoint") is None:
+        checkpoint = folder / f"{name}.{provider.name}.checkpoint"
+    elif options.get("checkpoint") is None:
+        # The built-in sandbox forgets everything when the run ends; so must the journal.
+        checkpoint = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "sandbox.checkpoint"
+    else:
+        checkpoint = options["checkpoint"]
+    settings = replace(settings, checkpoint=checkpoint)
+    if source is not None:
+        # The snapshot of the source lives beside the checkpoint it feeds.
+        settings = replace(settings, input=checkpoint.with_name(checkpoint.name + ".source.csv"))
+    reading = None
+    if source is not None:
+        if (
+            source.name == provider.name
+            and not options.get("from_key_env")
+            and not (options.get("from_base_url") or options.get("base_url"))
+        ):
+            raise UsageError(
+                f"--from {source.name} into {provider.name} needs the source account's key in "
+                "another variable",
+                hint="pass --from-key-env VARIABLE",
+            )
+        origin = _account(
+            stack,
+            source,
+            key=SecretStr(source_key) if source_key else None,
+            key_name=source_key_name,
+            base_url=options.get("from_base_url"),
+            seed=options.get("from_sandbox_seed"),
+            seed_option="--from-sandbox-seed",
+        )
+        source_rate = resolve_rate_limit(source, options.get("from_rate_limit"), None)
+        reading = replace(
+            settings,
+            provider=source,
+            base_url=origin.base_url,
+            api_key=origin.key,
+            rate_limit=source_rate,
+            concurrency=default_concurrency(source_rate),
+            source=None,
+        )
+    return settings, reading, stack
+
+
+def _direction_mapping(source: Provider, target: Provider) -> Path:
+    path = MAPPINGS_DIR / f"{source.name}-to-{target.name}.toml"
+    if not path.exists():
+        raise UsageError(
+            f"there is no mapping from {source.name} to {target.name}",
+            hint="pass --mapping FILE over the columns of sync/neutral.py",
+        )
+    return path
+
+
+def _read_source(
+    settings: Settings, reading: Settings | None, progress: Any, *, reuse: bool
+) -> None:
+    """For a migration, write the snapshot of the source account that the run reads as input."""
+    if reading is None:
+        return
+    if reuse and settings.input.exists():
+        log.info("reusing the snapshot of the source", snapshot=str(settings.input))
+        return
+    _run_async(export_source(reading, settings.input, progress))
 
 
 def _plan(options: dict[str, Any]) -> int:
-    settings, stack = _settings(options)
+    settings, reading, stack = _settings(options)
     with stack, _progress() as progress:
+        if reading is not None:  # a plan keeps no snapshot of the source
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            settings = replace(settings, input=folder / "source.csv")
+        _read_source(settings, reading, progress, reuse=False)
         result = _run_async(run_plan(settings, progress))
     return _finish(result, settings, "plan")
 
 
 def _sync(options: dict[str, Any]) -> int:
-    settings, stack = _settings(options)
-    with stack:
-        checkpoint_path = options.get("checkpoint")
-        if checkpoint_path is None:
-            if settings.sandbox_seed is not None or is_loopback_url(settings.base_url):
-                # The built-in sandbox forgets everything when the run ends; so must the journal.
-                directory = stack.enter_context(tempfile.TemporaryDirectory())
-                checkpoint_path = Path(directory) / "sandbox.checkpoint"
-            else:
-                checkpoint_path = default_checkpoint(settings.input, settings.provider.name)
-        settings = replace(settings, checkpoint=checkpoint_path)
-        with Checkpoint.open(checkpoint_path) as checkpoint, _progress() as progress:
-            try:
-                result = _run_async(run_sync(settings, checkpoint, progress))
-            except Interrupted as interrupted:
-                click.echo(
-                    f"interrupted: checkpoint saved at {checkpoint_path}; "
-                    "run the same command again to finish",
-                    err=True,
-                )
-                raise interrupted
+    settings, reading, stack = _settings(options)
+    checkpoint_path = settings.checkpoint
+    assert checkpoint_path is not None
+    with stack, Checkpoint.open(checkpoint_path) as checkpoint, _progress() as progress:
+        # An unfinished migration resumes from its snapshot, not from a new listing.
+        unfinished = checkpoint.has_plan and not checkpoint.finished and not settings.restart
+        _read_source(settings, reading, progress, reuse=unfinished)
+        try:
+            result = _run_async(run_sync(settings, checkpoint, progress))
+        except Interrupted:
+            click.echo(
+                f"interrupted: checkpoint saved at {checkpoint_path}; "
+                "run the same command again to finish",
+                err=True,
+            )
+            raise
     return _finish(result, settings, "sync", checkpoint_path)
 
 
@@ -428,6 +552,10 @@ def _finish(
     if settings.report is not None:
         write_report(settings.report, result.outcomes)
     _print_summary(result.summary, settings, command, checkpoint)
+    if result.warnings:
+        click.echo("  not carried across:")
+        for warning in result.warnings:
+            click.echo(f"    - {warning}")
     for outcome in problems(result.outcomes, PROBLEM_LINES):
         where = f" {outcome.field}" if outcome.field else ""
         click.echo(f"  row {outcome.row}: {outcome.status.value}{where}: {outcome.message}")

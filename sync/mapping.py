@@ -17,6 +17,9 @@ through simple transforms. A dotted target (`linkProps.externalId`) builds a nes
     [fields.groupId]
     value = "grp_partners"               # a constant
 
+    [fields.tenantId]
+    coalesce = ["external_id", "source_id"]  # the first non-empty value of these columns
+
     [fields.country]
     column = ["country", "country_code"] # the first column the file has
     optional = true                      # the file may have none of them
@@ -64,6 +67,7 @@ class FieldRule:
     target: str
     columns: tuple[str, ...] = ()
     join: tuple[str, ...] = ()
+    coalesce: tuple[str, ...] = ()
     separator: str = " "
     value: Any = None
     default: Any = None
@@ -71,7 +75,7 @@ class FieldRule:
     transforms: tuple[str, ...] = ()
 
     def sources(self) -> tuple[str, ...]:
-        return self.join or self.columns
+        return self.join or self.coalesce or self.columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +194,11 @@ def bind_mapping(
             if absent and not rule.optional:
                 missing.extend(f"{name!r} (for {rule.target})" for name in absent)
             chosen = tuple(name for name in rule.join if name in present)
+        elif rule.coalesce:
+            chosen = tuple(name for name in rule.coalesce if name in present)
+            if not chosen and not rule.optional:
+                names = " or ".join(repr(name) for name in rule.coalesce)
+                missing.append(f"{names} (for {rule.target})")
         else:
             chosen = tuple(name for name in rule.columns if name in present)[:1]
             if not chosen and not rule.optional:
@@ -227,6 +236,7 @@ def _parse_rule(target: str, spec: dict[str, Any]) -> tuple[FieldRule | None, li
     unknown = set(spec) - {
         "column",
         "join",
+        "coalesce",
         "separator",
         "value",
         "default",
@@ -238,9 +248,10 @@ def _parse_rule(target: str, spec: dict[str, Any]) -> tuple[FieldRule | None, li
     column = spec.get("column")
     columns = (column,) if isinstance(column, str) else tuple(column or ())
     join = tuple(spec.get("join", ()))
-    sources = sum(1 for present in (columns, join, "value" in spec) if present)
+    coalesce = tuple(spec.get("coalesce", ()))
+    sources = sum(1 for present in (columns, join, coalesce, "value" in spec) if present)
     if sources != 1:
-        problems.append(f"fields.{target} needs exactly one of column, join or value")
+        problems.append(f"fields.{target} needs exactly one of column, join, coalesce or value")
     transforms = tuple(spec.get("transforms", ()))
     bad = [name for name in transforms if name not in TRANSFORMS]
     if bad:
@@ -255,6 +266,7 @@ def _parse_rule(target: str, spec: dict[str, Any]) -> tuple[FieldRule | None, li
             target=target,
             columns=columns,
             join=join,
+            coalesce=coalesce,
             separator=str(spec.get("separator", " ")),
             value=spec.get("value"),
             default=spec.get("default"),
@@ -272,7 +284,13 @@ def _rule_value(rule: FieldRule, columns: tuple[str, ...], values: Mapping[str, 
     texts = [cell.strip() for cell in cells if cell is not None and cell.strip()]
     if not texts:
         return rule.default
-    value: Any = rule.separator.join(texts) if rule.join else cells[0]
+    value: Any
+    if rule.join:
+        value = rule.separator.join(texts)
+    elif rule.coalesce:
+        value = next(cell for cell in cells if cell is not None and cell.strip())
+    else:
+        value = cells[0]
     for name in rule.transforms:
         if not isinstance(value, str):
             break

@@ -12,6 +12,7 @@ import structlog
 
 from sync.checkpoint import CREATE, SENDING, Binding, Checkpoint
 from sync.errors import GuardError, InputError
+from sync.files import write_private
 from sync.mapping import BoundMapping, MappingSpec, bind_mapping, identity_mapping, load_mapping
 from sync.models import (
     Action,
@@ -23,6 +24,7 @@ from sync.models import (
     Status,
     Strategy,
 )
+from sync.neutral import lost_in_migration, snapshot_csv
 from sync.plan import Knowledge, RemoteIndex, apply_refusals, build_plan
 from sync.providers.http import ProviderHTTP
 from sync.ratelimit import RateLimiter
@@ -193,7 +195,9 @@ async def run_plan(settings: Settings, progress: Progress | None = None) -> RunR
         elapsed=time.monotonic() - started,
         strategy=strategy,
     )
-    return RunResult(outcomes=outcomes, summary=summary)
+    return RunResult(
+        outcomes=outcomes, summary=summary, warnings=migration_losses(settings, prepared)
+    )
 
 
 async def run_sync(
@@ -257,7 +261,48 @@ async def run_sync(
         resumed=resumed,
         create_seconds=worker.seconds,
     )
-    return RunResult(outcomes=outcomes, summary=summary)
+    return RunResult(
+        outcomes=outcomes, summary=summary, warnings=migration_losses(settings, prepared)
+    )
+
+
+async def export_source(
+    settings: Settings, snapshot: Path, progress: Progress | None = None
+) -> int:
+    """Read every partner of the source account into a provider-neutral CSV snapshot.
+
+    The snapshot is the migration's input file: it binds the checkpoint like any input, and a
+    resumed migration reads it again instead of listing the source a second time. Rows are
+    ordered by the source's creation time, so row numbers mean the same partner every time.
+
+    Returns:
+        how many partners the source has.
+    """
+    provider = settings.provider
+    http = _connect(settings)
+    reader = RemoteReader(provider, http, settings.retry, settings.concurrency, progress)
+    try:
+        await reader.scan(await reader.count(), keep_records=True)
+    finally:
+        await http.aclose()
+    rows = sorted(
+        (provider.to_neutral(record) for record in reader.records.values()),
+        key=lambda row: (row["created_at"] or "", row["source_id"] or ""),
+    )
+    write_private(snapshot, snapshot_csv(rows))
+    log.info("source read", provider=provider.name, partners=len(rows), snapshot=str(snapshot))
+    return len(rows)
+
+
+def migration_losses(settings: Settings, prepared: Prepared) -> list[str]:
+    """Per field, what a migration cannot carry across (empty for a file input)."""
+    if settings.source is None:
+        return []
+    return lost_in_migration(
+        [row.values for row in prepared.table.rows],
+        prepared.mapping.unused_columns,
+        settings.source.unportable,
+    )
 
 
 def check_guards(settings: Settings, entries: list[PlanEntry]) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import structlog
 
@@ -74,6 +74,8 @@ class RemoteReader:
         self._policy = policy
         self._concurrency = max(concurrency, 1)
         self._progress = progress
+        # The provider's own records of the last scan, by partner id, when asked to keep them.
+        self.records: dict[str, Mapping[str, Any]] = {}
 
     async def _read(self, call: Callable[[], Awaitable[T]]) -> T:
         return await call_with_retries(call, policy=self._policy, write=False)
@@ -81,9 +83,12 @@ class RemoteReader:
     async def count(self) -> int | None:
         return await self._read(lambda: self._provider.count(self._http))
 
-    async def scan(self, expected: int | None) -> RemoteIndex:
+    async def scan(self, expected: int | None, *, keep_records: bool = False) -> RemoteIndex:
         """Read every page. With a known count, the pages are fetched concurrently; then pages
-        are read one by one until a short one, since partners may be added meanwhile."""
+        are read one by one until a short one, since partners may be added meanwhile.
+
+        With `keep_records`, the provider's own records are kept in `self.records` (by id).
+        """
         index = RemoteIndex()
         page_size = self._provider.page_size
         known_pages = scan_calls(expected, page_size) if expected is not None else 1
@@ -97,6 +102,9 @@ class RemoteReader:
             done += 1
             if self._progress:
                 self._progress("listing", done, known_pages)
+            if keep_records:
+                for partner, record in zip(page.partners, page.records, strict=True):
+                    self.records.setdefault(partner.id, record)
             return page
 
         pages = await asyncio.gather(*(fetch(n) for n in range(1, known_pages + 1)))

@@ -42,6 +42,7 @@ class Settings:
     max_creates: int | None = None
     max_invalid_share: float = DEFAULT_MAX_INVALID_SHARE
     recheck: bool = False  # ignore what earlier runs learned about the account
+    source: Provider | None = None  # the platform a migration reads from
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sandbox_seed: Path | None = None  # set when the run uses the embedded sandbox
 
@@ -110,14 +111,6 @@ def _is_loopback(host: str) -> bool:
 def is_loopback_url(url: str) -> bool:
     host = urlsplit(url).hostname
     return bool(host) and _is_loopback(host or "")
-
-
-def default_checkpoint(input_path: Path, provider: str) -> Path:
-    return input_path.with_name(f"{input_path.name}.{provider}.checkpoint")
-
-
-def default_report(input_path: Path, provider: str) -> Path:
-    return input_path.with_name(f"{input_path.name}.{provider}.report.csv")
 
 
 def environ() -> Mapping[str, str]:

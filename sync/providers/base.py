@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel
@@ -21,6 +21,9 @@ class Page:
 
     partners: list[RemotePartner]
     has_next: bool
+    # The provider's own records, aligned with `partners`, for migrations (provider-neutral
+    # rows are made from them).
+    records: list[Mapping[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,12 @@ class Provider(Protocol):
 
     def resolve_rejection(self, error: RejectedError) -> Resolution:
         """Turn a refused create (4xx) into an outcome, or ask for a lookup."""
+        ...
+
+    unportable: ClassVar[dict[str, str]]  # what a migration from here cannot carry, and why
+
+    def to_neutral(self, record: Mapping[str, Any]) -> dict[str, str | None]:
+        """One of this provider's partner records as a provider-neutral row (sync.neutral)."""
         ...
 
     def known_fields(self) -> list[str]:

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
+from sync.neutral import neutral_row, tags_text
 from sync.providers.base import Page, Resolution
 from sync.providers.countries import ISO_3166_ALPHA2
 from sync.providers.fields import Email, TrimmedStr, max_utf16
@@ -171,6 +172,7 @@ class Dub:
         return Page(
             partners=[_partner(record) for record in records],
             has_next=len(records) >= self.page_size,
+            records=records,
         )
 
     async def lookup(self, http: ProviderHTTP, candidate: Candidate) -> list[RemotePartner]:
@@ -194,6 +196,28 @@ class Dub:
             # 404 on a create: the row names something the program lacks (a groupId, a tag).
             return Resolution(Status.INVALID, _short(error), field=_field_of(error.body))
         return Resolution(Status.FAILED, _short(error))
+
+    unportable: ClassVar[dict[str, str]] = {
+        "links": "short links, their keys and click history stay at Dub",
+        "metrics": "clicks, leads, sales, commissions and payouts are Dub's records",
+        "image": "profile images are not carried (re-upload them at the target)",
+        "groupId": "program groups (reward structures) exist only at Dub",
+    }
+
+    def to_neutral(self, record: Mapping[str, Any]) -> dict[str, str | None]:
+        return neutral_row(
+            source_id=record.get("id"),
+            email=record.get("email"),
+            name=record.get("name"),
+            external_id=record.get("tenantId"),
+            username=record.get("username"),
+            country=record.get("country"),
+            description=record.get("description"),
+            tags=tags_text(record.get("tags") or []),
+            payout_email=record.get("paypalEmail"),
+            status=record.get("status"),
+            created_at=record.get("createdAt"),
+        )
 
     def known_fields(self) -> list[str]:
         return [*DubPartner.model_fields, *(f"linkProps.{n}" for n in DubLinkProps.model_fields)]
