@@ -295,9 +295,13 @@ async def export_source(
 
 
 def migration_losses(settings: Settings, prepared: Prepared) -> list[str]:
-    """Per field, what a migration cannot carry across (empty for a file input)."""
+    """Per field, what a migration cannot carry across; for a file, the columns left unused."""
     if settings.source is None:
-        return []
+        return [
+            f"column {column!r} is in the input but no field takes it"
+            for column in prepared.mapping.unused_columns
+            if any(row.values.get(column) for row in prepared.table.rows)
+        ]
     return lost_in_migration(
         [row.values for row in prepared.table.rows],
         prepared.mapping.unused_columns,
