@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from datetime import UTC, datetime
 from typing import Any
 
 from sync.models import Action, Candidate, Outcome, PlanEntry, RemotePartner, email_key
@@ -212,3 +213,24 @@ def returned_partner_problem(candidate: Candidate, returned: RemotePartner) -> s
     if candidate.tenant_id and returned.tenant_id and returned.tenant_id != candidate.tenant_id:
         return f"the provider returned {returned.describe()}, whose tenantId differs"
     return None
+
+
+# Clocks of this machine and the provider's may disagree by this much without consequence.
+CLOCK_TOLERANCE = 300.0
+
+
+def existed_before(returned: RemotePartner, sent_at: float) -> bool:
+    """Whether a partner a create returned is older than the create (an upsert that found it).
+
+    Dub's POST answers 201 with the existing partner when the email is already enrolled; its
+    `createdAt` tells the two apart. Unknown or unparsable times count as new.
+    """
+    if not returned.created_at:
+        return False
+    try:
+        created = datetime.fromisoformat(returned.created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return created.timestamp() < sent_at - CLOCK_TOLERANCE

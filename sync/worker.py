@@ -19,7 +19,13 @@ import structlog
 from sync.checkpoint import Checkpoint
 from sync.errors import RejectedError, RetryableProviderError
 from sync.models import Action, Candidate, Outcome, Status
-from sync.plan import RemoteIndex, classify, payload_digest, returned_partner_problem
+from sync.plan import (
+    RemoteIndex,
+    classify,
+    existed_before,
+    payload_digest,
+    returned_partner_problem,
+)
 from sync.providers.base import Provider
 from sync.providers.http import ProviderHTTP
 from sync.retry import RetryPolicy, Sleep, backoff, call_with_retries
@@ -129,6 +135,7 @@ class Worker:
 
     async def _send(self, candidate: Candidate) -> Outcome:
         """One create (retried only while it never reached the provider), judged."""
+        sent_at = time.time()
         try:
             returned = await call_with_retries(
                 lambda: self._provider.create(self._http, candidate.payload),
@@ -151,6 +158,9 @@ class Worker:
         problem = returned_partner_problem(candidate, returned)
         if problem:
             return _outcome(candidate, Status.CONFLICT, problem, remote_id=returned.id)
+        if existed_before(returned, sent_at):
+            message = f"already there: the provider returned its record from {returned.created_at}"
+            return _outcome(candidate, Status.EXISTS, message, remote_id=returned.id)
         return _outcome(candidate, Status.CREATED, "", remote_id=returned.id)
 
     async def _reconcile(self, candidate: Candidate) -> Outcome | None:
