@@ -10,10 +10,13 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sync.sandbox import Faults, Sandbox, load_seed
+
+from .keyscan import SCAN
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -41,27 +44,52 @@ def cli_env(key: str | None = DUB_KEY, **extra: str) -> dict[str, str]:
 
 
 def run_cli(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
+    env = env if env is not None else cli_env()
+    SCAN.learn(env)
     completed = subprocess.run(
         [sys.executable, "-m", "sync", *args],
         capture_output=True,
         text=True,
-        env=env if env is not None else cli_env(),
+        env=env,
         timeout=timeout,
         cwd=ROOT,
         check=False,
     )
+    SCAN.scan(f"stdout of {args[0]}", completed.stdout)
+    SCAN.scan(f"stderr of {args[0]}", completed.stderr)
     return Run(completed.returncode, completed.stdout, completed.stderr)
 
 
-def start_cli(args: Sequence[str], *, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+class ScannedProcess(subprocess.Popen[str]):
+    """A CLI run in the background whose output is scanned for keys when collected."""
+
+    def communicate(self, *args: Any, **kwargs: Any) -> tuple[str, str]:
+        stdout, stderr = super().communicate(*args, **kwargs)
+        SCAN.scan("stdout of a background run", stdout or "")
+        SCAN.scan("stderr of a background run", stderr or "")
+        return stdout, stderr
+
+
+def start_cli(args: Sequence[str], *, env: dict[str, str] | None = None) -> ScannedProcess:
+    env = env if env is not None else cli_env()
+    SCAN.learn(env)
+    return ScannedProcess(
         [sys.executable, "-m", "sync", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env if env is not None else cli_env(),
+        env=env,
         cwd=ROOT,
     )
+
+
+@pytest.fixture(autouse=True)
+def _scan_written_files(tmp_path: Path) -> Iterator[None]:
+    """After each end-to-end test, every file the tool wrote is scanned for keys."""
+    given = {path for path in tmp_path.rglob("*") if path.is_file()}
+    yield
+    SCAN.scan_tree(tmp_path, skip=given)
+    assert SCAN.leaks == [], SCAN.leaks
 
 
 def read_report(path: Path) -> list[dict[str, str]]:
@@ -110,3 +138,12 @@ def make_sandbox() -> Iterator[object]:
     yield make
     for sandbox in started:
         sandbox.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Report what the key scan of the end-to-end suite covered."""
+    if SCAN.sources:
+        terminalreporter.write_line(
+            f"key scan: {SCAN.bytes_scanned:,} bytes in {SCAN.sources} outputs and files "
+            f"scanned for {len(SCAN.keys)} API keys; keys found: {len(SCAN.leaks)}"
+        )
