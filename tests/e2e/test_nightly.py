@@ -30,7 +30,7 @@ def args(sandbox, tmp_path: Path, roster: Path, *extra: str) -> list[str]:
 
 
 def test_nightly_run_costs_calls_in_proportion_to_what_is_new(make_sandbox, tmp_path: Path):
-    existing = 20_000
+    existing = 10_000
     seed = [
         {"email": f"partner{n:06d}@example.com", "tenantId": f"crm-{n}"} for n in range(existing)
     ]

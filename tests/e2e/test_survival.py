@@ -105,7 +105,7 @@ def test_sigterm_stops_within_seconds_with_the_checkpoint_saved(make_sandbox, tm
 
 @pytest.mark.parametrize("unit", ["seconds", "epoch-seconds", "epoch-ms"])
 def test_429_bursts_in_every_retry_after_unit(make_sandbox, tmp_path: Path, unit: str):
-    faults = Faults(burst_429=0.15, burst_len=4, retry_after=unit, retry_after_seconds=0.4, seed=9)
+    faults = Faults(burst_429=0.06, burst_len=2, retry_after=unit, retry_after_seconds=0.4, seed=9)
     sandbox = make_sandbox(faults=faults)
     roster = tmp_path / "roster.csv"
     emails = write_roster(roster, 40)
