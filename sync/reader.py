@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,15 +146,26 @@ def _nested_text(value: object) -> str | None:
 # --- CSV -------------------------------------------------------------------------------------
 
 
+# The first character that is not blank (whitespace or a zero-width character), and one line.
+_CONTENT = re.compile(r"[^\s\u200b-\u200d\u2060\ufeff]")
+_LINE = re.compile(r"[^\r\n]*")
+
+
+def _line_at(text: str, start: int) -> str:
+    match = _LINE.match(text, start)
+    return match.group() if match else ""
+
+
 def _read_csv(path: Path, data: bytes, encoding: str | None) -> tuple[list[str], list[Row]]:
     kind = _binary_kind(data) if encoding is None else None
     if kind is not None:
         raise InputError(f"{path} is {kind[0]}, not a CSV file", hint=kind[1])
     text = _decode(path, data, encoding)
-    if not trim(text):
+    content = _CONTENT.search(text)  # where the text starts, without copying a large file
+    if content is None:
         raise InputError(f"{path} is empty", hint="a CSV needs a header line and data rows")
-    _refuse_json(path, text)
-    first_line = text.lstrip("\ufeff").split("\n", 1)[0].split("\r", 1)[0]
+    _refuse_json(path, text, content.start())
+    first_line = _line_at(text, 1 if text.startswith("\ufeff") else 0)
     if "\x00" in first_line:
         raise InputError(
             f"{path} has a NUL byte in its header line: it is not a text file",
@@ -283,15 +295,14 @@ def _separator(path: Path, first_line: str) -> tuple[str, int]:
     return ",", 0
 
 
-def _refuse_json(path: Path, text: str) -> None:
-    start = trim(text)[:1]
-    if start not in ("[", "{"):
+def _refuse_json(path: Path, text: str, start: int) -> None:
+    if text[start] not in "[{":
         return
     try:
         json.loads(text)
         kind = "JSON"
     except ValueError:
-        first = trim(text).split("\n", 1)[0]
+        first = _line_at(text, start)
         try:
             json.loads(first)
         except ValueError:
@@ -299,7 +310,7 @@ def _refuse_json(path: Path, text: str) -> None:
         kind = "JSON Lines"
     raise InputError(
         f"{path} is {kind}, not CSV",
-        hint="export the roster as CSV or Parquet (one partner per row, a header line first)",
+        hint="export the roster as CSV or Parquet: one partner per row, a header line first",
     )
 
 
@@ -340,6 +351,11 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> str:
             f"unknown encoding {encoding!r}", hint="try utf-8, cp1252 or latin-1"
         ) from None
     except UnicodeDecodeError as exc:
+        if b"\x00" in data[:4096]:
+            raise InputError(
+                f"{path} is not a text file (it has NUL bytes and is not valid {encoding})",
+                hint="export the roster as CSV UTF-8, or pass --encoding with the file's encoding",
+            ) from None
         line = data.count(b"\n", 0, exc.start) + 1
         raise InputError(
             f"{path} is not valid {encoding} (byte 0x{data[exc.start]:02x} on line {line})",
@@ -368,9 +384,10 @@ def _utf16_without_bom(data: bytes) -> str | None:
         return None
     even, odd = sample[0::2], sample[1::2]
     half = len(sample) // 2
-    if odd.count(0) >= 0.9 * half and even.count(0) <= 0.1 * half:
+    # The header's first character decides the byte order; the sample confirms it.
+    if sample[0] and not sample[1] and odd.count(0) >= 0.9 * half and even.count(0) <= 0.1 * half:
         return "utf-16-le"
-    if even.count(0) >= 0.9 * half and odd.count(0) <= 0.1 * half:
+    if sample[1] and not sample[0] and even.count(0) >= 0.9 * half and odd.count(0) <= 0.1 * half:
         return "utf-16-be"
     return None
 

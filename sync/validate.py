@@ -108,7 +108,7 @@ def find_control_character(payload: dict[str, Any], prefix: str = "") -> tuple[s
                 found = find_control_character(text, f"{where}.")
                 if found is not None:
                     return found
-            elif isinstance(text, str):
+            elif isinstance(text, str) and not text.isprintable():  # isprintable: a fast no
                 control = _CONTROL.search(text)
                 if control is not None:
                     return where, _control_problem(control.group(), control.start() + 1)

@@ -69,6 +69,8 @@ def email_problem(value: str) -> str:
         return f"{message}; only ASCII addresses are accepted: {fix}"
     if len(value) > _LONGEST_EMAIL:
         return f"{shown} is too long for an email address"
+    if "\n" in value or "\r" in value:
+        return f"{shown} contains a line break"
     if _SPACE.search(value):
         return f"{shown} contains a space"
     if "@" not in value:
