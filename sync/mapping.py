@@ -306,5 +306,8 @@ def _set_path(payload: dict[str, Any], target: str, value: Any) -> None:
     *parents, leaf = target.split(".")
     node = payload
     for part in parents:
-        node = node.setdefault(part, {})
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):  # `linkProps` from a JSON cell that is not an object
+            raise CellError(target, f"{part} is {type(child).__name__}, not an object")
+        node = child
     node[leaf] = value

@@ -165,31 +165,41 @@ def _read_csv(path: Path, data: bytes, encoding: str | None) -> tuple[list[str],
     if content is None:
         raise InputError(f"{path} is empty", hint="a CSV needs a header line and data rows")
     _refuse_json(path, text, content.start())
-    first_line = _line_at(text, 1 if text.startswith("\ufeff") else 0)
+    # The header is the first line that is not blank; blank lines before it are skipped.
+    line_start = max(text.rfind("\n", 0, content.start()), text.rfind("\r", 0, content.start())) + 1
+    first_line = _line_at(text, line_start)
     if "\x00" in first_line:
         raise InputError(
             f"{path} has a NUL byte in its header line: it is not a text file",
             hint="export the roster as CSV UTF-8, or pass --encoding with the file's encoding",
         )
-    separator, skip = _separator(path, first_line)
+    separator, skip = _separator(path, trim(first_line))
+    offset = 0
     if skip:
-        text = text.lstrip("\ufeff")[len(first_line) :].removeprefix("\r").removeprefix("\n")
-    return _parse_csv(path, text, separator, first_line=1 + skip)
+        offset = len(text[:line_start].splitlines()) + 1
+        text = text[line_start + len(first_line) :].removeprefix("\r").removeprefix("\n")
+    return _parse_csv(path, text, separator, offset=offset)
 
 
 def _parse_csv(
-    path: Path, text: str, separator: str, *, first_line: int
+    path: Path, text: str, separator: str, *, offset: int
 ) -> tuple[list[str], list[Row]]:
     """Split CSV text into rows with Python's csv module, which says where each row starts.
 
     polars' reader fails the whole file on one ragged row, silently pads a short one, counts a
     trailing blank line as a row, and cannot say on which line a quote went wrong.
+
+    Args:
+        offset: lines of the file before `text` (a "sep=" line), for line numbers in messages.
     """
     # A 10 MB cell is a bad row (too long for any field), not a reason to stop the file.
     csv.field_size_limit(2**31 - 1)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    raw_header: list[str] = []
     try:
-        raw_header = next(reader, [])
+        for raw_header in reader:
+            if any(trim(cell) for cell in raw_header):
+                break
     except csv.Error as exc:
         raise InputError(
             f"{path}: the header line is malformed: {exc}",
@@ -200,8 +210,8 @@ def _parse_csv(
     named = [index for index, name in enumerate(header) if name]
     unnamed = [index for index, name in enumerate(header) if not name]
     names = [header[index] for index in named]
-    offset = first_line - 1  # lines before the text the reader sees (a "sep=" line)
     rows: list[Row] = []
+    ragged, first_ragged = 0, ""
     number = 0
     end = reader.line_num
     while True:
@@ -235,11 +245,21 @@ def _parse_csv(
                 record = record[:width]  # trailing separators with nothing after them
             else:
                 rows.append(Row(number, {}, problem=_ragged(record, width, start, end, offset)))
+                ragged += 1
+                first_ragged = first_ragged or f"{_lines(start, end, offset)} has {len(record)}"
                 continue
         if unnamed:
             _check_unnamed(path, header, record, unnamed, start + offset)
             record = [record[index] for index in named]
         rows.append(Row(number, dict(zip(names, [cell or None for cell in record], strict=True))))
+    if rows and ragged == len(rows):
+        # Not one row fits: the header is wrong (a name missing, a title line above it), not
+        # every row. Said once, not once per row.
+        raise InputError(
+            f"{path}: no row fits the header: it has {width} column(s), but {first_ragged} "
+            "field(s)",
+            hint="check that the header is the first line and names every column",
+        )
     return names, rows
 
 

@@ -172,6 +172,16 @@ CASES: dict[str, Callable[[], bytes]] = {
     "carriage_return_in_cell.csv": lambda: lines(
         '"cr1\r@example.com",Cy,One,cr-1', "cr2@example.com,Cy,Two,cr-2"
     ),
+    "leading_blank_lines.csv": lambda: b"\n  \n\r\n" + lines("lb1@example.com,Lee,One,lb-1"),
+    "title_line_above_header.csv": lambda: (
+        b"Partner export, 2024-05-01\n"
+        + lines("tl1@example.com,Tia,One,tl-1", "tl2@example.com,Tia,Two,tl-2")
+    ),
+    "header_missing_a_column.csv": lambda: lines(
+        "hm1@example.com,Hal,Miss,hm-1",
+        "hm2@example.com,Hal,Miss,hm-2",
+        header="email,first_name,last_name",
+    ),
     "all_empty_rows.csv": lambda: lines("ae1@example.com,Al,One,ae-1", ",,,", ",,,"),
     "repeated_header_row.csv": lambda: lines(
         "rh1@example.com,Rhea,One,rh-1", HEADER, "rh2@example.com,Rhea,Two,rh-2"
