@@ -150,3 +150,20 @@ def test_same_bytes_same_hash(tmp_path: Path):
     b = read_table(write(tmp_path, b"email\na@x.com\n", "b.csv"))
     c = read_table(write(tmp_path, b"email\nb@x.com\n", "c.csv"))
     assert a.content_hash == b.content_hash != c.content_hash
+
+
+def test_a_header_no_row_fits_is_a_file_problem(tmp_path: Path):
+    with pytest.raises(InputError, match=r"it has 2 column\(s\), but line 4 has 3 field"):
+        read_table(write(tmp_path, b"\n  \nemail,name\na@x.com,A,x\nb@x.com,B,y\n"))
+
+
+def test_a_directory_is_not_an_input(tmp_path: Path):
+    with pytest.raises(InputError, match="is a directory"):
+        read_table(tmp_path)
+
+
+def test_parquet_headers_are_checked_like_csv_ones(tmp_path: Path):
+    path = tmp_path / "in.parquet"
+    pl.DataFrame({" email ": ["a@x.com"], "Email": ["b@x.com"]}).write_parquet(path)
+    with pytest.raises(InputError, match="differ only in case"):
+        read_table(path)
