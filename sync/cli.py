@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import signal
 import sys
 import tempfile
@@ -40,6 +41,7 @@ T = TypeVar("T")
 log = structlog.get_logger("partner-sync")
 
 SANDBOX_KEY = "sandbox-key-not-secret"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 PROBLEM_LINES = 10
 
 provider_option = click.option(
@@ -639,9 +641,16 @@ def _run(action: Callable[[], int]) -> None:
     try:
         code = action()
     except SyncError as error:
-        click.echo(f"partner-sync: error: {logs.Redactor(_secrets()).scrub(str(error))}", err=True)
+        message = _one_line(logs.Redactor(_secrets()).scrub(str(error)))
+        click.echo(f"partner-sync: error: {message}", err=True)
         sys.exit(error.exit_code)
     sys.exit(code)
+
+
+def _one_line(message: str, limit: int = 2000) -> str:
+    """An error as one line of bounded length: it may quote a header or a cell of the input."""
+    line = _CONTROL.sub(" ", message)
+    return line if len(line) <= limit else line[:limit] + "..."
 
 
 def _secrets() -> list[str]:

@@ -42,7 +42,9 @@ def write_report(path: Path, outcomes: Iterable[Outcome]) -> None:
     fmt = report_format(path)
     buffer = io.StringIO()
     if fmt == "csv":
-        writer = csv.writer(buffer, lineterminator="\n")
+        # CRLF, as RFC 4180 has it: the csv module quotes a value holding a lone CR only when CR
+        # is part of the line terminator, and an unquoted CR splits the row for every reader.
+        writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(COLUMNS)
         for outcome in outcomes:
             writer.writerow([_safe_cell(value) for value in _values(outcome)])

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from sync.mapping import BoundMapping, CellError
 from sync.models import Candidate, Outcome, Row, Status
+
+# The report names the field "row" when the reader could not split the row into columns.
+ROW_FIELD = "row"
+# Control characters (Unicode category Cc) other than tab, line feed and carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# An invalid row's email is shown in the report as given, up to this many characters.
+_SHOWN_EMAIL = 254
 
 
 @dataclass(slots=True)
@@ -36,10 +45,17 @@ def validate_rows(
     candidates: list[Candidate] = []
     invalid: list[Outcome] = []
     for row in rows:
+        if row.problem is not None:
+            invalid.append(_invalid(row.number, ROW_FIELD, row.problem, None))
+            continue
         try:
             payload = mapping.apply(row.values)
         except CellError as exc:
             invalid.append(_invalid(row.number, exc.target, str(exc), None))
+            continue
+        control = find_control_character(payload)
+        if control is not None:
+            invalid.append(_invalid(row.number, *control, payload.get("email")))
             continue
         try:
             model = schema.model_validate(payload)
@@ -77,7 +93,41 @@ def describe_errors(error: ValidationError) -> tuple[str, str]:
     return first_field, "; ".join(parts)
 
 
+def find_control_character(payload: dict[str, Any], prefix: str = "") -> tuple[str, str] | None:
+    """The first field holding a control character, and a message naming it; None if clean.
+
+    A NUL or an escape code is never part of a name or an address: it is a damaged export. C1
+    controls (U+0080-U+009F) are what Windows-1252 punctuation becomes when read as latin-1.
+    Tabs and line breaks are left to the provider's schema.
+    """
+    for key, value in payload.items():
+        where = f"{prefix}{key}"
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, dict):
+                found = find_control_character(text, f"{where}.")
+                if found is not None:
+                    return found
+            elif isinstance(text, str) and not text.isprintable():  # isprintable: a fast no
+                control = _CONTROL.search(text)
+                if control is not None:
+                    return where, _control_problem(control.group(), control.start() + 1)
+    return None
+
+
+def _control_problem(char: str, position: int) -> str:
+    code = ord(char)
+    message = f"contains the control character U+{code:04X} at position {position}"
+    if code == 0:
+        return f"{message} (a NUL byte: the export is damaged); remove it"
+    if 0x80 <= code <= 0x9F:
+        return f"{message}; if the file comes from Windows or Excel, read it with --encoding cp1252"
+    return f"{message}; remove it"
+
+
 def _invalid(row: int, field: str, message: str, email: object) -> Outcome:
+    if isinstance(email, str) and len(email) > _SHOWN_EMAIL:
+        email = email[:_SHOWN_EMAIL] + "..."
     return Outcome(
         row=row,
         status=Status.INVALID,

@@ -13,7 +13,7 @@ from sync.models import Candidate, RemotePartner, Status
 from sync.neutral import neutral_row, tags_text
 from sync.providers.base import Page, Resolution
 from sync.providers.countries import ISO_3166_ALPHA2
-from sync.providers.fields import Email, TrimmedStr, max_utf16
+from sync.providers.fields import Email, TrimmedStr, max_utf16, shorten, single_line
 from sync.providers.http import ProviderHTTP
 
 # Dub's slug alphabet: ASCII letters, digits, "_", "/", "-", ".", and anything beyond ASCII
@@ -33,7 +33,9 @@ def _check_username(value: str) -> str:
 
 def _check_country(value: str) -> str:
     if value not in ISO_3166_ALPHA2:
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, DE)")
+        raise ValueError(
+            f"{shorten(value)} is not an ISO 3166-1 alpha-2 country code (e.g. US, DE)"
+        )
     return value
 
 
@@ -44,11 +46,13 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Name = Annotated[TrimmedStr, AfterValidator(max_utf16(100))]
+Name = Annotated[TrimmedStr, AfterValidator(single_line), AfterValidator(max_utf16(100))]
 Username = Annotated[str, AfterValidator(max_utf16(100)), AfterValidator(_check_username)]
 Country = Annotated[str, AfterValidator(_check_country)]
 # No limit in Dub's schema; the database column is most likely VARCHAR(191) (an inference).
-TenantId = Annotated[str, AfterValidator(_not_blank), AfterValidator(max_utf16(191))]
+TenantId = Annotated[
+    str, AfterValidator(_not_blank), AfterValidator(single_line), AfterValidator(max_utf16(191))
+]
 TagList = str | list[str]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -45,45 +44,47 @@ def test_sigkill_at_random_moments_never_duplicates_or_loses_a_row(make_sandbox,
     sandbox = make_sandbox(seed=seed, faults=Faults(latency=0.02, jitter=0.01))
     roster = tmp_path / "roster.csv"
     emails = write_roster(roster, existing + 400)  # 400 new partners to create
-    # 50 requests/s: the 31-page scan takes ~0.6 s and the creates ~8 s, so kills spread over
-    # start-up, listing, planning and creating.
+    # 50 requests/s: the 31-page scan takes ~0.6 s and the creates ~8 s. Kill moments are set by
+    # what the sandbox has seen, at random depths: start-up, mid-scan, then mid-create.
     run_args = args(sandbox, tmp_path, roster, "--concurrency", "6", "--rate-limit", "3000")
-    kills = 0
-    phases: list[str] = []
-    while True:
+    moments = [("starting", rng.uniform(0.05, 0.4))]
+    moments += [("listing", rng.randint(1, 25)) for _ in range(3)]
+    moments += [("creating", rng.randint(3, 40)) for _ in range(8)]
+    kills: list[str] = []
+    for phase, depth in moments:
         creates, lists = (
             sandbox.stats.creates_committed,
             sandbox.stats.requests[("GET", "/partners")],
         )
         process = start_cli(run_args)
-        try:
-            # Early kills are short, to land in start-up and listing; later ones in creating.
-            process.communicate(
-                timeout=rng.uniform(0.8, 2.0) if kills < 4 else rng.uniform(2.0, 4.0)
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            if phase == "starting":
+                time.sleep(depth)
+                break
+            seen = (
+                sandbox.stats.requests[("GET", "/partners")] - lists
+                if phase == "listing"
+                else sandbox.stats.creates_committed - creates
             )
-        except subprocess.TimeoutExpired:
-            if sandbox.stats.creates_committed > creates:
-                phases.append("creating")
-            elif sandbox.stats.requests[("GET", "/partners")] > lists:
-                phases.append("listing")
-            else:
-                phases.append("starting")
+            if seen >= depth:
+                break
+            time.sleep(0.002)
+        if process.poll() is None:
             process.send_signal(signal.SIGKILL)
-            process.communicate(timeout=10)
-            kills += 1
-            if kills < 12:
-                continue
-            process = start_cli(run_args)  # the last run goes to the end
-            process.communicate(timeout=180)
-        break
-    print(f"\nkill -9 trials: {kills} kills ({', '.join(phases)}), then a finishing run")
+            kills.append(f"{phase}@{depth:g}" if phase != "starting" else phase)
+        process.communicate(timeout=10)
+    process = start_cli(run_args)  # the last run goes to the end
+    process.communicate(timeout=180)
+    print(f"\nkill -9 trials: {len(kills)} kills ({', '.join(kills)}), then a finishing run")
     assert process.returncode == 0
     rows = statuses(tmp_path / "r.csv")
     assert len(rows) == existing + 400
     assert sum(1 for s in rows.values() if s == "created") == 400
     counts = email_counts(sandbox)
     assert [email for email in emails if counts[email] != 1] == []
-    assert kills >= 5 and len(set(phases)) >= 2
+    assert len(kills) >= 10
+    assert {kill.split("@")[0] for kill in kills} == {"starting", "listing", "creating"}
 
 
 def test_sigterm_stops_within_seconds_with_the_checkpoint_saved(make_sandbox, tmp_path: Path):
