@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
-from sync.providers.base import Page, Resolution
+from sync.providers.base import BaseProvider, Page, Resolution
 from sync.providers.countries import ISO_3166_ALPHA2
 from sync.providers.fields import Email, TrimmedStr, max_utf16
 from sync.providers.http import ProviderHTTP
@@ -113,7 +113,7 @@ def _partner(record: Mapping[str, Any]) -> RemotePartner:
     )
 
 
-class Dub:
+class Dub(BaseProvider):
     """Dub's partners API: list with a stable order, look up by email/tenantId, upserting create."""
 
     name: ClassVar[str] = "dub"
@@ -131,10 +131,7 @@ class Dub:
     schema: ClassVar[type[BaseModel]] = DubPartner
     tenant_field: ClassVar[str | None] = "tenantId"
     page_size: ClassVar[int] = 100
-    lookup_calls_per_row: ClassVar[int] = 1
-
-    def auth_headers(self, api_key: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {api_key}"}
+    lookup_calls_per_row: int = 1
 
     def error_message(self, status: int, body: Any) -> str:
         error = body.get("error") if isinstance(body, dict) else None
@@ -187,15 +184,12 @@ class Dub:
         body = await http.request("POST", "/partners", json=dict(payload), kind="create")
         return _partner(body if isinstance(body, dict) else {})
 
-    def resolve_rejection(self, error: RejectedError) -> Resolution:
+    def resolve_rejection(self, error: RejectedError, candidate: Candidate) -> Resolution:
         if error.status == 409:
             return Resolution(Status.CONFLICT, _short(error), field="tenantId")
         if error.status in (400, 422):
             return Resolution(Status.INVALID, _short(error), field=_field_of(error.body))
         return Resolution(Status.FAILED, _short(error))
-
-    def known_fields(self) -> list[str]:
-        return [*DubPartner.model_fields, *(f"linkProps.{n}" for n in DubLinkProps.model_fields)]
 
 
 def _short(error: RejectedError) -> str:
