@@ -32,6 +32,7 @@ from sync.settings import (
     default_report,
     environ,
     is_loopback_url,
+    require_invitations,
     resolve_api_key,
     resolve_rate_limit,
 )
@@ -108,6 +109,12 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "--json-logs/--console-logs",
             default=None,
             help="Log format on stderr (default: by terminal).",
+        ),
+        click.option(
+            "--invite",
+            is_flag=True,
+            help="Invite the missing partners instead of creating them (Partnero): each gets an "
+            "email to sign up. Invitations carry email and names only; rows match by email.",
         ),
         click.option("--verbose", "-v", is_flag=True, help="Log every row."),
     ]
@@ -261,8 +268,20 @@ def status(checkpoint: Path, as_json: bool) -> None:
 @click.option(
     "--rate-limit", type=int, help="Requests per minute the sandbox allows (0: no limit)."
 )
+@click.option(
+    "--email-lookup/--no-email-lookup",
+    default=True,
+    show_default=True,
+    help="Partnero: whether the undocumented GET /v1/partner?email= answers (without it, "
+    "partner-sync reads the whole listing).",
+)
 def sandbox(
-    provider: str, port: int, seed: Path | None, rate_limit: int | None, **faults: float
+    provider: str,
+    port: int,
+    seed: Path | None,
+    rate_limit: int | None,
+    email_lookup: bool,
+    **faults: float,
 ) -> None:
     """Serve an emulation of a provider's partner API on this machine, for trials and tests.
 
@@ -289,6 +308,7 @@ def sandbox(
             seed=load_seed(seed) if seed else None,
             faults=fault_set,
             rate_limit=rate_limit,
+            email_lookup=email_lookup,
         )
         server.start()
         click.echo(f"{provider} sandbox serving at {server.base_url} (Ctrl-C to stop)", err=True)
@@ -305,6 +325,9 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
     """Resolve flags > environment > defaults; start the built-in sandbox when there is no key."""
     stack = contextlib.ExitStack()
     provider = get_provider(options["provider"])
+    invite = bool(options.get("invite"))
+    if invite:
+        require_invitations(provider)
     key = resolve_api_key(provider, environ())
     base_url = options.get("base_url")
     rate = resolve_rate_limit(provider, options.get("rate_limit"), options.get("account_plan"))
@@ -350,6 +373,7 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
         restart=bool(options.get("restart")),
         timeout=float(options.get("timeout") or 30.0),
         sandbox_seed=seed,
+        invite=invite,
     )
     if settings.report is not None:
         report_format(settings.report)
@@ -417,10 +441,11 @@ def _print_summary(
     calls = sum(summary.calls.values())
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.calls.items()))
     click.echo(f"  API calls: {calls}" + (f" ({detail})" if detail else ""))
-    created = summary.counts.get("created", 0)
-    if created and summary.create_seconds > 0:
-        rate = created / summary.create_seconds
-        click.echo(f"  creates: {rate:.1f}/s (budget {settings.rate_limit / 60:.1f} requests/s)")
+    sent = summary.counts.get("created", 0) + summary.counts.get("invited", 0)
+    if sent and summary.create_seconds > 0:
+        rate = sent / summary.create_seconds
+        what = "invitations" if settings.invite else "creates"
+        click.echo(f"  {what}: {rate:.1f}/s (budget {settings.rate_limit / 60:.1f} requests/s)")
     if settings.report is not None:
         click.echo(f"  report: {settings.report}")
     if checkpoint is not None and summary.resumed:

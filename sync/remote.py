@@ -67,12 +67,12 @@ def choose_by_page(lookups: int, page_has_partners: bool) -> Strategy:
     if page_has_partners:
         return Strategy(
             "lookup",
-            f"{lookups} lookups < reading {lookups}+ list pages (page {lookups} is full)",
+            f"{lookups} lookups < reading the listing: its page {lookups} is not empty",
             lookups,
         )
     return Strategy(
         "scan",
-        f"at most {lookups} list page(s) (page {lookups} is empty) <= {lookups} lookups",
+        f"the listing ends before page {lookups}: fewer calls than {lookups} lookups",
         lookups,
     )
 
@@ -175,7 +175,9 @@ class RemoteReader:
                     index.extend(page.partners)
                     if page.total is not None:
                         totals.add(page.total)
-                    if page.has_next:
+                    # An empty page ends the listing whatever it says: a server that always
+                    # answered "more" would otherwise be read forever.
+                    if page.has_next and page.partners:
                         if number + 1 > exists_up_to:
                             exists_up_to = number + 1
                             ahead = min(ahead * 2, concurrency)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
+from sync.errors import RetryableProviderError
 from sync.models import Candidate, RemotePartner, Status
 
 if TYPE_CHECKING:
@@ -158,3 +159,11 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
             if found is not None:
                 return found
     return None
+
+
+def unexpected_answer(provider: str, where: str) -> RetryableProviderError:
+    """A 2xx whose body is not the documented shape: like an unreadable answer, worth a retry
+    (and, for a create, a lookup before anything is resent)."""
+    return RetryableProviderError(
+        f"{provider}: unexpected answer to {where} (not the documented shape)", reached=True
+    )
