@@ -241,3 +241,26 @@ def test_invite_mode_invites_the_missing_partners(make_sandbox, tmp_path: Path):
     # A provider without invitations refuses the flag before anything happens.
     dub = run_cli(["sync", str(SAMPLES / "roster.csv"), "-p", "dub", "--invite"])
     assert dub.code == 2 and "cannot invite" in dub.stderr
+
+
+def test_a_lower_limit_announced_by_partnero_is_adopted_before_any_429(make_sandbox, tmp_path):
+    # Laravel's throttle sends X-RateLimit-Limit on every answer: the guessed 120/min yields.
+    sandbox = make_sandbox("partnero", rate_limit=60, seed=[{"email": "a@example.com"}])
+    settings = Settings(
+        input=tmp_path / "in.csv",
+        provider=Partnero(),
+        base_url=sandbox.base_url,
+        api_key=SecretStr(PARTNERO_KEY),
+        rate_limit=120,
+    )
+
+    async def run() -> float:
+        http = connect(settings)
+        try:
+            await settings.provider.list_page(http, 1)
+            return http.limiter.per_minute
+        finally:
+            await http.aclose()
+
+    assert asyncio.run(run()) == 60
+    assert sandbox.stats.rate_limited == 0
