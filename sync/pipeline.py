@@ -156,8 +156,8 @@ async def make_plan(
 ) -> tuple[list[PlanEntry], Strategy]:
     candidates = prepared.validated.candidates
     index, strategy = await _existing(settings, http, _distinct(candidates), progress)
-    label = settings.tenant_field or "tenantId"
-    return build_plan(candidates, prepared.validated.invalid, index, label), strategy
+    entries = build_plan(candidates, prepared.validated.invalid, index, settings.tenant_label)
+    return entries, strategy
 
 
 async def probe(settings: Settings, http: ProviderHTTP) -> None:
@@ -217,7 +217,7 @@ async def run_sync(
         settings.retry,
         concurrency=settings.concurrency,
         invite=settings.invite,
-        tenant_label=settings.tenant_field or "tenantId",
+        tenant_label=settings.tenant_label,
         progress=progress,
     )
     try:

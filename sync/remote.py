@@ -150,7 +150,10 @@ class RemoteReader:
         listing costs no wasted call and a long one at most `concurrency - 1`. The first page
         that says it is the last stops new requests.
         """
-        known_pages = scan_calls(expected, self._provider.page_size) if expected is not None else 1
+        pages_hint = (
+            scan_calls(expected, self._provider.page_size) if expected is not None else None
+        )
+        known_pages = pages_hint or 1
         in_flight: dict[asyncio.Task[Page], int] = {}
         totals: set[int] = set()
         next_number, exists_up_to, ahead = 1, known_pages, 1
@@ -185,9 +188,7 @@ class RemoteReader:
                         last = number
                     done += 1
                     if self._progress:
-                        self._progress(
-                            "listing", done, known_pages if expected is not None else None
-                        )
+                        self._progress("listing", done, pages_hint)
         finally:
             for task in in_flight:
                 task.cancel()

@@ -62,6 +62,11 @@ class Settings:
         # An invitation carries no id of the user's own: invited rows match by email alone.
         return None if self.invite else self.provider.tenant_field
 
+    @property
+    def tenant_label(self) -> str:
+        """What messages call the tenant id: the provider's own name for it."""
+        return self.provider.tenant_field or "tenantId"
+
 
 def require_invitations(provider: Provider) -> type[BaseModel]:
     """The provider's invitation body.

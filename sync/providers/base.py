@@ -122,6 +122,11 @@ class BaseProvider:
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}
 
+    def is_account_error(self, status: int, body: Any) -> bool:
+        # 401 is the key; 403 is the key's rights, the plan or a limit of the account (Dub:
+        # plan, role, partner limit; Partnero: "not allowed for this token"): all account-wide.
+        return status in (401, 403)
+
     async def probe(self, http: ProviderHTTP) -> None:
         return None
 

@@ -139,10 +139,6 @@ class Dub(BaseProvider):
             return f"{error.get('code', 'error')}: {error.get('message', '')}".strip()
         return str(body)[:200]
 
-    def is_account_error(self, status: int, body: Any) -> bool:
-        # 401 is the key; 403 is the plan, the role or the partner limit: all account-wide.
-        return status in (401, 403)
-
     async def count(self, http: ProviderHTTP) -> int | None:
         # GET /partners/count is an API-key route missing from the OpenAPI document.
         try:

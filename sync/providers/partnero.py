@@ -220,10 +220,6 @@ class Partnero(BaseProvider):
     def error_message(self, status: int, body: Any) -> str:
         return _message(body)
 
-    def is_account_error(self, status: int, body: Any) -> bool:
-        # 401: the key; 403: "not allowed for this token". Both hold for every request.
-        return status in (401, 403)
-
     async def probe(self, http: ProviderHTTP) -> None:
         self.email_lookup = await self._email_route_answers(http)
         self.lookup_calls_per_row = 1 if self.email_lookup else 0

@@ -131,9 +131,6 @@ class PromoteKit(BaseProvider):
         message, kind = _error(body)
         return f"{kind}: {message}" if kind else message
 
-    def is_account_error(self, status: int, body: Any) -> bool:
-        return status in (401, 403)
-
     async def count(self, http: ProviderHTTP) -> int | None:
         body = await http.request("GET", "/affiliates", params={"limit": 1}, kind="count")
         return parse_page(body).total
