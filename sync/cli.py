@@ -223,7 +223,8 @@ def status(checkpoint: Path, as_json: bool) -> None:
         )
         click.echo(f"checkpoint {checkpoint}: {done}/{total} rows settled ({state})")
         if binding:
-            click.echo(f"  provider {binding.get('provider')} at {binding.get('base_url')}")
+            mode = " (invitations)" if binding.get("mode") == "invite" else ""
+            click.echo(f"  provider {binding.get('provider')} at {binding.get('base_url')}{mode}")
         for key in ("planned_at", "finished_at"):
             if key in meta:
                 click.echo(f"  {key.replace('_', ' ')}: {meta[key]}")

@@ -235,6 +235,8 @@ def test_invite_mode_invites_the_missing_partners(make_sandbox, tmp_path: Path):
     assert len(pending) == invited and max(email_counts(sandbox).values()) == 1
     assert "not sent" in result.stderr  # id, key and tags are not part of an invitation
 
+    status = run_cli(["status", "--checkpoint", str(tmp_path / "run.checkpoint")], env=ENV)
+    assert "(invitations)" in status.stdout and f"invited    {invited}" in status.stdout
     # The checkpoint belongs to an invitation job: creating from it is refused.
     create = run_cli(args[:-1], env=ENV)
     assert create.code == 3 and "create/invite mode" in create.stderr
