@@ -37,7 +37,7 @@ def test_ctrl_c_saves_the_checkpoint_and_exits_130(make_sandbox, tmp_path: Path)
     sandbox = make_sandbox(faults=Faults(latency=0.1))
     roster = tmp_path / "in.csv"
     write_roster(roster, 200)
-    args = sync_args(sandbox, tmp_path, roster, "--concurrency", "4")
+    args = sync_args(sandbox, tmp_path, roster, "--concurrency", "4", "--rate-limit", "6000")
     process = start_cli(args)
     deadline = time.monotonic() + 60
     while sandbox.stats.creates_committed < 10 and time.monotonic() < deadline:
