@@ -230,11 +230,12 @@ class Partnero(BaseProvider):
 
         A 404 from it cannot tell "no such partner" from "no such route" (Partnero answers an
         unknown path the same way), so the route is trusted only after it has returned a partner
-        known to exist (the first one listed) and answered 404 for an address nobody has. An
-        empty program has nobody to prove it with: that run does without it.
+        known to exist (the first one listed) and answered 404 for an address nobody has. Any
+        other answer, or an empty program with nobody to prove it with, means doing without.
         """
+        # limit=10: within both the documented 1-250 and the n8n node's 10-100.
         body = await http.request(
-            "GET", "/v1/partners", params={"page": 1, "limit": 1}, kind="probe"
+            "GET", "/v1/partners", params={"page": 1, "limit": 10}, kind="probe"
         )
         listed = parse_page(body).partners
         known = listed[0] if listed else None
@@ -242,10 +243,11 @@ class Partnero(BaseProvider):
             return False
         nobody = f"partner-sync-probe-{secrets.token_hex(8)}@example.com"
         try:
-            found = await self._find(http, "/v1/partner", {"email": known.email}, kind="probe")
-            if found is None or found.id != known.id:
+            found = await self._get(http, "/v1/partner", {"email": known.email}, kind="probe")
+            data = found.get("data") if isinstance(found, dict) else None
+            if not isinstance(data, dict) or partner_from(data).id != known.id:
                 return False
-            return await self._find(http, "/v1/partner", {"email": nobody}, kind="probe") is None
+            return await self._get(http, "/v1/partner", {"email": nobody}, kind="probe") is None
         except RejectedError:
             return False
 
@@ -271,20 +273,22 @@ class Partnero(BaseProvider):
         return found
 
     async def _find(
-        self,
-        http: ProviderHTTP,
-        path: str,
-        params: dict[str, str | int] | None,
-        *,
-        kind: str = "lookup",
+        self, http: ProviderHTTP, path: str, params: dict[str, str | int] | None
     ) -> RemotePartner | None:
+        body = await self._get(http, path, params, kind="lookup")
+        return None if body is None else _record(body, f"GET {path}")
+
+    @staticmethod
+    async def _get(
+        http: ProviderHTTP, path: str, params: dict[str, str | int] | None, *, kind: str
+    ) -> Any:
+        """The body of a GET, or None for a 404."""
         try:
-            body = await http.request("GET", path, params=params, kind=kind)
+            return await http.request("GET", path, params=params, kind=kind)
         except RejectedError as error:
             if error.status == 404:
                 return None
             raise
-        return _record(body, f"GET {path}")
 
     async def create(self, http: ProviderHTTP, payload: Mapping[str, Any]) -> RemotePartner:
         body = await http.request("POST", "/v1/partners", json=dict(payload), kind="create")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from sync.errors import RejectedError, RetryableProviderError
@@ -194,3 +196,56 @@ def test_an_invitation_needs_a_name_and_leaves_the_other_fields_out():
     assert candidate.tenant_id is None
     (outcome,) = check(PartneroInvitation, None, email="b@example.com").invalid
     assert outcome.field == "name" and "required" in outcome.message
+
+
+class FakeHTTP:
+    """Answers GETs from a function of (path, params); a None answer is a 404."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.calls: list[tuple[str, dict]] = []
+
+    async def request(self, method, path, *, params=None, json=None, kind):
+        self.calls.append((path, dict(params or {})))
+        body = self.answer(path, params or {})
+        if body is None:
+            raise RejectedError("partnero: HTTP 404", status=404, body={"message": "Not found"})
+        return body
+
+
+FIRST = record(1)
+
+
+def listing_then(route):
+    def answer(path, params):
+        if path == "/v1/partners":
+            return page_body([FIRST], None)
+        return route(params)
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("route", "usable"),
+    [
+        (lambda p: {"data": FIRST, "status": 1} if p["email"] == FIRST["email"] else None, True),
+        (lambda p: None, False),  # no such route: 404 even for a partner that exists
+        (lambda p: {"data": FIRST, "status": 1}, False),  # ignores the email it is given
+        (lambda p: {"data": [FIRST], "status": 1}, False),  # not the shape n8n reads
+        (lambda p: {"data": record(2), "status": 1}, False),  # someone else
+    ],
+    ids=["works", "missing", "ignores-email", "list-shape", "wrong-partner"],
+)
+def test_the_email_route_is_used_only_once_it_proves_itself(route, usable):
+    provider = Partnero()
+    http = FakeHTTP(listing_then(route))
+    asyncio.run(provider.probe(http))  # type: ignore[arg-type]
+    assert provider.email_lookup is usable
+    assert provider.lookup_calls_per_row == (1 if usable else 0)
+
+
+def test_an_empty_program_cannot_prove_the_email_route():
+    provider = Partnero()
+    http = FakeHTTP(lambda path, params: page_body([], None))
+    asyncio.run(provider.probe(http))  # type: ignore[arg-type]
+    assert not provider.email_lookup and len(http.calls) == 1
