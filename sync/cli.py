@@ -177,6 +177,7 @@ def sync(**options: Any) -> None:
     \b
     Example:
       DUB_API_KEY=dub_xxx partner-sync sync roster.csv --provider dub --report out.csv
+      PARTNERO_API_KEY=xxx partner-sync sync roster.csv --provider partnero --invite
     """
     _run(lambda: _sync(options))
 
