@@ -306,18 +306,17 @@ class Partnero(BaseProvider):
             taken = taken_fields(error.body)
             if "email" in taken:
                 return _email_taken(candidate)
-            if "id" in taken:
-                # Matching by id is what the plan does: the lookup finds its holder.
-                return Resolution(None, text, field="id", if_not_found=Status.CONFLICT)
-            if "key" in taken:
-                # Every error is reported at once: the email and id are free, so the referral
-                # key belongs to someone else.
-                return Resolution(Status.CONFLICT, text, field="key")
+            if "id" in taken or "key" in taken:
+                # Laravel reports every failing field at once, so with the email free the id
+                # or key is another partner's. The lookup still comes first, in case the API
+                # stops at its first error: a partner of ours already there is found.
+                held = "id" if "id" in taken else "key"
+                return Resolution(None, text, field=held, if_not_found=Status.CONFLICT)
             return Resolution(Status.INVALID, text, field=_first_error_field(error.body))
         if error.status == 400:
             # The one documented 400: "Referring partner not found".
-            field = "referring_partner" if "referring" in text.lower() else None
-            return Resolution(Status.INVALID, text, field=field)
+            referrer = "referring_partner" if "referring" in text.lower() else None
+            return Resolution(Status.INVALID, text, field=referrer)
         return Resolution(Status.FAILED, text)
 
 

@@ -95,8 +95,9 @@ TAKEN = "has already been taken."
             "conflict",
         ),
         (refusal(422, laravel(id=f"The id {TAKEN}")), WITH_ID, None, "id", "conflict"),
-        # Only the key: the email and id are free, so the key is someone else's.
-        (refusal(422, laravel(key=f"The key {TAKEN}")), WITH_ID, "conflict", "key", "failed"),
+        # Only the key: the email and id are free, so the key is someone else's (once the
+        # lookup has not found the partner).
+        (refusal(422, laravel(key=f"The key {TAKEN}")), WITH_ID, None, "key", "conflict"),
         (
             refusal(422, laravel(name="The name field must be a string.")),
             WITH_ID,
