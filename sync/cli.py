@@ -33,6 +33,7 @@ from sync.settings import (
     default_concurrency,
     environ,
     is_loopback_url,
+    require_invitations,
     resolve_api_key,
     resolve_rate_limit,
 )
@@ -140,6 +141,12 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Log format on stderr (default: by terminal).",
         ),
+        click.option(
+            "--invite",
+            is_flag=True,
+            help="Invite the missing partners instead of creating them (Partnero): each gets an "
+            "email to sign up. Invitations carry email and names only; rows match by email.",
+        ),
         click.option("--verbose", "-v", is_flag=True, help="Log every row."),
     ]
     for option in reversed(options):
@@ -223,6 +230,7 @@ def sync(**options: Any) -> None:
     \b
     Example:
       DUB_API_KEY=dub_xxx partner-sync sync roster.csv --provider dub --report out.csv
+      PARTNERO_API_KEY=xxx partner-sync sync roster.csv --provider partnero --invite
     """
     _run(lambda: _sync(options))
 
@@ -269,7 +277,8 @@ def status(checkpoint: Path, as_json: bool) -> None:
         )
         click.echo(f"checkpoint {checkpoint}: {done}/{total} rows settled ({state})")
         if binding:
-            click.echo(f"  provider {binding.get('provider')} at {binding.get('base_url')}")
+            mode = " (invitations)" if binding.get("mode") == "invite" else ""
+            click.echo(f"  provider {binding.get('provider')} at {binding.get('base_url')}{mode}")
         for key in ("planned_at", "finished_at"):
             if key in meta:
                 click.echo(f"  {key.replace('_', ' ')}: {meta[key]}")
@@ -314,8 +323,20 @@ def status(checkpoint: Path, as_json: bool) -> None:
 @click.option(
     "--rate-limit", type=int, help="Requests per minute the sandbox allows (0: no limit)."
 )
+@click.option(
+    "--email-lookup/--no-email-lookup",
+    default=True,
+    show_default=True,
+    help="Partnero: whether the undocumented GET /v1/partner?email= answers (without it, "
+    "partner-sync reads the whole listing).",
+)
 def sandbox(
-    provider: str, port: int, seed: Path | None, rate_limit: int | None, **faults: float
+    provider: str,
+    port: int,
+    seed: Path | None,
+    rate_limit: int | None,
+    email_lookup: bool,
+    **faults: float,
 ) -> None:
     """Serve an emulation of a provider's partner API on this machine, for trials and tests.
 
@@ -342,6 +363,7 @@ def sandbox(
             seed=load_seed(seed) if seed else None,
             faults=fault_set,
             rate_limit=rate_limit,
+            email_lookup=email_lookup,
         )
         server.start()
         click.echo(f"{provider} sandbox serving at {server.base_url} (Ctrl-C to stop)", err=True)
@@ -402,6 +424,9 @@ def _settings(
     (the second value: the settings that read the source account)."""
     stack = contextlib.ExitStack()
     provider = get_provider(options["provider"])
+    invite = bool(options.get("invite"))
+    if invite:
+        require_invitations(provider)
     env = environ()
     key = resolve_api_key(provider, env)
     source_name = options.get("source")
@@ -447,6 +472,7 @@ def _settings(
         retry=RetryPolicy(attempts=int(options.get("max_attempts") or 12)),
         sandbox_seed=options.get("sandbox_seed"),
         source=source,
+        invite=invite,
     )
     if settings.report is not None:
         report_format(settings.report)
@@ -581,10 +607,11 @@ def _print_summary(
     calls = sum(summary.calls.values())
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.calls.items()))
     click.echo(f"  API calls: {calls}" + (f" ({detail})" if detail else ""))
-    created = summary.counts.get("created", 0)
-    if created and summary.create_seconds > 0:
-        rate = created / summary.create_seconds
-        click.echo(f"  creates: {rate:.1f}/s (budget {settings.rate_limit / 60:.1f} requests/s)")
+    sent = summary.counts.get("created", 0) + summary.counts.get("invited", 0)
+    if sent and summary.create_seconds > 0:
+        rate = sent / summary.create_seconds
+        what = "invitations" if settings.invite else "creates"
+        click.echo(f"  {what}: {rate:.1f}/s (budget {settings.rate_limit / 60:.1f} requests/s)")
     if settings.report is not None:
         click.echo(f"  report: {settings.report}")
     if checkpoint is not None and summary.resumed:

@@ -99,6 +99,11 @@ class BoundMapping:
     digest: str
     unused_columns: tuple[str, ...] = field(default=())
 
+    @property
+    def targets(self) -> list[str]:
+        """Every field this mapping can fill."""
+        return [rule.target for rule, _ in self.steps] + [target for _, target in self.passthrough]
+
     def apply(self, values: Mapping[str, str | None]) -> dict[str, Any]:
         """Build one row's payload; empty cells produce no key at all (never "" or null).
 

@@ -105,12 +105,12 @@ class RemotePartner:
     def key(self) -> str | None:
         return email_key(self.email) if self.email else None
 
-    def describe(self) -> str:
+    def describe(self, tenant_label: str = "tenantId") -> str:
         parts = [self.id]
         if self.email:
             parts.append(f"email {self.email}")
-        if self.tenant_id:
-            parts.append(f"tenantId {self.tenant_id}")
+        if self.tenant_id and self.tenant_id != self.id:
+            parts.append(f"{tenant_label} {self.tenant_id}")
         return " ".join(parts[:1]) + (f" ({', '.join(parts[1:])})" if parts[1:] else "")
 
 

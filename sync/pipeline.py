@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
+from pydantic import BaseModel
 
 from sync.checkpoint import CREATE, SENDING, Binding, Checkpoint
 from sync.errors import GuardError, InputError
@@ -29,7 +30,8 @@ from sync.plan import Knowledge, RemoteIndex, apply_refusals, build_plan
 from sync.providers.http import ProviderHTTP
 from sync.ratelimit import RateLimiter
 from sync.reader import Table, read_table
-from sync.remote import RemoteReader, choose_strategy
+from sync.remote import RemoteReader
+from sync.retry import call_with_retries
 from sync.settings import Settings
 from sync.validate import Validated, validate_rows
 from sync.worker import Job, Worker
@@ -77,7 +79,7 @@ def prepare(settings: Settings) -> Prepared:
     table = read_table(settings.input, encoding=settings.encoding)
     known = provider.known_fields()
     spec = _mapping_spec(settings, table, known)
-    unknown_targets = sorted({rule.target for rule in spec.rules} - set(known) - {"linkProps"})
+    unknown_targets = sorted({rule.target for rule in spec.rules} - set(known))
     if unknown_targets:
         raise InputError(
             f"mapping {spec.source} targets field(s) {provider.name} does not have: "
@@ -85,10 +87,21 @@ def prepare(settings: Settings) -> Prepared:
             hint=f"{provider.name}'s fields are: {', '.join(known)}",
         )
     mapping = bind_mapping(spec, table.columns, known)
-    validated = validate_rows(table.rows, mapping, provider.schema, provider.tenant_field)
+    schema = settings.schema
+    if settings.invite:
+        _warn_unsent_fields(mapping, schema)
+    validated = validate_rows(table.rows, mapping, schema, settings.tenant_field)
     if not table.rows:
         log.warning("the input has a header but no rows", input=str(settings.input))
     return Prepared(table=table, mapping=mapping, validated=validated)
+
+
+def _warn_unsent_fields(mapping: BoundMapping, schema: type[BaseModel]) -> None:
+    """Say once which mapped fields an invitation leaves out (they are dropped, not refused)."""
+    top_level = {target.split(".")[0] for target in mapping.targets}
+    left_out = sorted(top_level - set(schema.model_fields))
+    if left_out:
+        log.warning("an invitation does not carry these fields; not sent", fields=left_out)
 
 
 def _mapping_spec(settings: Settings, table: Table, known: list[str]) -> MappingSpec:
@@ -101,7 +114,8 @@ def _mapping_spec(settings: Settings, table: Table, known: list[str]) -> Mapping
     return load_mapping(default) if default else identity_mapping()
 
 
-def _connect(settings: Settings) -> ProviderHTTP:
+def connect(settings: Settings) -> ProviderHTTP:
+    """The rate-limited HTTP client for the settings' provider account."""
     provider = settings.provider
     limiter = RateLimiter(settings.rate_limit)
     return ProviderHTTP(
@@ -121,18 +135,14 @@ async def _existing(
     settings: Settings, http: ProviderHTTP, candidates: list[Candidate], progress: Progress | None
 ) -> tuple[RemoteIndex, Strategy]:
     """Learn which candidates exist, the cheaper way; candidates are first-of-their-key rows."""
-    provider = settings.provider
-    reader = RemoteReader(provider, http, settings.retry, settings.concurrency, progress)
-    if not candidates:
-        return RemoteIndex(), choose_strategy(0, None, provider.page_size, 0)
-    existing = await reader.count()
-    strategy = choose_strategy(
-        len(candidates), existing, provider.page_size, provider.lookup_calls_per_row
-    )
+    reader = RemoteReader(settings.provider, http, settings.retry, settings.concurrency, progress)
+    strategy, existing = await reader.choose(len(candidates))
     log.info("existing partners", strategy=strategy.name, reason=strategy.reason, count=existing)
     if strategy.name == "scan":
         return await reader.scan(existing), strategy
-    return await reader.look_up(candidates), strategy
+    if strategy.name == "lookup":
+        return await reader.look_up(candidates), strategy
+    return RemoteIndex(), strategy
 
 
 def _distinct(candidates: list[Candidate]) -> list[Candidate]:
@@ -173,22 +183,30 @@ async def make_plan(
     fresh = list(index.partners)
     if knowledge is not None:
         index.extend(knowledge.partners())  # after the fresh answers: those win
-    entries = build_plan(candidates, prepared.validated.invalid, index)
+    entries = build_plan(candidates, prepared.validated.invalid, index, settings.tenant_label)
     if knowledge is not None:
         entries = apply_refusals(entries, knowledge)
     return entries, strategy, fresh
+
+
+async def probe(settings: Settings, http: ProviderHTTP) -> None:
+    """Let the provider learn what the account's API can do, retrying transient failures."""
+    await call_with_retries(
+        lambda: settings.provider.probe(http), policy=settings.retry, write=False
+    )
 
 
 async def run_plan(settings: Settings, progress: Progress | None = None) -> RunResult:
     """`partner-sync plan`: classify every row; only reads reach the provider."""
     started = time.monotonic()
     prepared = prepare(settings)
-    http = _connect(settings)
+    http = connect(settings)
     try:
+        await probe(settings, http)
         entries, strategy, _ = await make_plan(settings, prepared, http, progress)
     finally:
         await http.aclose()
-    outcomes = [_plan_outcome(entry) for entry in entries]
+    outcomes = [_plan_outcome(entry, settings.mode) for entry in entries]
     summary = RunSummary(
         counts=_count(outcomes),
         calls=http.calls,
@@ -216,20 +234,25 @@ async def run_sync(
         provider=settings.provider.name,
         base_url=settings.base_url,
         account=settings.account,
+        mode=settings.mode,
     )
     if settings.restart:
         checkpoint.reset()
     resumed = checkpoint.check_binding(binding)
-    http = _connect(settings)
+    http = connect(settings)
     worker = Worker(
         settings.provider,
         http,
         checkpoint,
         settings.retry,
         concurrency=settings.concurrency,
+        invite=settings.invite,
+        tenant_label=settings.tenant_label,
         progress=progress,
     )
     try:
+        # Also on resume: the rows left `sending` are looked up, and lookups may need it.
+        await probe(settings, http)
         if resumed:
             strategy = checkpoint.strategy or Strategy("resume", "resumed", 0)
             log.info("resuming from checkpoint", checkpoint=str(checkpoint.path))
@@ -247,7 +270,12 @@ async def run_sync(
             if row in by_row
         ]
         if jobs:
-            log.info("creating partners", rows=len(jobs), rate_limit=settings.rate_limit)
+            log.info(
+                "sending partners",
+                rows=len(jobs),
+                mode=settings.mode,
+                rate_limit=settings.rate_limit,
+            )
             await worker.run(jobs)
         checkpoint.mark_finished()
     finally:
@@ -279,7 +307,7 @@ async def export_source(
         how many partners the source has.
     """
     provider = settings.provider
-    http = _connect(settings)
+    http = connect(settings)
     reader = RemoteReader(provider, http, settings.retry, settings.concurrency, progress)
     try:
         await reader.scan(await reader.count(), keep_records=True)
@@ -363,13 +391,14 @@ def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcom
     return outcomes
 
 
-def _plan_outcome(entry: PlanEntry) -> Outcome:
+def _plan_outcome(entry: PlanEntry, mode: str) -> Outcome:
     status = Status.CREATE if entry.action is Action.CREATE else Status(entry.action.value)
+    would = "would be invited" if mode == "invite" else "would be created"
     return Outcome(
         row=entry.row,
         status=status,
         remote_id=entry.remote_id,
-        message=entry.message or ("would be created" if entry.action is Action.CREATE else ""),
+        message=entry.message or (would if entry.action is Action.CREATE else ""),
         field=entry.field,
         email=entry.email,
         tenant_id=entry.tenant_id,

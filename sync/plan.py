@@ -49,8 +49,11 @@ class RemoteIndex:
         return len(self.ids)
 
 
-def classify(candidate: Candidate, index: RemoteIndex) -> PlanEntry:
-    """Decide `exists`, `conflict` or `create` for one valid, first-of-its-key row."""
+def classify(candidate: Candidate, index: RemoteIndex, tenant_label: str = "tenantId") -> PlanEntry:
+    """Decide `exists`, `conflict` or `create` for one valid, first-of-its-key row.
+
+    `tenant_label` is the provider's name for the tenant id field, for the messages.
+    """
     by_tenant = index.by_tenant.get(candidate.tenant_id) if candidate.tenant_id else None
     by_email = index.by_email.get(candidate.key)
     if by_tenant and by_email and by_tenant.id != by_email.id:
@@ -59,17 +62,17 @@ def classify(candidate: Candidate, index: RemoteIndex) -> PlanEntry:
             Action.CONFLICT,
             remote_id=by_tenant.id,
             message=(
-                f"tenantId belongs to {by_tenant.describe()} but the email belongs to "
-                f"{by_email.describe()}"
+                f"{tenant_label} belongs to {by_tenant.describe(tenant_label)} but the email "
+                f"belongs to {by_email.describe(tenant_label)}"
             ),
-            field="tenantId",
+            field=tenant_label,
         )
     if by_tenant:
         return _entry(
             candidate,
             Action.EXISTS,
             remote_id=by_tenant.id,
-            message="matched by tenantId"
+            message=f"matched by {tenant_label}"
             + ("" if by_tenant.key == candidate.key else f" (remote email {by_tenant.email})"),
         )
     if by_email:
@@ -78,7 +81,10 @@ def classify(candidate: Candidate, index: RemoteIndex) -> PlanEntry:
                 candidate,
                 Action.CONFLICT,
                 remote_id=by_email.id,
-                message=f"the email belongs to {by_email.describe()} with another tenantId",
+                message=(
+                    f"the email belongs to {by_email.describe(tenant_label)} "
+                    f"with another {tenant_label}"
+                ),
                 field="email",
             )
         return _entry(candidate, Action.EXISTS, remote_id=by_email.id, message="matched by email")
@@ -106,7 +112,10 @@ def _entry(
 
 
 def build_plan(
-    candidates: Iterable[Candidate], invalid: Iterable[Outcome], index: RemoteIndex
+    candidates: Iterable[Candidate],
+    invalid: Iterable[Outcome],
+    index: RemoteIndex,
+    tenant_label: str = "tenantId",
 ) -> list[PlanEntry]:
     """One entry per input row, in row order: invalid rows, duplicates, then matching."""
     entries: list[PlanEntry] = [
@@ -125,7 +134,7 @@ def build_plan(
         earlier = first_by_email.get(candidate.key)
         same = "email"
         if earlier is None and candidate.tenant_id:
-            earlier, same = first_by_tenant.get(candidate.tenant_id), "tenantId"
+            earlier, same = first_by_tenant.get(candidate.tenant_id), tenant_label
         if earlier is not None:
             entries.append(
                 PlanEntry(
@@ -140,7 +149,7 @@ def build_plan(
         first_by_email[candidate.key] = candidate.row
         if candidate.tenant_id:
             first_by_tenant[candidate.tenant_id] = candidate.row
-        entries.append(classify(candidate, index))
+        entries.append(classify(candidate, index, tenant_label))
     entries.sort(key=lambda entry: entry.row)
     return entries
 

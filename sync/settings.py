@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from sync.errors import ConfigError, UsageError
 from sync.providers.base import Provider
@@ -45,11 +45,47 @@ class Settings:
     source: Provider | None = None  # the platform a migration reads from
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sandbox_seed: Path | None = None  # set when the run uses the embedded sandbox
+    invite: bool = False  # send invitations instead of creating partners
 
     @property
     def account(self) -> str:
         """A fingerprint of the account: a hash of the key, never the key."""
         return hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()[:16]
+
+    @property
+    def mode(self) -> str:
+        return "invite" if self.invite else "create"
+
+    @property
+    def schema(self) -> type[BaseModel]:
+        """The body each row must fit: the provider's create body, or its invitation."""
+        if self.invite:
+            return require_invitations(self.provider)
+        return self.provider.schema
+
+    @property
+    def tenant_field(self) -> str | None:
+        # An invitation carries no id of the user's own: invited rows match by email alone.
+        return None if self.invite else self.provider.tenant_field
+
+    @property
+    def tenant_label(self) -> str:
+        """What messages call the tenant id: the provider's own name for it."""
+        return self.provider.tenant_field or "tenantId"
+
+
+def require_invitations(provider: Provider) -> type[BaseModel]:
+    """The provider's invitation body.
+
+    Raises:
+        UsageError: the provider cannot invite partners.
+    """
+    if provider.invite_schema is None:
+        raise UsageError(
+            f"{provider.name} cannot invite partners",
+            hint="drop --invite to create the partners instead",
+        )
+    return provider.invite_schema
 
 
 def resolve_api_key(provider: Provider, environ: Mapping[str, str]) -> SecretStr | None:

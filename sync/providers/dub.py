@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
 from sync.neutral import neutral_row, tags_text
-from sync.providers.base import Page, Resolution
+from sync.providers.base import BaseProvider, Page, Resolution
 from sync.providers.countries import ISO_3166_ALPHA2
 from sync.providers.fields import Email, TrimmedStr, max_utf16, shorten, single_line
 from sync.providers.http import ProviderHTTP
@@ -118,7 +118,7 @@ def _partner(record: Mapping[str, Any]) -> RemotePartner:
     )
 
 
-class Dub:
+class Dub(BaseProvider):
     """Dub's partners API: list with a stable order, look up by email/tenantId, upserting create."""
 
     name: ClassVar[str] = "dub"
@@ -136,20 +136,13 @@ class Dub:
     schema: ClassVar[type[BaseModel]] = DubPartner
     tenant_field: ClassVar[str | None] = "tenantId"
     page_size: ClassVar[int] = 100
-    lookup_calls_per_row: ClassVar[int] = 1
-
-    def auth_headers(self, api_key: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {api_key}"}
+    lookup_calls_per_row: int = 1
 
     def error_message(self, status: int, body: Any) -> str:
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict):
             return f"{error.get('code', 'error')}: {error.get('message', '')}".strip()
         return str(body)[:200]
-
-    def is_account_error(self, status: int, body: Any) -> bool:
-        # 401 is the key; 403 is the plan, the role or the partner limit: all account-wide.
-        return status in (401, 403)
 
     async def count(self, http: ProviderHTTP) -> int | None:
         # GET /partners/count is an API-key route missing from the OpenAPI document.
@@ -193,7 +186,7 @@ class Dub:
         body = await http.request("POST", "/partners", json=dict(payload), kind="create")
         return _partner(body if isinstance(body, dict) else {})
 
-    def resolve_rejection(self, error: RejectedError) -> Resolution:
+    def resolve_rejection(self, error: RejectedError, candidate: Candidate) -> Resolution:
         if error.status == 409:
             return Resolution(Status.CONFLICT, _short(error), field="tenantId")
         if error.status in (400, 404, 422):
@@ -222,9 +215,6 @@ class Dub:
             status=record.get("status"),
             created_at=record.get("createdAt"),
         )
-
-    def known_fields(self) -> list[str]:
-        return [*DubPartner.model_fields, *(f"linkProps.{n}" for n in DubLinkProps.model_fields)]
 
 
 def _short(error: RejectedError) -> str:

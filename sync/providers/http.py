@@ -135,6 +135,7 @@ class ProviderHTTP:
 
     def _interpret(self, response: httpx.Response, where: str) -> Any:
         status = response.status_code
+        self._adopt_advertised_limit(response.headers)
         body = _json_or_none(response)
         if 200 <= status < 300:
             if body is None and response.content.strip():
@@ -175,13 +176,27 @@ class ProviderHTTP:
             return "an HTML page instead of the API's JSON (a proxy or gateway error?)"
         return response.reason_phrase or "no explanation"
 
-    def _rate_limit_wait(self, response: httpx.Response) -> float:
-        headers = response.headers
+    def _adopt_advertised_limit(self, headers: httpx.Headers) -> None:
+        """Take the provider's own budget when it announces a lower one than ours.
+
+        Laravel (Partnero) sends X-RateLimit-Limit on every answer and Dub on its errors, both
+        per minute: a guessed default (or a --rate-limit above the account's plan) is corrected
+        by the first answer that says so, before it costs a 429.
+        """
         limit = headers.get("x-ratelimit-limit")
         if limit and limit.isdigit() and 0 < int(limit) < self.limiter.per_minute:
-            # The provider told us its real budget: adopt it rather than guess.
+            log.info(
+                "adopting the provider's rate limit",
+                provider=self.provider_name,
+                per_minute=int(limit),
+                was=round(self.limiter.per_minute, 1),
+            )
             self.limiter.per_minute = float(limit)
-        elif not limit:
+
+    def _rate_limit_wait(self, response: httpx.Response) -> float:
+        headers = response.headers
+        if not headers.get("x-ratelimit-limit"):
+            # A 429 that does not say the real limit: ours is too high by an unknown amount.
             self.limiter.slow_down()
         wait = parse_wait(headers.get("retry-after"))
         if wait is None:
