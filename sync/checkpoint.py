@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS refused (
 
 # Parts of the binding that may change between jobs on one checkpoint (a grown roster, an edited
 # mapping); the others name the account, and what was learned about it is only valid for it.
-_JOB_FIELDS = frozenset({"input_hash", "mapping", "mode"})
+_JOB_FIELDS = frozenset({"input_hash", "mapping"})
 # Outcomes that prove a partner is at the provider.
 _PRESENT = frozenset({Status.CREATED, Status.EXISTS, Status.INVITED})
 

@@ -213,8 +213,8 @@ def plan(**options: Any) -> None:
     type=click.FloatRange(0, 1),
     default=0.25,
     show_default=True,
-    help="Stop before sending anything if a larger share of the rows is invalid "
-    "(a broken export); 1 turns the check off.",
+    help="Stop before sending anything if a larger share of the rows is invalid, and at least "
+    "10 are (a broken export); 1 turns the check off.",
 )
 @click.option(
     "--recheck",
