@@ -612,6 +612,8 @@ def _print_summary(
         rate = sent / summary.create_seconds
         what = "invitations" if settings.invite else "creates"
         click.echo(f"  {what}: {rate:.1f}/s (budget {settings.rate_limit / 60:.1f} requests/s)")
+    if summary.rate_limited:
+        click.echo(f"  rate limited: {summary.rate_limited} answers of 429 (every worker waited)")
     if settings.report is not None:
         click.echo(f"  report: {settings.report}")
     if checkpoint is not None and summary.resumed:

@@ -172,6 +172,7 @@ class RunSummary:
     strategy: Strategy | None = None
     resumed: bool = False
     create_seconds: float = 0.0
+    rate_limited: int = 0  # 429 answers received
 
     @property
     def total_rows(self) -> int:

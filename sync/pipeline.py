@@ -215,6 +215,7 @@ async def run_plan(settings: Settings, progress: Progress | None = None) -> RunR
         calls=http.calls,
         elapsed=time.monotonic() - started,
         strategy=strategy,
+        rate_limited=http.rate_limited,
     )
     return RunResult(
         outcomes=outcomes, summary=summary, warnings=migration_losses(settings, prepared)
@@ -291,6 +292,7 @@ async def run_sync(
         strategy=strategy,
         resumed=resumed,
         create_seconds=worker.seconds,
+        rate_limited=http.rate_limited,
     )
     return RunResult(
         outcomes=outcomes, summary=summary, warnings=migration_losses(settings, prepared)
