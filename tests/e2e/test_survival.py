@@ -13,7 +13,33 @@ import pytest
 
 from sync.sandbox import Faults
 
-from .conftest import email_counts, run_cli, start_cli, statuses, write_roster
+from .conftest import (
+    PROVIDER_NAMES,
+    cli_env,
+    email_counts,
+    run_cli,
+    start_cli,
+    statuses,
+    write_roster,
+)
+
+
+def provider_args(sandbox, tmp_path: Path, roster: Path, *extra: str) -> list[str]:
+    return [
+        "sync",
+        str(roster),
+        "-p",
+        sandbox.provider,
+        "--base-url",
+        sandbox.base_url,
+        "--checkpoint",
+        str(tmp_path / "run.checkpoint"),
+        "--report",
+        str(tmp_path / "r.csv"),
+        "--rate-limit",
+        "6000",
+        *extra,
+    ]
 
 
 def args(sandbox, tmp_path: Path, roster: Path, *extra: str) -> list[str]:
@@ -104,14 +130,15 @@ def test_sigterm_stops_within_seconds_with_the_checkpoint_saved(make_sandbox, tm
     assert sandbox.stats.creates_committed == 100
 
 
+@pytest.mark.parametrize("provider", PROVIDER_NAMES)
 @pytest.mark.parametrize("unit", ["seconds", "epoch-seconds", "epoch-ms"])
-def test_429_bursts_in_every_retry_after_unit(make_sandbox, tmp_path: Path, unit: str):
+def test_429_bursts_in_every_retry_after_unit(make_sandbox, tmp_path: Path, unit: str, provider):
     faults = Faults(burst_429=0.06, burst_len=2, retry_after=unit, retry_after_seconds=0.4, seed=9)
-    sandbox = make_sandbox(faults=faults)
+    sandbox = make_sandbox(provider, faults=faults)
     roster = tmp_path / "roster.csv"
-    emails = write_roster(roster, 40)
+    emails = write_roster(roster, 20)
     started = time.monotonic()
-    result = run_cli(args(sandbox, tmp_path, roster))
+    result = run_cli(provider_args(sandbox, tmp_path, roster), env=cli_env(provider=provider))
     assert result.code == 0, result.output
     assert sandbox.stats.rate_limited > 0
     # Waits were read in the right unit: seconds, not decades (nor zero, which would spin).
@@ -134,32 +161,52 @@ def test_a_provider_down_for_a_minute_then_back(make_sandbox, tmp_path: Path):
     assert "Traceback" not in result.output
 
 
-def test_partners_added_during_a_full_scan(make_sandbox, tmp_path: Path):
+# The listing route of each provider, and a record as someone else would add it there.
+LIST_ROUTE = {"dub": "/partners", "partnero": "/v1/partners", "promotekit": "/affiliates"}
+
+
+def someone_elses(provider: str, n: int) -> dict[str, object]:
+    email = f"partner{n:06d}@example.com"
+    if provider == "dub":
+        return {"email": email, "tenantId": f"crm-{n}"}
+    if provider == "partnero":
+        return {"email": email, "id": f"crm-{n}"}
+    return {"email": email, "first_name": f"First{n}", "last_name": f"Last{n}"}
+
+
+@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+def test_partners_added_during_a_full_scan(make_sandbox, tmp_path: Path, provider: str):
+    """Someone adds partners while the tool pages through the listing (at its start for Dub
+    and Partnero, which list oldest first; PromoteKit lists newest first, so every addition
+    shifts every later page)."""
     existing = 2000
-    seed = [
-        {"email": f"partner{n:06d}@example.com", "tenantId": f"crm-{n}"} for n in range(existing)
-    ]
-    sandbox = make_sandbox(seed=seed, faults=Faults(latency=0.03))
+    seed = [someone_elses(provider, n) for n in range(existing)]
+    sandbox = make_sandbox(provider, seed=seed, faults=Faults(latency=0.03))
     roster = tmp_path / "roster.csv"
     emails = write_roster(roster, existing + 200)  # 200 new; 100 of them arrive mid-scan
+    route = ("GET", LIST_ROUTE[provider])
     stop = threading.Event()
 
     def other_party() -> None:
         n = existing
         while not stop.is_set() and n < existing + 100:
-            if sandbox.stats.requests[("GET", "/partners")] > 2:
-                sandbox.add_partner({"email": emails[n], "tenantId": f"crm-{n}"})
+            if sandbox.stats.requests[route] > 2:
+                sandbox.add_partner(someone_elses(provider, n))
                 n += 1
             time.sleep(0.002)
 
     thread = threading.Thread(target=other_party)
     thread.start()
     try:
-        result = run_cli(args(sandbox, tmp_path, roster, "--concurrency", "4"))
+        result = run_cli(
+            provider_args(sandbox, tmp_path, roster, "--concurrency", "4"),
+            env=cli_env(provider=provider),
+        )
     finally:
         stop.set()
         thread.join()
     assert result.code == 0, result.output
+    assert sandbox.stats.requests[route] > 10  # it was a scan
     counts = email_counts(sandbox)
     assert [email for email in emails if counts[email] != 1] == []
     rows = statuses(tmp_path / "r.csv")
