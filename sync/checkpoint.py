@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from sync.errors import ConfigError
-from sync.models import Action, Outcome, PlanEntry, Status, Strategy
+from sync.models import Action, Outcome, PlanEntry, Status, Strategy, email_key
+from sync.plan import Knowledge
 
 SCHEMA_VERSION = 1
 SENDING = "sending"
@@ -41,7 +42,29 @@ CREATE TABLE IF NOT EXISTS rows (
     retryable INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS rows_state ON rows (state);
+-- What earlier runs learned about the account, kept across jobs so that a nightly run over a
+-- grown roster costs calls in proportion to what is new.
+CREATE TABLE IF NOT EXISTS known (
+    email_key TEXT PRIMARY KEY,
+    tenant_id TEXT,
+    remote_id TEXT NOT NULL,
+    seen_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS known_tenant ON known (tenant_id);
+CREATE TABLE IF NOT EXISTS refused (
+    payload_hash TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    field TEXT,
+    message TEXT NOT NULL,
+    refused_at TEXT NOT NULL
+);
 """
+
+# Parts of the binding that may change between jobs on one checkpoint (a grown roster, an edited
+# mapping); the others name the account, and what was learned about it is only valid for it.
+_JOB_FIELDS = frozenset({"input_hash", "mapping"})
+# Outcomes that prove a partner is at the provider.
+_PRESENT = frozenset({Status.CREATED, Status.EXISTS, Status.INVITED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,16 +146,24 @@ class Checkpoint:
     def has_plan(self) -> bool:
         return self._meta("planned_at") is not None
 
-    def check_binding(self, binding: Binding) -> None:
-        """Refuse to resume a journal made for another job.
+    def check_binding(self, binding: Binding) -> bool:
+        """Decide whether this run resumes the stored job (True) or plans a new one (False).
+
+        A finished job may be followed by another one on the same account (the nightly run over
+        a grown roster); an unfinished job must be finished first.
 
         Raises:
-            ConfigError: naming what differs and how to start over.
+            ConfigError: the stored job is unfinished and differs, or belongs to another
+                account; the message names what differs and how to start over.
         """
         stored = self.binding
         if stored is None or not self.has_plan:
-            return
+            return False
         differences = stored.differences(binding)
+        if not differences:
+            return True
+        if set(differences) <= _JOB_FIELDS and self.finished:
+            return False
         if differences:
             what = ", ".join(
                 {
@@ -145,17 +176,56 @@ class Checkpoint:
                 }[name]
                 for name in differences
             )
+            unfinished = "" if self.finished else " and that job is not finished"
             raise ConfigError(
-                f"checkpoint {self.path} belongs to another job: {what} changed since it was made",
+                f"checkpoint {self.path} belongs to another job: {what} changed since it was "
+                f"made{unfinished}",
                 hint=f"to start over, pass --restart or delete {self.path}; "
                 "to finish the old job, run it with its original input and options",
             )
+        return True
+
+    @property
+    def finished(self) -> bool:
+        """True when no row is left to send, retryable failures included."""
+        return not self.rows_to_send()
 
     def reset(self) -> None:
-        """Forget everything (for --restart)."""
+        """Forget the job and everything learned about the account (for --restart)."""
         with self._transaction() as db:
-            db.execute("DELETE FROM rows")
-            db.execute("DELETE FROM meta")
+            for table in ("rows", "meta", "known", "refused"):
+                db.execute(f"DELETE FROM {table}")
+
+    # --- what earlier runs learned -------------------------------------------------------
+
+    def remember(self, partners: Iterable[tuple[str, str | None, str]]) -> None:
+        """Record partners seen at the provider: (email key, tenant id, remote id)."""
+        now = _now()
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO known (email_key, tenant_id, remote_id, seen_at) "
+                "VALUES (?, ?, ?, ?)",
+                ((key, tenant, remote_id, now) for key, tenant, remote_id in partners),
+            )
+
+    def knowledge(self) -> Knowledge:
+        return Knowledge(known=self.known(), refusals=self.refusals())
+
+    def known(self) -> dict[str, tuple[str | None, str]]:
+        """Partners earlier runs saw, by email key: (tenant id, remote id)."""
+        return {
+            key: (tenant, remote_id)
+            for key, tenant, remote_id in self._db.execute(
+                "SELECT email_key, tenant_id, remote_id FROM known"
+            )
+        }
+
+    def refusals(self) -> dict[str, tuple[str, str | None, str, str]]:
+        """Creates the provider refused for cause, by payload hash: (status, field, message, at)."""
+        return {
+            digest: (status, field, message, at)
+            for digest, status, field, message, at in self._db.execute("SELECT * FROM refused")
+        }
 
     # --- plan ----------------------------------------------------------------------------
 
@@ -163,6 +233,7 @@ class Checkpoint:
         """Store the whole plan in one transaction: from here on the run is resumable."""
         with self._transaction() as db:
             db.execute("DELETE FROM rows")
+            db.execute("DELETE FROM meta WHERE key = 'finished_at'")
             db.executemany(
                 "INSERT INTO rows (row, state, remote_id, message, field) VALUES (?, ?, ?, ?, ?)",
                 (
@@ -204,8 +275,28 @@ class Checkpoint:
                 "UPDATE rows SET state = ?, attempts = attempts + 1 WHERE row = ?", (SENDING, row)
             )
 
-    def mark_done(self, outcome: Outcome, *, retryable: bool = False) -> None:
+    def mark_done(
+        self, outcome: Outcome, *, retryable: bool = False, refusal: str | None = None
+    ) -> None:
+        """Settle a row; what it taught about the account is remembered in the same transaction.
+
+        Args:
+            outcome: the row's final word.
+            retryable: a transient failure the next run should try again.
+            refusal: the payload hash of a create the provider refused for cause, so that no
+                later run sends the same row again.
+        """
         with self._transaction() as db:
+            if outcome.status in _PRESENT and outcome.email and outcome.remote_id:
+                db.execute(
+                    "INSERT OR REPLACE INTO known VALUES (?, ?, ?, ?)",
+                    (email_key(outcome.email), outcome.tenant_id, outcome.remote_id, _now()),
+                )
+            if refusal is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO refused VALUES (?, ?, ?, ?, ?)",
+                    (refusal, outcome.status.value, outcome.field, outcome.message, _now()),
+                )
             db.execute(
                 "UPDATE rows SET state = ?, remote_id = ?, message = ?, field = ?, retryable = ? "
                 "WHERE row = ?",

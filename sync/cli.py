@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import signal
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,18 +22,19 @@ from sync import logs
 from sync.checkpoint import Checkpoint, read_status
 from sync.errors import ConfigError, Interrupted, SyncError, UsageError
 from sync.models import PROBLEM_STATUSES, RunSummary
-from sync.pipeline import RunResult, run_plan, run_sync
+from sync.pipeline import MAPPINGS_DIR, RunResult, export_source, run_plan, run_sync
 from sync.providers import PROVIDERS, get_provider
+from sync.providers.base import Provider
 from sync.report import problems, report_format, write_report
+from sync.retry import RetryPolicy
 from sync.settings import (
     Settings,
     check_base_url,
-    default_checkpoint,
     default_concurrency,
-    default_report,
     environ,
     is_loopback_url,
     rate_ceiling,
+    require_invitations,
     resolve_api_key,
     resolve_rate_limit,
 )
@@ -41,6 +43,7 @@ T = TypeVar("T")
 log = structlog.get_logger("partner-sync")
 
 SANDBOX_KEY = "sandbox-key-not-secret"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 PROBLEM_LINES = 10
 
 provider_option = click.option(
@@ -54,7 +57,29 @@ provider_option = click.option(
 
 def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.argument("input", type=click.Path(path_type=Path)),
+        click.argument("input", type=click.Path(path_type=Path), required=False),
+        click.option(
+            "--from",
+            "source",
+            type=click.Choice(sorted(PROVIDERS)),
+            help="Migrate: read the partners of this provider's account instead of an INPUT "
+            "file (key from its variable, e.g. PROMOTEKIT_API_KEY).",
+        ),
+        click.option("--from-base-url", help="API base URL of the source account."),
+        click.option(
+            "--from-key-env",
+            help="Variable holding the source account's key (default: the source provider's).",
+        ),
+        click.option(
+            "--from-rate-limit",
+            type=float,
+            help="Requests per minute for the source account (default: its provider's budget).",
+        ),
+        click.option(
+            "--from-sandbox-seed",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="With a built-in sandbox as the source: its partners (JSON or JSONL).",
+        ),
         provider_option,
         click.option(
             "--mapping",
@@ -109,6 +134,13 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Seconds to wait for one answer before the request counts as timed out.",
         ),
         click.option(
+            "--max-attempts",
+            type=click.IntRange(1, 100),
+            default=12,
+            show_default=True,
+            help="Tries per request before a row is left `failed` for the next run.",
+        ),
+        click.option(
             "--sandbox-seed",
             type=click.Path(path_type=Path, dir_okay=False, exists=True),
             help="With the built-in sandbox: partners that exist before the run (JSON or JSONL).",
@@ -117,6 +149,12 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "--json-logs/--console-logs",
             default=None,
             help="Log format on stderr (default: by terminal).",
+        ),
+        click.option(
+            "--invite",
+            is_flag=True,
+            help="Invite the missing partners instead of creating them (Partnero): each gets an "
+            "email to sign up. Invitations carry email and names only; rows match by email.",
         ),
         click.option("--verbose", "-v", is_flag=True, help="Log every row."),
     ]
@@ -169,7 +207,29 @@ def plan(**options: Any) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Journal that makes the run resumable (default: INPUT.PROVIDER.checkpoint).",
 )
-@click.option("--restart", is_flag=True, help="Discard the checkpoint's progress and start over.")
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="Discard the checkpoint: its unfinished job and what it learned about the account.",
+)
+@click.option(
+    "--max-creates",
+    type=click.IntRange(0),
+    help="Stop before sending anything if the plan would create more partners than this.",
+)
+@click.option(
+    "--max-invalid-share",
+    type=click.FloatRange(0, 1),
+    default=0.25,
+    show_default=True,
+    help="Stop before sending anything if a larger share of the rows is invalid, and at least "
+    "10 are (a broken export); 1 turns the check off.",
+)
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Ask the provider about every row, ignoring the partners earlier runs saw.",
+)
 def sync(**options: Any) -> None:
     """Create every missing partner exactly once; resumable after any interruption.
 
@@ -179,6 +239,7 @@ def sync(**options: Any) -> None:
     \b
     Example:
       DUB_API_KEY=dub_xxx partner-sync sync roster.csv --provider dub --report out.csv
+      PARTNERO_API_KEY=xxx partner-sync sync roster.csv --provider partnero --invite
     """
     _run(lambda: _sync(options))
 
@@ -225,7 +286,8 @@ def status(checkpoint: Path, as_json: bool) -> None:
         )
         click.echo(f"checkpoint {checkpoint}: {done}/{total} rows settled ({state})")
         if binding:
-            click.echo(f"  provider {binding.get('provider')} at {binding.get('base_url')}")
+            mode = " (invitations)" if binding.get("mode") == "invite" else ""
+            click.echo(f"  provider {binding.get('provider')} at {binding.get('base_url')}{mode}")
         for key in ("planned_at", "finished_at"):
             if key in meta:
                 click.echo(f"  {key.replace('_', ' ')}: {meta[key]}")
@@ -270,8 +332,20 @@ def status(checkpoint: Path, as_json: bool) -> None:
 @click.option(
     "--rate-limit", type=int, help="Requests per minute the sandbox allows (0: no limit)."
 )
+@click.option(
+    "--email-lookup/--no-email-lookup",
+    default=True,
+    show_default=True,
+    help="Partnero: whether the undocumented GET /v1/partner?email= answers (without it, "
+    "partner-sync reads the whole listing).",
+)
 def sandbox(
-    provider: str, port: int, seed: Path | None, rate_limit: int | None, **faults: float
+    provider: str,
+    port: int,
+    seed: Path | None,
+    rate_limit: int | None,
+    email_lookup: bool,
+    **faults: float,
 ) -> None:
     """Serve an emulation of a provider's partner API on this machine, for trials and tests.
 
@@ -298,6 +372,7 @@ def sandbox(
             seed=load_seed(seed) if seed else None,
             faults=fault_set,
             rate_limit=rate_limit,
+            email_lookup=email_lookup,
         )
         server.start()
         click.echo(f"{provider} sandbox serving at {server.base_url} (Ctrl-C to stop)", err=True)
@@ -310,12 +385,80 @@ def sandbox(
 # --- running -------------------------------------------------------------------------------
 
 
-def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
-    """Resolve flags > environment > defaults; start the built-in sandbox when there is no key."""
+@dataclass(frozen=True, slots=True)
+class _Account:
+    """Where one provider account is reached, and with which key."""
+
+    base_url: str
+    key: SecretStr
+    embedded: bool  # the built-in sandbox, which forgets everything when the run ends
+
+
+def _account(
+    stack: contextlib.ExitStack,
+    provider: Provider,
+    *,
+    key: SecretStr | None,
+    key_name: str,
+    base_url: str | None,
+    seed: Path | None,
+    seed_option: str,
+) -> _Account:
+    """Resolve an account; with neither key nor URL, start the built-in sandbox for it."""
+    embedded = base_url is None and key is None
+    if embedded:
+        from sync.sandbox import Sandbox, load_seed
+
+        server = stack.enter_context(Sandbox(provider.name, seed=load_seed(seed) if seed else None))
+        base_url = server.base_url
+        log.warning(
+            f"{key_name} is not set: using the built-in {provider.name} sandbox on this "
+            "machine; nothing leaves it",
+            sandbox=base_url,
+        )
+    elif seed is not None:
+        raise UsageError(f"{seed_option} goes with the built-in sandbox (no API key, no URL)")
+    url = check_base_url(base_url or provider.default_base_url)
+    if key is None:
+        if not is_loopback_url(url):
+            raise ConfigError(f"{key_name} is not set", hint=f"export {key_name}=...")
+        key = SecretStr(SANDBOX_KEY)
+    return _Account(base_url=url, key=key, embedded=embedded)
+
+
+def _settings(
+    options: dict[str, Any],
+) -> tuple[Settings, Settings | None, contextlib.ExitStack]:
+    """Resolve flags > environment > defaults, for the target and, in a migration, the source
+    (the second value: the settings that read the source account)."""
     stack = contextlib.ExitStack()
     provider = get_provider(options["provider"])
-    key = resolve_api_key(provider, environ())
-    base_url = options.get("base_url")
+    invite = bool(options.get("invite"))
+    if invite:
+        require_invitations(provider)
+    env = environ()
+    key = resolve_api_key(provider, env)
+    source_name = options.get("source")
+    source = get_provider(source_name) if source_name else None
+    source_key_name = options.get("from_key_env") or (source.env_key if source else "")
+    source_key = env.get(source_key_name, "").strip() if source else ""
+    logs.configure(
+        secrets=[value for value in (key.get_secret_value() if key else "", source_key) if value],
+        json=options.get("json_logs"),
+        verbose=bool(options.get("verbose")),
+    )
+    input_path: Path | None = options.get("input")
+    if (input_path is None) == (source is None):
+        raise UsageError("give either an INPUT file or --from PROVIDER, not both or neither")
+    target = _account(
+        stack,
+        provider,
+        key=key,
+        key_name=provider.env_key,
+        base_url=options.get("base_url"),
+        seed=options.get("sandbox_seed"),
+        seed_option="--sandbox-seed",
+    )
     rate = resolve_rate_limit(provider, options.get("rate_limit"), options.get("account_plan"))
     known = options.get("rate_limit") is not None or options.get("account_plan") is not None
     if options.get("rate_limit_guess") is not None:
@@ -323,42 +466,16 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
             raise UsageError("--rate-limit-guess is for an unknown budget: drop --rate-limit")
         rate = float(options["rate_limit_guess"])
     ceiling = None if known else rate_ceiling(provider)
-    logs.configure(
-        secrets=[key.get_secret_value()] if key else [],
-        json=options.get("json_logs"),
-        verbose=bool(options.get("verbose")),
-    )
-    seed = options.get("sandbox_seed")
-    if base_url is None and key is None:
-        from sync.sandbox import Sandbox, load_seed
-
-        server = stack.enter_context(Sandbox(provider.name, seed=load_seed(seed) if seed else None))
-        base_url = server.base_url
-        log.warning(
-            f"{provider.env_key} is not set: syncing into the built-in {provider.name} sandbox "
-            "on this machine; nothing leaves it",
-            sandbox=base_url,
-        )
-    elif seed is not None:
-        raise UsageError(
-            "--sandbox-seed goes with the built-in sandbox (no API key, no --base-url)"
-        )
-    if base_url is None:
-        base_url = provider.default_base_url
-    base_url = check_base_url(base_url)
-    if key is None:
-        if not is_loopback_url(base_url):
-            raise ConfigError(
-                f"{provider.env_key} is not set", hint=f"export {provider.env_key}=..."
-            )
-        key = SecretStr(SANDBOX_KEY)
+    name = input_path.name if input_path else f"{source_name}-to-{provider.name}"
+    folder = input_path.parent if input_path else Path()
     settings = Settings(
-        input=options["input"],
+        input=input_path or folder / f"{name}.source.csv",
         provider=provider,
-        base_url=base_url,
-        api_key=key,
-        mapping=options.get("mapping"),
-        report=options.get("report") or default_report(options["input"], provider.name),
+        base_url=target.base_url,
+        api_key=target.key,
+        mapping=options.get("mapping")
+        or (_direction_mapping(source, provider) if source else None),
+        report=options.get("report") or folder / f"{name}.{provider.name}.report.csv",
         rate_limit=rate,
         rate_limit_known=known,
         rate_ceiling=ceiling,
@@ -366,42 +483,114 @@ def _settings(options: dict[str, Any]) -> tuple[Settings, contextlib.ExitStack]:
         encoding=options.get("encoding"),
         restart=bool(options.get("restart")),
         timeout=float(options.get("timeout") or 30.0),
-        sandbox_seed=seed,
+        max_creates=options.get("max_creates"),
+        max_invalid_share=float(options.get("max_invalid_share", 1.0)),
+        recheck=bool(options.get("recheck")),
+        retry=RetryPolicy(attempts=int(options.get("max_attempts") or 12)),
+        sandbox_seed=options.get("sandbox_seed"),
+        source=source,
+        invite=invite,
     )
     if settings.report is not None:
         report_format(settings.report)
-    return settings, stack
+    if not target.embedded and options.get("checkpoint") is None:
+        checkpoint = folder / f"{name}.{provider.name}.checkpoint"
+    elif options.get("checkpoint") is None:
+        # The built-in sandbox forgets everything when the run ends; so must the journal.
+        checkpoint = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "sandbox.checkpoint"
+    else:
+        checkpoint = options["checkpoint"]
+    settings = replace(settings, checkpoint=checkpoint)
+    if source is not None:
+        # The snapshot of the source lives beside the checkpoint it feeds.
+        settings = replace(settings, input=checkpoint.with_name(checkpoint.name + ".source.csv"))
+    reading = None
+    if source is not None:
+        if (
+            source.name == provider.name
+            and not options.get("from_key_env")
+            and not (options.get("from_base_url") or options.get("base_url"))
+        ):
+            raise UsageError(
+                f"--from {source.name} into {provider.name} needs the source account's key in "
+                "another variable",
+                hint="pass --from-key-env VARIABLE",
+            )
+        origin = _account(
+            stack,
+            source,
+            key=SecretStr(source_key) if source_key else None,
+            key_name=source_key_name,
+            base_url=options.get("from_base_url"),
+            seed=options.get("from_sandbox_seed"),
+            seed_option="--from-sandbox-seed",
+        )
+        source_rate = resolve_rate_limit(source, options.get("from_rate_limit"), None)
+        source_known = options.get("from_rate_limit") is not None
+        reading = replace(
+            settings,
+            provider=source,
+            base_url=origin.base_url,
+            api_key=origin.key,
+            rate_limit=source_rate,
+            rate_limit_known=source_known,
+            rate_ceiling=None if source_known else rate_ceiling(source),
+            concurrency=default_concurrency(source_rate),
+            source=None,
+        )
+    return settings, reading, stack
+
+
+def _direction_mapping(source: Provider, target: Provider) -> Path:
+    path = MAPPINGS_DIR / f"{source.name}-to-{target.name}.toml"
+    if not path.exists():
+        raise UsageError(
+            f"there is no mapping from {source.name} to {target.name}",
+            hint="pass --mapping FILE over the columns of sync/neutral.py",
+        )
+    return path
+
+
+def _read_source(
+    settings: Settings, reading: Settings | None, progress: Any, *, reuse: bool
+) -> None:
+    """For a migration, write the snapshot of the source account that the run reads as input."""
+    if reading is None:
+        return
+    if reuse and settings.input.exists():
+        log.info("reusing the snapshot of the source", snapshot=str(settings.input))
+        return
+    _run_async(export_source(reading, settings.input, progress))
 
 
 def _plan(options: dict[str, Any]) -> int:
-    settings, stack = _settings(options)
+    settings, reading, stack = _settings(options)
     with stack, _progress() as progress:
+        if reading is not None:  # a plan keeps no snapshot of the source
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            settings = replace(settings, input=folder / "source.csv")
+        _read_source(settings, reading, progress, reuse=False)
         result = _run_async(run_plan(settings, progress))
     return _finish(result, settings, "plan")
 
 
 def _sync(options: dict[str, Any]) -> int:
-    settings, stack = _settings(options)
-    with stack:
-        checkpoint_path = options.get("checkpoint")
-        if checkpoint_path is None:
-            if settings.sandbox_seed is not None or is_loopback_url(settings.base_url):
-                # The built-in sandbox forgets everything when the run ends; so must the journal.
-                directory = stack.enter_context(tempfile.TemporaryDirectory())
-                checkpoint_path = Path(directory) / "sandbox.checkpoint"
-            else:
-                checkpoint_path = default_checkpoint(settings.input, settings.provider.name)
-        settings = replace(settings, checkpoint=checkpoint_path)
-        with Checkpoint.open(checkpoint_path) as checkpoint, _progress() as progress:
-            try:
-                result = _run_async(run_sync(settings, checkpoint, progress))
-            except Interrupted as interrupted:
-                click.echo(
-                    f"interrupted: checkpoint saved at {checkpoint_path}; "
-                    "run the same command again to finish",
-                    err=True,
-                )
-                raise interrupted
+    settings, reading, stack = _settings(options)
+    checkpoint_path = settings.checkpoint
+    assert checkpoint_path is not None
+    with stack, Checkpoint.open(checkpoint_path) as checkpoint, _progress() as progress:
+        # An unfinished migration resumes from its snapshot, not from a new listing.
+        unfinished = checkpoint.has_plan and not checkpoint.finished and not settings.restart
+        _read_source(settings, reading, progress, reuse=unfinished)
+        try:
+            result = _run_async(run_sync(settings, checkpoint, progress))
+        except Interrupted:
+            click.echo(
+                f"interrupted: checkpoint saved at {checkpoint_path}; "
+                "run the same command again to finish",
+                err=True,
+            )
+            raise
     return _finish(result, settings, "sync", checkpoint_path)
 
 
@@ -411,6 +600,10 @@ def _finish(
     if settings.report is not None:
         write_report(settings.report, result.outcomes)
     _print_summary(result.summary, settings, command, checkpoint)
+    if result.warnings:
+        click.echo("  not carried across:")
+        for warning in result.warnings:
+            click.echo(f"    - {warning}")
     for outcome in problems(result.outcomes, PROBLEM_LINES):
         where = f" {outcome.field}" if outcome.field else ""
         click.echo(f"  row {outcome.row}: {outcome.status.value}{where}: {outcome.message}")
@@ -434,17 +627,16 @@ def _print_summary(
     calls = sum(summary.calls.values())
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.calls.items()))
     click.echo(f"  API calls: {calls}" + (f" ({detail})" if detail else ""))
-    created = summary.counts.get("created", 0)
+    sent = summary.counts.get("created", 0) + summary.counts.get("invited", 0)
     budget = summary.budget or settings.rate_limit
-    if created and summary.create_seconds > 0:
-        rate = created / summary.create_seconds
-        click.echo(f"  creates: {rate:.1f}/s (budget {budget / 60:.1f} requests/s)")
-    if summary.rate_limited or summary.budget_learned:
-        how = "learned from the provider" if summary.budget_learned else "as given"
-        click.echo(
-            f"  rate limit: {budget:.0f} requests/min ({how}), {summary.rate_limited} request(s)"
-            " refused with 429"
-        )
+    if sent and summary.create_seconds > 0:
+        rate = sent / summary.create_seconds
+        what = "invitations" if settings.invite else "creates"
+        click.echo(f"  {what}: {rate:.1f}/s (budget {budget / 60:.1f} requests/s)")
+    if summary.rate_limited:
+        click.echo(f"  rate limited: {summary.rate_limited} answers of 429 (every worker waited)")
+    if summary.budget_learned:
+        click.echo(f"  rate limit: {budget:.0f} requests/min (learned from the provider)")
     if settings.report is not None:
         click.echo(f"  report: {settings.report}")
     if checkpoint is not None and summary.resumed:
@@ -501,9 +693,16 @@ def _run(action: Callable[[], int]) -> None:
     try:
         code = action()
     except SyncError as error:
-        click.echo(f"partner-sync: error: {logs.Redactor(_secrets()).scrub(str(error))}", err=True)
+        message = _one_line(logs.Redactor(_secrets()).scrub(str(error)))
+        click.echo(f"partner-sync: error: {message}", err=True)
         sys.exit(error.exit_code)
     sys.exit(code)
+
+
+def _one_line(message: str, limit: int = 2000) -> str:
+    """An error as one line of bounded length: it may quote a header or a cell of the input."""
+    line = _CONTROL.sub(" ", message)
+    return line if len(line) <= limit else line[:limit] + "..."
 
 
 def _secrets() -> list[str]:

@@ -5,7 +5,8 @@ This module imports nothing from `sync`, so every other module can raise these.
     SyncError                       exit 1
     ├── UsageError                  exit 2   a flag or a combination of flags is wrong
     ├── InputError                  exit 3   the input file or mapping is unusable; nothing sent
-    │   └── ConfigError             exit 3   settings, checkpoint binding or lock; nothing written
+    │   ├── ConfigError             exit 3   settings, checkpoint binding or lock; nothing written
+    │   └── GuardError              exit 3   a safety limit of unattended runs; nothing sent
     ├── ProviderError               exit 1
     │   ├── RetryableProviderError  exit 1   try again later (429, 5xx, network); carries `reached`
     │   └── FatalProviderError      exit 4   the provider refused the account (auth, plan, limit)
@@ -43,6 +44,10 @@ class InputError(SyncError):
 
 class ConfigError(InputError):
     """Settings, checkpoint binding or checkpoint lock forbid the run; nothing was sent."""
+
+
+class GuardError(InputError):
+    """A safety limit for unattended runs tripped (--max-creates, --max-invalid-share)."""
 
 
 class ProviderError(SyncError):

@@ -17,6 +17,9 @@ through simple transforms. A dotted target (`linkProps.externalId`) builds a nes
     [fields.groupId]
     value = "grp_partners"               # a constant
 
+    [fields.tenantId]
+    coalesce = ["external_id", "source_id"]  # the first non-empty value of these columns
+
     [fields.country]
     column = ["country", "country_code"] # the first column the file has
     optional = true                      # the file may have none of them
@@ -35,15 +38,16 @@ from pathlib import Path
 from typing import Any
 
 from sync.errors import InputError
+from sync.models import trim
 
 # Why each exists: exports trail spaces, shout, and pack lists into one cell.
 TRANSFORMS: dict[str, Callable[[str], Any]] = {
-    "trim": str.strip,
+    "trim": trim,
     "lower": str.lower,
     "upper": str.upper,
     "title": str.title,
     "collapse_spaces": lambda value: " ".join(value.split()),
-    "split": lambda value: [part.strip() for part in value.split(",") if part.strip()],
+    "split": lambda value: [part for part in map(trim, value.split(",")) if part],
     "json": json.loads,
     "bool": lambda value: value.strip().lower() in {"1", "true", "yes", "y", "on"},
 }
@@ -64,6 +68,7 @@ class FieldRule:
     target: str
     columns: tuple[str, ...] = ()
     join: tuple[str, ...] = ()
+    coalesce: tuple[str, ...] = ()
     separator: str = " "
     value: Any = None
     default: Any = None
@@ -71,7 +76,7 @@ class FieldRule:
     transforms: tuple[str, ...] = ()
 
     def sources(self) -> tuple[str, ...]:
-        return self.join or self.columns
+        return self.join or self.coalesce or self.columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,11 @@ class BoundMapping:
     digest: str
     unused_columns: tuple[str, ...] = field(default=())
 
+    @property
+    def targets(self) -> list[str]:
+        """Every field this mapping can fill."""
+        return [rule.target for rule, _ in self.steps] + [target for _, target in self.passthrough]
+
     def apply(self, values: Mapping[str, str | None]) -> dict[str, Any]:
         """Build one row's payload; empty cells produce no key at all (never "" or null).
 
@@ -112,7 +122,7 @@ class BoundMapping:
                 yield rule.target, value
         for column, target in self.passthrough:
             cell = values.get(column)
-            if cell is not None and cell.strip():
+            if cell is not None and trim(cell):
                 yield target, cell
 
 
@@ -178,7 +188,14 @@ def bind_mapping(
     Raises:
         InputError: the mapping names a column the file does not have.
     """
-    present = set(columns)
+    # A header is found as written, else regardless of case ("EMAIL" for "email"); the reader
+    # refuses a header with two columns that differ only in case, so this is unambiguous.
+    present = {name: name for name in columns}
+    folded = {name.casefold(): name for name in columns}
+
+    def find(name: str) -> str | None:
+        return present.get(name) or folded.get(name.casefold())
+
     steps: list[tuple[FieldRule, tuple[str, ...]]] = []
     missing: list[str] = []
     for rule in mapping.rules:
@@ -186,12 +203,18 @@ def bind_mapping(
             steps.append((rule, ()))
             continue
         if rule.join:
-            absent = [name for name in rule.join if name not in present]
+            found = [find(name) for name in rule.join]
+            absent = [name for name, column in zip(rule.join, found, strict=True) if not column]
             if absent and not rule.optional:
                 missing.extend(f"{name!r} (for {rule.target})" for name in absent)
-            chosen = tuple(name for name in rule.join if name in present)
+            chosen = tuple(column for column in found if column)
+        elif rule.coalesce:
+            chosen = tuple(column for column in map(find, rule.coalesce) if column)
+            if not chosen and not rule.optional:
+                names = " or ".join(repr(name) for name in rule.coalesce)
+                missing.append(f"{names} (for {rule.target})")
         else:
-            chosen = tuple(name for name in rule.columns if name in present)[:1]
+            chosen = tuple(column for column in map(find, rule.columns) if column)[:1]
             if not chosen and not rule.optional:
                 names = " or ".join(repr(name) for name in rule.columns)
                 missing.append(f"{names} (for {rule.target})")
@@ -201,17 +224,19 @@ def bind_mapping(
         raise InputError(
             f"mapping {mapping.source} names column(s) the input does not have: "
             + ", ".join(missing),
-            hint=f"the input's columns are: {', '.join(columns)}",
+            hint=f"the input's columns are: {describe_columns(columns)}",
         )
     mapped_targets = {rule.target for rule, _ in steps}
     used = {name for _, chosen in steps for name in chosen}
     passthrough: list[tuple[str, str]] = []
     if mapping.passthrough:
-        fields = set(known_fields)
+        fields = {name.casefold(): name for name in known_fields}
         passthrough = [
-            (column, column)
+            (column, fields[column.casefold()])
             for column in columns
-            if column in fields and column not in mapped_targets and column not in used
+            if column.casefold() in fields
+            and fields[column.casefold()] not in mapped_targets
+            and column not in used
         ]
     used |= {column for column, _ in passthrough}
     return BoundMapping(
@@ -222,11 +247,19 @@ def bind_mapping(
     )
 
 
+def describe_columns(columns: list[str], limit: int = 30) -> str:
+    """A header for a message: each name quoted and cut short, at most `limit` of them."""
+    shown = [repr(name if len(name) <= 40 else name[:40] + "...") for name in columns[:limit]]
+    more = len(columns) - limit
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
 def _parse_rule(target: str, spec: dict[str, Any]) -> tuple[FieldRule | None, list[str]]:
     problems = []
     unknown = set(spec) - {
         "column",
         "join",
+        "coalesce",
         "separator",
         "value",
         "default",
@@ -238,9 +271,10 @@ def _parse_rule(target: str, spec: dict[str, Any]) -> tuple[FieldRule | None, li
     column = spec.get("column")
     columns = (column,) if isinstance(column, str) else tuple(column or ())
     join = tuple(spec.get("join", ()))
-    sources = sum(1 for present in (columns, join, "value" in spec) if present)
+    coalesce = tuple(spec.get("coalesce", ()))
+    sources = sum(1 for present in (columns, join, coalesce, "value" in spec) if present)
     if sources != 1:
-        problems.append(f"fields.{target} needs exactly one of column, join or value")
+        problems.append(f"fields.{target} needs exactly one of column, join, coalesce or value")
     transforms = tuple(spec.get("transforms", ()))
     bad = [name for name in transforms if name not in TRANSFORMS]
     if bad:
@@ -255,6 +289,7 @@ def _parse_rule(target: str, spec: dict[str, Any]) -> tuple[FieldRule | None, li
             target=target,
             columns=columns,
             join=join,
+            coalesce=coalesce,
             separator=str(spec.get("separator", " ")),
             value=spec.get("value"),
             default=spec.get("default"),
@@ -269,16 +304,23 @@ def _rule_value(rule: FieldRule, columns: tuple[str, ...], values: Mapping[str, 
     if rule.value is not None:
         return rule.value
     cells = [values.get(name) for name in columns]
-    texts = [cell.strip() for cell in cells if cell is not None and cell.strip()]
+    # A cell of only spaces or zero-width characters is empty: it gives no value at all.
+    texts = [text for text in (trim(cell) for cell in cells if cell is not None) if text]
     if not texts:
         return rule.default
-    value: Any = rule.separator.join(texts) if rule.join else cells[0]
+    value: Any
+    if rule.join:
+        value = rule.separator.join(texts)
+    elif rule.coalesce:
+        value = next(cell for cell in cells if cell is not None and trim(cell))
+    else:
+        value = cells[0]
     for name in rule.transforms:
         if not isinstance(value, str):
             break
         try:
             value = TRANSFORMS[name](value)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
             raise CellError(rule.target, f"cannot apply {name}: {exc}") from None
     return value
 
@@ -288,5 +330,8 @@ def set_path(payload: dict[str, Any], target: str, value: Any) -> None:
     *parents, leaf = target.split(".")
     node = payload
     for part in parents:
-        node = node.setdefault(part, {})
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):  # `linkProps` from a JSON cell that is not an object
+            raise CellError(target, f"{part} is {type(child).__name__}, not an object")
+        node = child
     node[leaf] = value

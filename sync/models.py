@@ -41,17 +41,41 @@ class Status(StrEnum):
 PROBLEM_STATUSES = frozenset({Status.INVALID, Status.CONFLICT, Status.FAILED, Status.PENDING})
 
 
+# Invisible characters that copy-and-paste leaves around values: zero-width space, non-joiner and
+# joiner, word joiner, and the byte-order mark (zero-width no-break space). str.strip() keeps them.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def trim(value: str) -> str:
+    """`value` without whitespace (NBSP included) or invisible characters at either end."""
+    value = value.strip()
+    if not value or (value[0] not in _INVISIBLE and value[-1] not in _INVISIBLE):
+        return value
+    # A loop, not a regex: an anchored `[...]+$` is quadratic on a long run of spaces.
+    start, end = 0, len(value)
+    while start < end and (value[start].isspace() or value[start] in _INVISIBLE):
+        start += 1
+    while end > start and (value[end - 1].isspace() or value[end - 1] in _INVISIBLE):
+        end -= 1
+    return value[start:end]
+
+
 def email_key(email: str) -> str:
     """The form in which two emails are compared: trimmed and case-folded."""
-    return email.strip().casefold()
+    return trim(email).casefold()
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One input row as read: its 1-based data row number and its cells (None when empty)."""
+    """One input row as read: its 1-based data row number and its cells (None when empty).
+
+    `problem` is set when the reader could not split the row into the header's columns (a ragged
+    row, a stray quote); such a row is reported invalid and never mapped.
+    """
 
     number: int
     values: dict[str, str | None]
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +105,12 @@ class RemotePartner:
     def key(self) -> str | None:
         return email_key(self.email) if self.email else None
 
-    def describe(self) -> str:
+    def describe(self, tenant_label: str = "tenantId") -> str:
         parts = [self.id]
         if self.email:
             parts.append(f"email {self.email}")
-        if self.tenant_id:
-            parts.append(f"tenantId {self.tenant_id}")
+        if self.tenant_id and self.tenant_id != self.id:
+            parts.append(f"{tenant_label} {self.tenant_id}")
         return " ".join(parts[:1]) + (f" ({', '.join(parts[1:])})" if parts[1:] else "")
 
 
@@ -148,7 +172,7 @@ class RunSummary:
     strategy: Strategy | None = None
     resumed: bool = False
     create_seconds: float = 0.0
-    rate_limited: int = 0  # 429s received
+    rate_limited: int = 0  # 429 answers received
     budget: float | None = None  # requests per minute in force at the end
     budget_learned: bool = False  # the budget moved from its starting value during the run
 

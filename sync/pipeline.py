@@ -10,25 +10,39 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from pydantic import BaseModel
 
 from sync.checkpoint import CREATE, SENDING, Binding, Checkpoint
-from sync.columnar.existing import ExistingPartners
-from sync.columnar.mapping import ROW
-from sync.columnar.plan import Distinct, PlanFrame, match, split_keys
-from sync.columnar.validate import EMAIL, TENANT, ColumnValidated, validate_frame
-from sync.errors import InputError
+from sync.errors import GuardError, InputError
+from sync.files import write_private
 from sync.mapping import BoundMapping, MappingSpec, bind_mapping, identity_mapping, load_mapping
-from sync.models import Action, Candidate, Outcome, PlanEntry, RunSummary, Status, Strategy
+from sync.models import (
+    Action,
+    Candidate,
+    Outcome,
+    PlanEntry,
+    RemotePartner,
+    RunSummary,
+    Status,
+    Strategy,
+)
+from sync.neutral import lost_in_migration, snapshot_csv
+from sync.plan import Knowledge, RemoteIndex, apply_refusals, build_plan
 from sync.providers.http import ProviderHTTP
 from sync.ratelimit import RateLimiter
 from sync.reader import Table, read_table
-from sync.remote import RemoteReader, choose_strategy
+from sync.remote import RemoteReader
+from sync.retry import call_with_retries
 from sync.settings import Settings
+from sync.validate import Validated, validate_rows
 from sync.worker import Job, Worker
 
 log = structlog.get_logger(__name__)
 
 Progress = Callable[[str, int, int | None], None]
+
+# A few bad rows in a small file are bad rows; a broken export makes many.
+MIN_INVALID_FOR_GUARD = 10
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
 
@@ -39,10 +53,10 @@ class Prepared:
 
     table: Table
     mapping: BoundMapping
-    validated: ColumnValidated
+    validated: Validated
 
-    def candidates_by_row(self, rows: list[int]) -> dict[int, Candidate]:
-        return {candidate.row: candidate for candidate in self.validated.candidates(rows)}
+    def candidates_by_row(self) -> dict[int, Candidate]:
+        return {candidate.row: candidate for candidate in self.validated.candidates}
 
 
 @dataclass(slots=True)
@@ -69,7 +83,7 @@ def prepare(settings: Settings) -> Prepared:
     table = read_table(settings.input, encoding=settings.encoding)
     known = provider.known_fields()
     spec = _mapping_spec(settings, table, known)
-    unknown_targets = sorted({rule.target for rule in spec.rules} - set(known) - {"linkProps"})
+    unknown_targets = sorted({rule.target for rule in spec.rules} - set(known))
     if unknown_targets:
         raise InputError(
             f"mapping {spec.source} targets field(s) {provider.name} does not have: "
@@ -77,12 +91,21 @@ def prepare(settings: Settings) -> Prepared:
             hint=f"{provider.name}'s fields are: {', '.join(known)}",
         )
     mapping = bind_mapping(spec, table.columns, known)
-    validated = validate_frame(table.frame, mapping, provider.schema, provider.tenant_field)
-    if validated.checked_one_by_one:
-        log.debug("rows validated one by one", rows=validated.checked_one_by_one)
-    if not table.height:
+    schema = settings.schema
+    if settings.invite:
+        _warn_unsent_fields(mapping, schema)
+    validated = validate_rows(table.rows, mapping, schema, settings.tenant_field)
+    if not table.rows:
         log.warning("the input has a header but no rows", input=str(settings.input))
     return Prepared(table=table, mapping=mapping, validated=validated)
+
+
+def _warn_unsent_fields(mapping: BoundMapping, schema: type[BaseModel]) -> None:
+    """Say once which mapped fields an invitation leaves out (they are dropped, not refused)."""
+    top_level = {target.split(".")[0] for target in mapping.targets}
+    left_out = sorted(top_level - set(schema.model_fields))
+    if left_out:
+        log.warning("an invitation does not carry these fields; not sent", fields=left_out)
 
 
 def _mapping_spec(settings: Settings, table: Table, known: list[str]) -> MappingSpec:
@@ -95,7 +118,8 @@ def _mapping_spec(settings: Settings, table: Table, known: list[str]) -> Mapping
     return load_mapping(default) if default else identity_mapping()
 
 
-def _connect(settings: Settings) -> ProviderHTTP:
+def connect(settings: Settings) -> ProviderHTTP:
+    """The rate-limited HTTP client for the settings' provider account."""
     provider = settings.provider
     limiter = RateLimiter(
         settings.rate_limit,
@@ -116,40 +140,81 @@ def _connect(settings: Settings) -> ProviderHTTP:
 
 
 async def _existing(
-    settings: Settings, http: ProviderHTTP, distinct: Distinct, progress: Progress | None
-) -> tuple[ExistingPartners, Strategy]:
-    """Learn which first-of-their-key rows exist, the cheaper way (later rows are duplicates)."""
-    provider = settings.provider
-    reader = RemoteReader(provider, http, settings.retry, settings.concurrency, progress)
-    rows = distinct.firsts.height
-    if not rows:
-        return ExistingPartners(), choose_strategy(0, None, provider.page_size, 0)
-    existing = await reader.count()
-    strategy = choose_strategy(rows, existing, provider.page_size, provider.lookup_calls_per_row)
+    settings: Settings, http: ProviderHTTP, candidates: list[Candidate], progress: Progress | None
+) -> tuple[RemoteIndex, Strategy]:
+    """Learn which candidates exist, the cheaper way; candidates are first-of-their-key rows."""
+    reader = RemoteReader(settings.provider, http, settings.retry, settings.concurrency, progress)
+    strategy, existing = await reader.choose(len(candidates))
     log.info("existing partners", strategy=strategy.name, reason=strategy.reason, count=existing)
     if strategy.name == "scan":
         return await reader.scan(existing), strategy
-    return await reader.look_up(list(distinct.candidates())), strategy
+    if strategy.name == "lookup":
+        return await reader.look_up(candidates), strategy
+    return RemoteIndex(), strategy
+
+
+def _distinct(candidates: list[Candidate]) -> list[Candidate]:
+    """The first row of each email / tenant id: later ones are duplicates and need no lookup."""
+    seen_email: set[str] = set()
+    seen_tenant: set[str] = set()
+    firsts = []
+    for candidate in candidates:
+        if candidate.key in seen_email or (
+            candidate.tenant_id and candidate.tenant_id in seen_tenant
+        ):
+            continue
+        seen_email.add(candidate.key)
+        if candidate.tenant_id:
+            seen_tenant.add(candidate.tenant_id)
+        firsts.append(candidate)
+    return firsts
 
 
 async def make_plan(
-    settings: Settings, prepared: Prepared, http: ProviderHTTP, progress: Progress | None = None
-) -> tuple[PlanFrame, Strategy]:
-    distinct = split_keys(prepared.validated.keys)
-    partners, strategy = await _existing(settings, http, distinct, progress)
-    return match(distinct, prepared.validated.invalid, partners), strategy
+    settings: Settings,
+    prepared: Prepared,
+    http: ProviderHTTP,
+    progress: Progress | None = None,
+    knowledge: Knowledge | None = None,
+) -> tuple[list[PlanEntry], Strategy, list[RemotePartner]]:
+    """Classify every row; returns the plan, how existing partners were found, and the
+    partners the provider showed (to remember for the next run).
+
+    With `knowledge` from earlier runs, only rows whose email was never seen are checked at
+    the provider, so a nightly run costs calls in proportion to what is new.
+    """
+    candidates = prepared.validated.candidates
+    to_check = _distinct(candidates)
+    if knowledge is not None:
+        to_check = [candidate for candidate in to_check if knowledge.needs_check(candidate)]
+    index, strategy = await _existing(settings, http, to_check, progress)
+    fresh = list(index.partners)
+    if knowledge is not None:
+        index.extend(knowledge.partners())  # after the fresh answers: those win
+    entries = build_plan(candidates, prepared.validated.invalid, index, settings.tenant_label)
+    if knowledge is not None:
+        entries = apply_refusals(entries, knowledge)
+    return entries, strategy, fresh
+
+
+async def probe(settings: Settings, http: ProviderHTTP) -> None:
+    """Let the provider learn what the account's API can do, retrying transient failures."""
+    await call_with_retries(
+        lambda: settings.provider.probe(http), policy=settings.retry, write=False
+    )
 
 
 async def run_plan(settings: Settings, progress: Progress | None = None) -> RunResult:
     """`partner-sync plan`: classify every row; only reads reach the provider."""
     started = time.monotonic()
     prepared = prepare(settings)
-    http = _connect(settings)
+    http = connect(settings)
     try:
-        plan, strategy = await make_plan(settings, prepared, http, progress)
+        await probe(settings, http)
+        entries, strategy, _ = await make_plan(settings, prepared, http, progress)
     finally:
         await http.aclose()
-    outcomes = [_plan_outcome(entry) for entry in plan.entries()]
+    outcomes = [_plan_outcome(entry, settings.mode) for entry in entries]
     summary = RunSummary(
         counts=_count(outcomes),
         calls=http.calls,
@@ -157,7 +222,9 @@ async def run_plan(settings: Settings, progress: Progress | None = None) -> RunR
         strategy=strategy,
         **_budget(http),
     )
-    return RunResult(outcomes=outcomes, summary=summary)
+    return RunResult(
+        outcomes=outcomes, summary=summary, warnings=migration_losses(settings, prepared)
+    )
 
 
 async def run_sync(
@@ -176,37 +243,48 @@ async def run_sync(
         provider=settings.provider.name,
         base_url=settings.base_url,
         account=settings.account,
+        mode=settings.mode,
     )
     if settings.restart:
         checkpoint.reset()
-    checkpoint.check_binding(binding)
-    resumed = checkpoint.has_plan
-    http = _connect(settings)
+    resumed = checkpoint.check_binding(binding)
+    http = connect(settings)
     worker = Worker(
         settings.provider,
         http,
         checkpoint,
         settings.retry,
         concurrency=settings.concurrency,
+        invite=settings.invite,
+        tenant_label=settings.tenant_label,
         progress=progress,
     )
     try:
+        # Also on resume: the rows left `sending` are looked up, and lookups may need it.
+        await probe(settings, http)
         if resumed:
             strategy = checkpoint.strategy or Strategy("resume", "resumed", 0)
             log.info("resuming from checkpoint", checkpoint=str(checkpoint.path))
         else:
-            plan, strategy = await make_plan(settings, prepared, http, progress)
-            checkpoint.save_plan(binding, plan.entries(), strategy)
-            log.info("plan saved", checkpoint=str(checkpoint.path), **plan.counts())
-        to_send = checkpoint.rows_to_send()
-        by_row = prepared.candidates_by_row([row for row, _ in to_send])
+            knowledge = None if settings.recheck else checkpoint.knowledge()
+            entries, strategy, seen = await make_plan(settings, prepared, http, progress, knowledge)
+            check_guards(settings, entries)
+            checkpoint.remember((p.key, p.tenant_id, p.id) for p in seen if p.key)
+            checkpoint.save_plan(binding, entries, strategy)
+            log.info("plan saved", checkpoint=str(checkpoint.path), **_count_entries(entries))
+        by_row = prepared.candidates_by_row()
         jobs = [
             Job(candidate=by_row[row], unsure=state != CREATE)
-            for row, state in to_send
+            for row, state in checkpoint.rows_to_send()
             if row in by_row
         ]
         if jobs:
-            log.info("creating partners", rows=len(jobs), rate_limit=settings.rate_limit)
+            log.info(
+                "sending partners",
+                rows=len(jobs),
+                mode=settings.mode,
+                rate_limit=settings.rate_limit,
+            )
             await worker.run(jobs)
         checkpoint.mark_finished()
     finally:
@@ -221,7 +299,75 @@ async def run_sync(
         create_seconds=worker.seconds,
         **_budget(http),
     )
-    return RunResult(outcomes=outcomes, summary=summary)
+    return RunResult(
+        outcomes=outcomes, summary=summary, warnings=migration_losses(settings, prepared)
+    )
+
+
+async def export_source(
+    settings: Settings, snapshot: Path, progress: Progress | None = None
+) -> int:
+    """Read every partner of the source account into a provider-neutral CSV snapshot.
+
+    The snapshot is the migration's input file: it binds the checkpoint like any input, and a
+    resumed migration reads it again instead of listing the source a second time. Rows are
+    ordered by the source's creation time, so row numbers mean the same partner every time.
+
+    Returns:
+        how many partners the source has.
+    """
+    provider = settings.provider
+    http = connect(settings)
+    reader = RemoteReader(provider, http, settings.retry, settings.concurrency, progress)
+    try:
+        await reader.scan(await reader.count(), keep_records=True)
+    finally:
+        await http.aclose()
+    rows = sorted(
+        (provider.to_neutral(record) for record in reader.records.values()),
+        key=lambda row: (row["created_at"] or "", row["source_id"] or ""),
+    )
+    write_private(snapshot, snapshot_csv(rows))
+    log.info("source read", provider=provider.name, partners=len(rows), snapshot=str(snapshot))
+    return len(rows)
+
+
+def migration_losses(settings: Settings, prepared: Prepared) -> list[str]:
+    """Per field, what a migration cannot carry across; for a file, the columns left unused."""
+    if settings.source is None:
+        return [
+            f"column {column!r} is in the input but no field takes it"
+            for column in prepared.mapping.unused_columns
+            if any(row.values.get(column) for row in prepared.table.rows)
+        ]
+    return lost_in_migration(
+        [row.values for row in prepared.table.rows],
+        prepared.mapping.unused_columns,
+        settings.source.unportable,
+    )
+
+
+def check_guards(settings: Settings, entries: list[PlanEntry]) -> None:
+    """Stop before any write when the plan looks wrong for an unattended run.
+
+    Raises:
+        GuardError: more creates than --max-creates, or more invalid rows than
+            --max-invalid-share of the input.
+    """
+    creates = sum(1 for entry in entries if entry.action is Action.CREATE)
+    if settings.max_creates is not None and creates > settings.max_creates:
+        raise GuardError(
+            f"the plan would create {creates} partners, more than --max-creates "
+            f"{settings.max_creates}; nothing was sent",
+            hint="check the input, then raise --max-creates if the number is right",
+        )
+    invalid = sum(1 for entry in entries if entry.action is Action.INVALID)
+    if invalid >= MIN_INVALID_FOR_GUARD and invalid / len(entries) > settings.max_invalid_share:
+        raise GuardError(
+            f"{invalid} of {len(entries)} rows are invalid ({invalid / len(entries):.0%}), more "
+            f"than --max-invalid-share {settings.max_invalid_share:.0%}; nothing was sent",
+            hint="is the export broken? `partner-sync plan --report FILE` lists every problem",
+        )
 
 
 def _budget(http: ProviderHTTP) -> dict[str, Any]:
@@ -236,16 +382,15 @@ def _budget(http: ProviderHTTP) -> dict[str, Any]:
 def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcome]:
     """One outcome per input row from the journal; rows it does not settle are `pending`."""
     journal = checkpoint.journal()
-    keys = prepared.validated.keys
-    emails: dict[int, str | None] = dict(zip(keys[ROW], keys[EMAIL], strict=True))
-    tenants: dict[int, str | None] = dict(zip(keys[ROW], keys[TENANT], strict=True))
-    for outcome in prepared.validated.invalid:
-        emails[outcome.row] = outcome.email
+    by_row = prepared.candidates_by_row()
+    invalid_email = {outcome.row: outcome.email for outcome in prepared.validated.invalid}
     outcomes = []
-    for number in range(1, prepared.table.height + 1):
-        email, tenant = emails.get(number), tenants.get(number)
+    for row in prepared.table.rows:
+        candidate = by_row.get(row.number)
+        email = candidate.email if candidate else invalid_email.get(row.number)
+        tenant = candidate.tenant_id if candidate else None
         state, remote_id, message, field_name = journal.get(
-            number, (CREATE, None, "not in the checkpoint", None)
+            row.number, (CREATE, None, "not in the checkpoint", None)
         )
         if state in (CREATE, SENDING):
             status, message = Status.PENDING, message or "not finished; run the same command again"
@@ -253,7 +398,7 @@ def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcom
             status = Status(state)
         outcomes.append(
             Outcome(
-                row=number,
+                row=row.number,
                 status=status,
                 remote_id=remote_id,
                 message=message,
@@ -265,13 +410,14 @@ def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcom
     return outcomes
 
 
-def _plan_outcome(entry: PlanEntry) -> Outcome:
+def _plan_outcome(entry: PlanEntry, mode: str) -> Outcome:
     status = Status.CREATE if entry.action is Action.CREATE else Status(entry.action.value)
+    would = "would be invited" if mode == "invite" else "would be created"
     return Outcome(
         row=entry.row,
         status=status,
         remote_id=entry.remote_id,
-        message=entry.message or ("would be created" if entry.action is Action.CREATE else ""),
+        message=entry.message or (would if entry.action is Action.CREATE else ""),
         field=entry.field,
         email=entry.email,
         tenant_id=entry.tenant_id,
@@ -280,3 +426,7 @@ def _plan_outcome(entry: PlanEntry) -> Outcome:
 
 def _count(outcomes: list[Outcome]) -> Counter[str]:
     return Counter(outcome.status.value for outcome in outcomes)
+
+
+def _count_entries(entries: list[PlanEntry]) -> dict[str, int]:
+    return dict(Counter(entry.action.value for entry in entries))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import structlog
 
-from sync.columnar.existing import ExistingPartners
 from sync.models import Candidate, Strategy
+from sync.plan import RemoteIndex
 from sync.providers.base import Page, Provider
 from sync.providers.http import ProviderHTTP
 from sync.retry import RetryPolicy, call_with_retries
@@ -58,6 +58,25 @@ def choose_strategy(
     )
 
 
+def choose_by_page(lookups: int, page_has_partners: bool) -> Strategy:
+    """Pick scan or lookups without a count, from whether list page `lookups` has partners (pure).
+
+    A listing with partners on page N needs more than N calls to read, so N lookups are cheaper;
+    an empty page N means the whole listing takes at most N calls.
+    """
+    if page_has_partners:
+        return Strategy(
+            "lookup",
+            f"{lookups} lookups < reading the listing: its page {lookups} is not empty",
+            lookups,
+        )
+    return Strategy(
+        "scan",
+        f"the listing ends before page {lookups}: fewer calls than {lookups} lookups",
+        lookups,
+    )
+
+
 class RemoteReader:
     """Reads existing partners through one provider account, concurrently under its budget."""
 
@@ -74,6 +93,9 @@ class RemoteReader:
         self._policy = policy
         self._concurrency = max(concurrency, 1)
         self._progress = progress
+        self._keep_records = False
+        # The provider's own records of the last scan, by partner id, when asked to keep them.
+        self.records: dict[str, Mapping[str, Any]] = {}
 
     async def _read(self, call: Callable[[], Awaitable[T]]) -> T:
         return await call_with_retries(call, policy=self._policy, write=False)
@@ -81,38 +103,111 @@ class RemoteReader:
     async def count(self) -> int | None:
         return await self._read(lambda: self._provider.count(self._http))
 
-    async def scan(self, expected: int | None) -> ExistingPartners:
-        """Read every page. With a known count, the pages are fetched concurrently; then pages
-        are read one by one until a short one, since partners may be added meanwhile."""
-        index = ExistingPartners()
-        page_size = self._provider.page_size
-        known_pages = scan_calls(expected, page_size) if expected is not None else 1
-        semaphore = asyncio.Semaphore(self._concurrency)
-        done = 0
+    async def _page(self, number: int) -> Page:
+        return await self._read(lambda: self._provider.list_page(self._http, number))
 
-        async def fetch(number: int) -> Page:
-            nonlocal done
-            async with semaphore:
-                page = await self._read(lambda: self._provider.list_page(self._http, number))
-            done += 1
-            if self._progress:
-                self._progress("listing", done, known_pages)
-            return page
+    async def choose(self, candidates: int) -> tuple[Strategy, int | None]:
+        """The cheaper way to match `candidates` distinct rows, and the partner count if known.
 
-        pages = await asyncio.gather(*(fetch(n) for n in range(1, known_pages + 1)))
-        for page in pages:
-            index.extend(page.partners)
-        last, number = pages[-1], known_pages
-        while last.has_next:
-            number += 1
-            last = await fetch(number)
-            index.extend(last.partners)
-        log.info("listed existing partners", partners=len(index), pages=number)
+        Without a count, one read of list page N (N = the lookups needed) settles the choice.
+        """
+        provider = self._provider
+        per_row = provider.lookup_calls_per_row
+        if candidates == 0:
+            return choose_strategy(0, None, provider.page_size, per_row), None
+        existing = await self.count()
+        lookups = candidates * per_row
+        if existing is None and lookups > 1:
+            page = await self._page(lookups)
+            return choose_by_page(lookups, bool(page.partners)), None
+        return choose_strategy(candidates, existing, provider.page_size, per_row), existing
+
+    async def scan(self, expected: int | None, *, keep_records: bool = False) -> RemoteIndex:
+        """Read every page of the listing, several at a time.
+
+        With `keep_records`, the provider's own records are kept in `self.records` (by id), for
+        a migration's provider-neutral rows.
+
+        A listing whose total moved while its pages were read concurrently may have shifted
+        partners between two pages read out of order; it is then read again one page after the
+        other, which no insertion at either end can defeat (a shifted partner is seen twice,
+        and the index keeps one).
+        """
+        index = RemoteIndex()
+        self._keep_records = keep_records
+        # Only the pages' own totals count: a change before the first page was read is harmless.
+        totals = await self._scan_into(index, expected, self._concurrency)
+        if len(totals) > 1:
+            log.warning(
+                "the listing changed while it was read; reading it again in order",
+                totals=sorted(totals),
+            )
+            await self._scan_into(index, None, 1)
+        log.info("listed existing partners", partners=len(index))
         return index
 
-    async def look_up(self, candidates: Sequence[Candidate]) -> ExistingPartners:
+    async def _scan_into(
+        self, index: RemoteIndex, expected: int | None, concurrency: int
+    ) -> set[int]:
+        """Read pages in order with up to `concurrency` in flight; return the totals seen.
+
+        Every page a known count implies is certainly needed. Beyond those (or with no count at
+        all) the reader speculates: it keeps `ahead` pages in flight past the last page known to
+        exist, starting at one and doubling while pages say that more follow, so a one-page
+        listing costs no wasted call and a long one at most `concurrency - 1`. The first page
+        that says it is the last stops new requests.
+        """
+        pages_hint = (
+            scan_calls(expected, self._provider.page_size) if expected is not None else None
+        )
+        known_pages = pages_hint or 1
+        in_flight: dict[asyncio.Task[Page], int] = {}
+        totals: set[int] = set()
+        next_number, exists_up_to, ahead = 1, known_pages, 1
+        last: int | None = None
+        done = 0
+        try:
+            while True:
+                while (
+                    len(in_flight) < concurrency
+                    and next_number <= max(known_pages, exists_up_to + ahead - 1)
+                    and (last is None or next_number <= last)
+                ):
+                    task = asyncio.ensure_future(self._page(next_number))
+                    in_flight[task] = next_number
+                    next_number += 1
+                if not in_flight:
+                    return totals
+                finished, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    number = in_flight.pop(task)
+                    page = task.result()
+                    index.extend(page.partners)
+                    if self._keep_records:
+                        for partner, record in zip(page.partners, page.records, strict=True):
+                            self.records.setdefault(partner.id, record)
+                    if page.total is not None:
+                        totals.add(page.total)
+                    # An empty page ends the listing whatever it says: a server that always
+                    # answered "more" would otherwise be read forever.
+                    if page.has_next and page.partners:
+                        if number + 1 > exists_up_to:
+                            exists_up_to = number + 1
+                            ahead = min(ahead * 2, concurrency)
+                    elif last is None or number < last:
+                        last = number
+                    done += 1
+                    if self._progress:
+                        self._progress("listing", done, pages_hint)
+        finally:
+            for task in in_flight:
+                task.cancel()
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def look_up(self, candidates: Sequence[Candidate]) -> RemoteIndex:
         """Look each candidate up by its keys, concurrently; one index of everything found."""
-        index = ExistingPartners()
+        index = RemoteIndex()
         semaphore = asyncio.Semaphore(self._concurrency)
         done = 0
 

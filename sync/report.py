@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sync.errors import UsageError
+from sync.files import write_private
 from sync.models import Outcome
 
 COLUMNS = ("row", "status", "remote_id", "email", "tenant_id", "field", "message")
@@ -43,7 +42,9 @@ def write_report(path: Path, outcomes: Iterable[Outcome]) -> None:
     fmt = report_format(path)
     buffer = io.StringIO()
     if fmt == "csv":
-        writer = csv.writer(buffer, lineterminator="\n")
+        # CRLF, as RFC 4180 has it: the csv module quotes a value holding a lone CR only when CR
+        # is part of the line terminator, and an unquoted CR splits the row for every reader.
+        writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(COLUMNS)
         for outcome in outcomes:
             writer.writerow([_safe_cell(value) for value in _values(outcome)])
@@ -53,7 +54,7 @@ def write_report(path: Path, outcomes: Iterable[Outcome]) -> None:
                 json.dumps(dict(zip(COLUMNS, _values(outcome), strict=True)), ensure_ascii=False)
             )
             buffer.write("\n")
-    _write_private(path, buffer.getvalue())
+    write_private(path, buffer.getvalue())
 
 
 def summarize(outcomes: Iterable[Outcome]) -> Counter[str]:
@@ -82,15 +83,3 @@ def _safe_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value
-
-
-def _write_private(path: Path, text: str) -> None:
-    directory = path.parent if str(path.parent) else Path()
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)  # mode 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

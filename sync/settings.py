@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from sync.errors import ConfigError, UsageError
 from sync.providers.base import Provider
 from sync.retry import RetryPolicy
 
 MAX_CONCURRENCY = 64
+# A roster with more invalid rows than this is more likely a broken export than bad rows.
+DEFAULT_MAX_INVALID_SHARE = 0.25
 # Latency we plan for before any answer is seen: enough workers to keep the budget busy.
 ASSUMED_LATENCY = 1.0
 
@@ -39,13 +41,53 @@ class Settings:
     encoding: str | None = None
     restart: bool = False
     timeout: float = 30.0  # seconds for one answer
+    max_creates: int | None = None
+    max_invalid_share: float = DEFAULT_MAX_INVALID_SHARE
+    recheck: bool = False  # ignore what earlier runs learned about the account
+    source: Provider | None = None  # the platform a migration reads from
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sandbox_seed: Path | None = None  # set when the run uses the embedded sandbox
+    invite: bool = False  # send invitations instead of creating partners
 
     @property
     def account(self) -> str:
         """A fingerprint of the account: a hash of the key, never the key."""
         return hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()[:16]
+
+    @property
+    def mode(self) -> str:
+        return "invite" if self.invite else "create"
+
+    @property
+    def schema(self) -> type[BaseModel]:
+        """The body each row must fit: the provider's create body, or its invitation."""
+        if self.invite:
+            return require_invitations(self.provider)
+        return self.provider.schema
+
+    @property
+    def tenant_field(self) -> str | None:
+        # An invitation carries no id of the user's own: invited rows match by email alone.
+        return None if self.invite else self.provider.tenant_field
+
+    @property
+    def tenant_label(self) -> str:
+        """What messages call the tenant id: the provider's own name for it."""
+        return self.provider.tenant_field or "tenantId"
+
+
+def require_invitations(provider: Provider) -> type[BaseModel]:
+    """The provider's invitation body.
+
+    Raises:
+        UsageError: the provider cannot invite partners.
+    """
+    if provider.invite_schema is None:
+        raise UsageError(
+            f"{provider.name} cannot invite partners",
+            hint="drop --invite to create the partners instead",
+        )
+    return provider.invite_schema
 
 
 def resolve_api_key(provider: Provider, environ: Mapping[str, str]) -> SecretStr | None:
@@ -113,14 +155,6 @@ def _is_loopback(host: str) -> bool:
 def is_loopback_url(url: str) -> bool:
     host = urlsplit(url).hostname
     return bool(host) and _is_loopback(host or "")
-
-
-def default_checkpoint(input_path: Path, provider: str) -> Path:
-    return input_path.with_name(f"{input_path.name}.{provider}.checkpoint")
-
-
-def default_report(input_path: Path, provider: str) -> Path:
-    return input_path.with_name(f"{input_path.name}.{provider}.report.csv")
 
 
 def environ() -> Mapping[str, str]:

@@ -1,11 +1,12 @@
 """Rows + a provider schema → candidates, and an `invalid` outcome for every bad row (pure).
 
-This is the rule, one row at a time. The pipeline validates whole columns (sync/columnar/) and
-calls `validate_row` for every row the columns cannot accept on their own.
+This is the rule, one row at a time. The columnar validator (sync/columnar/) checks whole columns
+and calls `validate_row` for every row the columns cannot accept on their own.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,13 @@ from pydantic import BaseModel, ValidationError
 
 from sync.mapping import BoundMapping, CellError
 from sync.models import Candidate, Outcome, Row, Status
+
+# The report names the field "row" when the reader could not split the row into columns.
+ROW_FIELD = "row"
+# Control characters (Unicode category Cc) other than tab, line feed and carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# An invalid row's email is shown in the report as given, up to this many characters.
+_SHOWN_EMAIL = 254
 
 
 @dataclass(slots=True)
@@ -53,6 +61,8 @@ def validate_row(
     row: Row, mapping: BoundMapping, schema: type[BaseModel], tenant_field: str | None
 ) -> Candidate | Outcome:
     """Map and validate one row: the candidate to send, or its `invalid` outcome."""
+    if row.problem is not None:
+        return _invalid(row.number, ROW_FIELD, row.problem, None)
     try:
         payload = mapping.apply(row.values)
     except CellError as exc:
@@ -64,6 +74,9 @@ def validate_payload(
     number: int, payload: dict[str, Any], schema: type[BaseModel], tenant_field: str | None
 ) -> Candidate | Outcome:
     """Validate one mapped row: the candidate to send, or its `invalid` outcome."""
+    control = find_control_character(payload)
+    if control is not None:
+        return _invalid(number, *control, payload.get("email"))
     try:
         model = schema.model_validate(payload)
     except ValidationError as exc:
@@ -96,7 +109,41 @@ def describe_errors(error: ValidationError) -> tuple[str, str]:
     return first_field, "; ".join(parts)
 
 
+def find_control_character(payload: dict[str, Any], prefix: str = "") -> tuple[str, str] | None:
+    """The first field holding a control character, and a message naming it; None if clean.
+
+    A NUL or an escape code is never part of a name or an address: it is a damaged export. C1
+    controls (U+0080-U+009F) are what Windows-1252 punctuation becomes when read as latin-1.
+    Tabs and line breaks are left to the provider's schema.
+    """
+    for key, value in payload.items():
+        where = f"{prefix}{key}"
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, dict):
+                found = find_control_character(text, f"{where}.")
+                if found is not None:
+                    return found
+            elif isinstance(text, str) and not text.isprintable():  # isprintable: a fast no
+                control = _CONTROL.search(text)
+                if control is not None:
+                    return where, _control_problem(control.group(), control.start() + 1)
+    return None
+
+
+def _control_problem(char: str, position: int) -> str:
+    code = ord(char)
+    message = f"contains the control character U+{code:04X} at position {position}"
+    if code == 0:
+        return f"{message} (a NUL byte: the export is damaged); remove it"
+    if 0x80 <= code <= 0x9F:
+        return f"{message}; if the file comes from Windows or Excel, read it with --encoding cp1252"
+    return f"{message}; remove it"
+
+
 def _invalid(row: int, field: str, message: str, email: object) -> Outcome:
+    if isinstance(email, str) and len(email) > _SHOWN_EMAIL:
+        email = email[:_SHOWN_EMAIL] + "..."
     return Outcome(
         row=row,
         status=Status.INVALID,

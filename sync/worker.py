@@ -1,9 +1,10 @@
-"""Executes the plan's creates: async workers under the shared budget, journaling each row.
+"""Executes the plan's creates (or invitations): async workers under the shared budget,
+journaling each row.
 
 Exactly once: a row is journaled `sending` before its create leaves, and a create whose outcome
 is unknown (timeout, dropped connection, 5xx, unreadable answer) is never resent before the
 partner has been looked up. Only a create that provably never reached the provider is resent
-blindly (retry.py).
+blindly (retry.py), or one the provider would refuse as a duplicate (see `Provider.lookup`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ import structlog
 from sync.checkpoint import Checkpoint
 from sync.errors import RejectedError, RetryableProviderError
 from sync.models import Action, Candidate, Outcome, Status
-from sync.plan import RemoteIndex, classify, returned_partner_problem
+from sync.plan import (
+    RemoteIndex,
+    classify,
+    existed_before,
+    payload_digest,
+    returned_partner_problem,
+)
 from sync.providers.base import Provider
 from sync.providers.http import ProviderHTTP
 from sync.retry import RetryPolicy, Sleep, backoff, call_with_retries
@@ -27,6 +34,8 @@ from sync.retry import RetryPolicy, Sleep, backoff, call_with_retries
 log = structlog.get_logger(__name__)
 
 Progress = Callable[[str, int, int | None], None]
+# Outcomes that refuse a row for cause: the same row is not sent again by a later job.
+_REFUSED = frozenset({Status.INVALID, Status.CONFLICT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +57,15 @@ class Worker:
         policy: RetryPolicy,
         *,
         concurrency: int,
+        invite: bool = False,
+        tenant_label: str = "tenantId",
         progress: Progress | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._provider = provider
+        self._deliver = provider.invite if invite else provider.create
+        self._done = Status.INVITED if invite else Status.CREATED
+        self._tenant_label = tenant_label
         self._http = http
         self._checkpoint = checkpoint
         self._policy = policy
@@ -96,71 +110,76 @@ class Worker:
             return await self._attempts(job)
         except _LookupFailed as failure:
             message = f"outcome unknown and the lookup failed ({failure}); the next run looks again"
-            return self._finish(_outcome(job.candidate, Status.FAILED, message), retryable=True)
+            return self._finish(
+                job.candidate, _outcome(job.candidate, Status.FAILED, message), retryable=True
+            )
 
     async def _attempts(self, job: Job) -> Outcome:
         candidate = job.candidate
-        if job.unsure:
-            found = await self._reconcile(candidate)
+        unsure = job.unsure  # an earlier attempt of ours may have reached the provider
+        if unsure:
+            found = await self._reconcile(candidate, unsure=True)
             if found is not None:
-                return self._finish(found)
+                return self._finish(candidate, found)
         for attempt in range(1, self._policy.attempts + 1):
             self._checkpoint.mark_sending(candidate.row)
             try:
-                outcome = await self._send(candidate)
+                outcome = await self._send(candidate, unsure=unsure)
             except RetryableProviderError as error:
                 if not error.reached:
                     # Retries of a request that never arrived are used up: safe to try later.
-                    return self._finish(_failed(candidate, error), retryable=True)
+                    return self._finish(candidate, _failed(candidate, error), retryable=True)
+                unsure = True
                 log.warning(
                     "create outcome unknown; looking up", row=candidate.row, error=str(error)
                 )
-                found = await self._reconcile(candidate)
+                found = await self._reconcile(candidate, unsure=True)
                 if found is not None:
-                    return self._finish(found)
+                    return self._finish(candidate, found)
                 await self._sleep(backoff(self._policy, attempt))
                 continue
-            return self._finish(outcome)
+            return self._finish(candidate, outcome)
         message = f"gave up after {self._policy.attempts} attempts; the next run tries again"
-        return self._finish(
-            Outcome(
-                row=candidate.row, status=Status.FAILED, message=message, email=candidate.email
-            ),
-            retryable=True,
-        )
+        return self._finish(candidate, _outcome(candidate, Status.FAILED, message), retryable=True)
 
-    async def _send(self, candidate: Candidate) -> Outcome:
+    async def _send(self, candidate: Candidate, *, unsure: bool) -> Outcome:
         """One create (retried only while it never reached the provider), judged."""
+        sent_at = time.time()
         try:
             returned = await call_with_retries(
-                lambda: self._provider.create(self._http, candidate.payload),
+                lambda: self._deliver(self._http, candidate.payload),
                 policy=self._policy,
                 write=True,
                 sleep=self._sleep,
             )
         except RejectedError as error:
-            resolution = self._provider.resolve_rejection(error)
-            if resolution.status is None:
-                found = await self._reconcile(candidate)
-                if found is not None:
-                    return found
-                return _outcome(
-                    candidate, Status.FAILED, resolution.message, field=resolution.field
-                )
-            return _outcome(
-                candidate, resolution.status, resolution.message, field=resolution.field
-            )
+            return await self._refused(candidate, error, unsure=unsure)
         problem = returned_partner_problem(candidate, returned)
         if problem:
             return _outcome(candidate, Status.CONFLICT, problem, remote_id=returned.id)
-        return _outcome(candidate, Status.CREATED, "", remote_id=returned.id)
+        if existed_before(returned, sent_at):
+            message = f"already there: the provider returned its record from {returned.created_at}"
+            return _outcome(candidate, Status.EXISTS, message, remote_id=returned.id)
+        return _outcome(candidate, self._done, "", remote_id=returned.id or None)
 
-    async def _reconcile(self, candidate: Candidate) -> Outcome | None:
-        """After an unknown outcome: the partner's state at the provider, or None if absent.
+    async def _refused(
+        self, candidate: Candidate, error: RejectedError, *, unsure: bool
+    ) -> Outcome:
+        """A refused create: the provider's verdict, or, for a taken key, what a lookup finds."""
+        resolution = self._provider.resolve_rejection(error, candidate)
+        if resolution.status is not None:
+            return _outcome(
+                candidate, resolution.status, resolution.message, field=resolution.field
+            )
+        found = await self._reconcile(candidate, unsure=unsure)
+        if found is not None:
+            return found
+        return self._settled(
+            candidate, resolution.if_not_found, resolution.message, resolution.field, unsure=unsure
+        )
 
-        Found means an earlier attempt of ours landed (the plan saw no such partner), so the
-        row counts as created.
-        """
+    async def _reconcile(self, candidate: Candidate, *, unsure: bool) -> Outcome | None:
+        """The partner's state at the provider, or None if the lookup finds it absent."""
         try:
             found = await call_with_retries(
                 lambda: self._provider.lookup(self._http, candidate),
@@ -172,22 +191,40 @@ class Worker:
             raise _LookupFailed(str(error)) from error
         index = RemoteIndex()
         index.extend(found)
-        entry = classify(candidate, index)
+        entry = classify(candidate, index, self._tenant_label)
         if entry.action is Action.CREATE:
             return None
-        if entry.action is Action.EXISTS:
-            return _outcome(
-                candidate,
-                Status.CREATED,
-                "confirmed by lookup after an unknown outcome",
-                remote_id=entry.remote_id,
-            )
-        return _outcome(
-            candidate, Status.CONFLICT, entry.message, remote_id=entry.remote_id, field=entry.field
+        status = Status.EXISTS if entry.action is Action.EXISTS else Status.CONFLICT
+        return self._settled(
+            candidate, status, entry.message, entry.field, unsure=unsure, remote_id=entry.remote_id
         )
 
-    def _finish(self, outcome: Outcome, *, retryable: bool = False) -> Outcome:
-        self._checkpoint.mark_done(outcome, retryable=retryable)
+    def _settled(
+        self,
+        candidate: Candidate,
+        status: Status,
+        message: str,
+        field: str | None,
+        *,
+        unsure: bool,
+        remote_id: str | None = None,
+    ) -> Outcome:
+        """The row's outcome; a partner that exists after an attempt of ours may have landed is
+        ours: the plan saw no such partner, so that attempt made it."""
+        if status is Status.EXISTS:
+            if unsure:
+                message = f"an earlier attempt landed ({message})"
+                return _outcome(candidate, self._done, message, remote_id=remote_id)
+            field = None
+        return _outcome(candidate, status, message, remote_id=remote_id, field=field)
+
+    def _finish(
+        self, candidate: Candidate, outcome: Outcome, *, retryable: bool = False
+    ) -> Outcome:
+        # A refusal for cause is remembered by content: the same row is never sent again, a
+        # corrected one is.
+        refusal = payload_digest(candidate.payload) if outcome.status in _REFUSED else None
+        self._checkpoint.mark_done(outcome, retryable=retryable, refusal=refusal)
         log.debug("row done", row=outcome.row, status=outcome.status.value)
         return outcome
 

@@ -24,12 +24,14 @@ from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from sync.columnar import text
 from sync.providers.fields import (
+    EmailAddress,
     FullMatch,
     MaxUtf16,
     NoPrefix,
     NoSuffix,
     NotEmpty,
     OneOf,
+    SingleLine,
     trim,
 )
 
@@ -221,6 +223,13 @@ def _check(step: Any) -> Check | None:
     if isinstance(rule, MaxUtf16):
         limit = rule.limit
         return lambda value: text.utf16_length(value) <= limit
+    if isinstance(rule, EmailAddress):
+        if not text.compiles(rule.pattern):
+            return None
+        email, longest = rule.pattern, rule.longest
+        return lambda value: (value.str.len_chars() <= longest) & text.full_match(value, email)
+    if isinstance(rule, SingleLine):
+        return lambda value: ~value.str.contains(r"[\n\r]")
     if isinstance(rule, FullMatch):
         if not text.compiles(rule.pattern):
             return None

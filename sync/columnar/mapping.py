@@ -15,6 +15,7 @@ import polars as pl
 
 from sync.columnar import text
 from sync.mapping import BoundMapping, FieldRule
+from sync.models import trim
 
 ROW = "row"  # the 1-based data row number
 PER_ROW = "per_row"  # the row needs the row-by-row path
@@ -28,7 +29,7 @@ class Mapped:
 
     frame: pl.LazyFrame  # ROW, PER_ROW, then one column per target field
     targets: dict[str, pl.DataType]  # the target columns of `frame`: text or list of texts
-    trimmed: frozenset[str]  # targets whose values are already `str.strip()`ped
+    trimmed: frozenset[str]  # targets whose values are already `models.trim()`med
 
     def collect(self) -> pl.DataFrame:
         return self.frame.collect()
@@ -61,7 +62,7 @@ def map_frame(
     for rule, sources in mapping.steps:
         result = _rule(rule, sources)
         if result.kind == _OPAQUE:
-            per_row.append(result.present)
+            per_row.append(result.present.fill_null(False))  # null: a missing cell, no value
             continue
         columns[rule.target] = result.value
         kinds[rule.target] = pl.List(pl.String) if result.kind == _LIST else pl.String()
@@ -69,7 +70,7 @@ def map_frame(
             trimmed.add(rule.target)
     for column, target in mapping.passthrough:
         cell = pl.col(column)
-        columns[target] = pl.when(text.strip(cell).str.len_bytes() > 0).then(cell)
+        columns[target] = pl.when(text.trimmed(cell).str.len_bytes() > 0).then(cell)
         kinds[target] = pl.String()
     if _clashing(list(columns) + [rule.target for rule, _ in mapping.steps]):
         per_row.append(pl.lit(True))  # "a" and "a.b" both set: left to the row-by-row path
@@ -96,7 +97,7 @@ def _rule(rule: FieldRule, sources: tuple[str, ...]) -> _Column:
         return _Column(_OPAQUE, pl.lit(None), pl.lit(True))
     transforms = rule.transforms
     if rule.join:
-        stripped = [text.strip(pl.col(name)) for name in sources]
+        stripped = [text.trimmed(pl.col(name)) for name in sources]
         parts = [pl.when(part.str.len_bytes() > 0).then(part) for part in stripped]
         joined = (
             pl.concat_str(parts, separator=rule.separator, ignore_nulls=True)
@@ -106,9 +107,17 @@ def _rule(rule: FieldRule, sources: tuple[str, ...]) -> _Column:
         # Parts are trimmed and non-empty: the joined text is empty only when all are blank,
         # and it starts and ends with a part, so it is trimmed.
         has_text, raw, trimmed = joined.str.len_bytes() > 0, joined, True
+    elif rule.coalesce:
+        # The first cell that is not blank, as it is (transforms apply to it as written).
+        picks = [
+            pl.when(text.trimmed(pl.col(name)).str.len_bytes() > 0).then(pl.col(name))
+            for name in sources
+        ]
+        raw = pl.coalesce(picks) if picks else pl.lit(None, dtype=pl.String)
+        has_text, trimmed = raw.is_not_null(), False
     elif sources:
         cell = pl.col(sources[0])
-        stripped_cell = text.strip(cell)
+        stripped_cell = text.trimmed(cell)
         has_text = stripped_cell.str.len_bytes() > 0
         raw, trimmed = cell, False
         if transforms[:1] == ("trim",):
@@ -125,7 +134,7 @@ def _rule(rule: FieldRule, sources: tuple[str, ...]) -> _Column:
     if kind == _TEXT and isinstance(rule.default, str):
         default = pl.lit(rule.default, dtype=pl.String)
         value = pl.when(has_text).then(value).otherwise(default)
-        return _Column(kind, value, present, trimmed and rule.default == rule.default.strip())
+        return _Column(kind, value, present, trimmed and rule.default == trim(rule.default))
     return _Column(_OPAQUE, value, present)
 
 
@@ -135,8 +144,8 @@ def _transformed(
     """Apply transforms in order; like the row path, stop after the first non-text result."""
     for name in names:
         if name == "split":
-            parts = value.str.split(",").list.eval(text.strip(pl.element()))
-            return _LIST, parts.list.eval(pl.element().filter(pl.element() != "")), False
+            # Each part is trimmed with models.trim(), which has no list kernel: row by row.
+            return _OPAQUE, value, False
         transform = _TEXT_TRANSFORMS.get(name)
         if transform is None:
             return _OPAQUE, value, False  # json, bool: values that are not text
@@ -151,7 +160,7 @@ def _title(value: pl.Expr) -> pl.Expr:
 
 
 _TEXT_TRANSFORMS: dict[str, Any] = {
-    "trim": text.strip,
+    "trim": text.trimmed,
     "lower": text.lower,
     "upper": text.upper,
     "title": _title,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from sync.models import email_key
+from sync.models import email_key, trim
 
 # Every character `str.strip()` and `str.split()` treat as whitespace.
 WHITESPACE = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
@@ -24,6 +24,21 @@ _WHITESPACE_RUN = "[" + "".join(f"\\x{{{ord(char):x}}}" for char in WHITESPACE) 
 def strip(column: pl.Expr) -> pl.Expr:
     """`str.strip()`, value by value."""
     return column.str.strip_chars(WHITESPACE)
+
+
+def trimmed(column: pl.Expr) -> pl.Expr:
+    """`models.trim()` (whitespace and invisible characters at either end), value by value.
+
+    Every character it removes beyond `str.strip()`'s is outside ASCII, so ASCII values take
+    the fast kernel."""
+    return column.map_batches(
+        python_exact(trim, lambda value: value.str.strip_chars(WHITESPACE)), return_dtype=pl.String
+    )
+
+
+# Control characters (category Cc) other than tab, line feed and carriage return: a row holding
+# one is invalid (validate.find_control_character), and it is left to that check to say so.
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x{9f}]"
 
 
 def is_blank(column: pl.Expr) -> pl.Expr:

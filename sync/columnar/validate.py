@@ -12,7 +12,7 @@ from its input row, by the same column expressions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +101,7 @@ def validate_frame(
     mapping: BoundMapping,
     schema: type[BaseModel],
     tenant_field: str | None,
+    problems: Mapping[int, str] | None = None,
 ) -> ColumnValidated:
     """Map and validate every row of `frame`; every problem is collected, none stops the run.
 
@@ -109,7 +110,10 @@ def validate_frame(
         mapping: the mapping fitted to the input's header.
         schema: the provider's create-body model.
         tenant_field: the payload field that plays tenantId's role, if the provider has one.
+        problems: rows the reader could not split (`Row.problem`) by number: they go the
+            row-by-row way, which reports them invalid.
     """
+    problems = problems or {}
     mapped = map_frame(frame, mapping)
     checks = _column_checks(mapped, column_schema(schema), tenant_field)
     checked = mapped.frame.select(
@@ -118,13 +122,16 @@ def validate_frame(
         _output(checks, EMAIL).alias(EMAIL),
         _output(checks, tenant_field).alias(TENANT),
     ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
+    if problems:
+        damaged = pl.Series(sorted(problems), dtype=pl.Int64).implode()
+        checked = checked.with_columns(pl.col(_ACCEPTED) & ~pl.col(ROW).is_in(damaged))
     rest = checked.filter(~pl.col(_ACCEPTED))[ROW]
     keys = checked.filter(pl.col(_ACCEPTED)).drop(_ACCEPTED)
 
     payloads: dict[int, dict[str, Any]] = {}
     invalid: list[Outcome] = []
     extra: list[tuple[int, str, str | None]] = []
-    for result in _one_by_one(frame, rest, mapping, schema, tenant_field):
+    for result in _one_by_one(frame, rest, mapping, schema, tenant_field, problems):
         if isinstance(result, Candidate):
             payloads[result.row] = result.payload
             extra.append((result.row, result.email, result.tenant_id))
@@ -165,10 +172,15 @@ def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | No
         if not fits:
             one_by_one.append(column.is_not_null())
             continue
-        trim = leaf.trim and is_text and target not in mapped.trimmed
-        value = text.strip(column) if trim else column
+        trim = leaf.trim and is_text  # trim() is more than the mapping's str.strip()
+        value = text.trimmed(column) if trim else column
         outputs[target] = value
         ok.extend(column.is_null() | check(value) for check in leaf.checks)
+        # A control character makes the row invalid, with its own message: pydantic's path says so.
+        if is_text:
+            ok.append(column.is_null() | ~column.str.contains(text.CONTROL))
+        else:
+            ok.append(column.is_null() | ~column.list.join("").str.contains(text.CONTROL))
     for path, leaf in columns.leaves.items():
         if leaf.required:
             ok.append(pl.col(path).is_not_null() if path in targets else pl.lit(False))
@@ -196,6 +208,7 @@ def _one_by_one(
     mapping: BoundMapping,
     schema: type[BaseModel],
     tenant_field: str | None,
+    problems: Mapping[int, str],
 ) -> Iterator[Candidate | Outcome]:
     """Validate these rows with pydantic, one by one. A row whose mapping the columns could
     apply starts from the mapped values (the same payload `BoundMapping.apply` builds, which is
@@ -207,7 +220,7 @@ def _one_by_one(
     by_rows: list[int] = []
     for record in values.iter_rows():
         number, per_row, cells = record[0], record[1], record[2:]
-        if per_row:
+        if per_row or number in problems:
             by_rows.append(number)
             continue
         payload: dict[str, Any] = {}
@@ -215,14 +228,14 @@ def _one_by_one(
             if value is not None:
                 set_path(payload, target, value)
         yield validate_payload(number, payload, schema, tenant_field)
-    for row in _rows(frame, pl.Series(by_rows, dtype=pl.Int64)):
+    for row in _rows(frame, pl.Series(by_rows, dtype=pl.Int64), problems):
         yield validate_row(row, mapping, schema, tenant_field)
 
 
-def _rows(frame: pl.DataFrame, numbers: pl.Series) -> Iterator[Row]:
+def _rows(frame: pl.DataFrame, numbers: pl.Series, problems: Mapping[int, str]) -> Iterator[Row]:
     """The input rows with these 1-based numbers, as the row-by-row path reads them."""
     if numbers.len() == 0:
         return
     picked = frame[(numbers - 1).cast(pl.Int64)]
     for number, values in zip(numbers.to_list(), picked.iter_rows(named=True), strict=True):
-        yield Row(number=number, values=values)
+        yield Row(number=number, values=values, problem=problems.get(number))

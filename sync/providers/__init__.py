@@ -5,8 +5,10 @@ from __future__ import annotations
 from sync.errors import UsageError
 from sync.providers.base import Provider
 from sync.providers.dub import Dub
+from sync.providers.partnero import Partnero
+from sync.providers.promotekit import PromoteKit
 
-PROVIDERS: dict[str, type[Provider]] = {"dub": Dub}
+PROVIDERS: dict[str, type[Provider]] = {"dub": Dub, "partnero": Partnero, "promotekit": PromoteKit}
 
 
 def get_provider(name: str) -> Provider:

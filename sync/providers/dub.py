@@ -9,7 +9,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
-from sync.providers.base import Page, Resolution
+from sync.neutral import neutral_row, tags_text
+from sync.providers.base import BaseProvider, Page, Resolution
 from sync.providers.countries import ISO_3166_ALPHA2
 from sync.providers.fields import (
     Email,
@@ -20,6 +21,7 @@ from sync.providers.fields import (
     OneOf,
     TrimmedStr,
     max_utf16,
+    single_line,
 )
 from sync.providers.http import ProviderHTTP
 
@@ -31,14 +33,12 @@ _USERNAME_ALPHABET = FullMatch(
 )
 _USERNAME_START = NoPrefix(("_", ".well-known"), "may not start with '_' or '.well-known'")
 _USERNAME_END = NoSuffix((".php", ".php7"), "may not end with .php")
-_COUNTRY = OneOf(
-    ISO_3166_ALPHA2, "{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. US, DE)"
-)
+_COUNTRY = OneOf(ISO_3166_ALPHA2, "{value} is not an ISO 3166-1 alpha-2 country code (e.g. US, DE)")
 # An empty tenantId is stored as "" and a second one ends in a 500: never send it.
 _NOT_BLANK = NotEmpty()
 
 
-Name = Annotated[TrimmedStr, AfterValidator(max_utf16(100))]
+Name = Annotated[TrimmedStr, AfterValidator(single_line), AfterValidator(max_utf16(100))]
 Username = Annotated[
     str,
     AfterValidator(max_utf16(100)),
@@ -48,7 +48,9 @@ Username = Annotated[
 ]
 Country = Annotated[str, AfterValidator(_COUNTRY)]
 # No limit in Dub's schema; the database column is most likely VARCHAR(191) (an inference).
-TenantId = Annotated[str, AfterValidator(_NOT_BLANK), AfterValidator(max_utf16(191))]
+TenantId = Annotated[
+    str, AfterValidator(_NOT_BLANK), AfterValidator(single_line), AfterValidator(max_utf16(191))
+]
 TagList = str | list[str]
 
 
@@ -114,7 +116,7 @@ def _partner(record: Mapping[str, Any]) -> RemotePartner:
     )
 
 
-class Dub:
+class Dub(BaseProvider):
     """Dub's partners API: list with a stable order, look up by email/tenantId, upserting create."""
 
     name: ClassVar[str] = "dub"
@@ -132,20 +134,13 @@ class Dub:
     schema: ClassVar[type[BaseModel]] = DubPartner
     tenant_field: ClassVar[str | None] = "tenantId"
     page_size: ClassVar[int] = 100
-    lookup_calls_per_row: ClassVar[int] = 1
-
-    def auth_headers(self, api_key: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {api_key}"}
+    lookup_calls_per_row: int = 1
 
     def error_message(self, status: int, body: Any) -> str:
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict):
             return f"{error.get('code', 'error')}: {error.get('message', '')}".strip()
         return str(body)[:200]
-
-    def is_account_error(self, status: int, body: Any) -> bool:
-        # 401 is the key; 403 is the plan, the role or the partner limit: all account-wide.
-        return status in (401, 403)
 
     async def count(self, http: ProviderHTTP) -> int | None:
         # GET /partners/count is an API-key route missing from the OpenAPI document.
@@ -172,6 +167,7 @@ class Dub:
         return Page(
             partners=[_partner(record) for record in records],
             has_next=len(records) >= self.page_size,
+            records=records,
         )
 
     async def lookup(self, http: ProviderHTTP, candidate: Candidate) -> list[RemotePartner]:
@@ -188,15 +184,35 @@ class Dub:
         body = await http.request("POST", "/partners", json=dict(payload), kind="create")
         return _partner(body if isinstance(body, dict) else {})
 
-    def resolve_rejection(self, error: RejectedError) -> Resolution:
+    def resolve_rejection(self, error: RejectedError, candidate: Candidate) -> Resolution:
         if error.status == 409:
             return Resolution(Status.CONFLICT, _short(error), field="tenantId")
-        if error.status in (400, 422):
+        if error.status in (400, 404, 422):
+            # 404 on a create: the row names something the program lacks (a groupId, a tag).
             return Resolution(Status.INVALID, _short(error), field=_field_of(error.body))
         return Resolution(Status.FAILED, _short(error))
 
-    def known_fields(self) -> list[str]:
-        return [*DubPartner.model_fields, *(f"linkProps.{n}" for n in DubLinkProps.model_fields)]
+    unportable: ClassVar[dict[str, str]] = {
+        "links": "short links, their keys and click history stay at Dub",
+        "metrics": "clicks, leads, sales, commissions and payouts are Dub's records",
+        "image": "profile images are not carried (re-upload them at the target)",
+        "groupId": "program groups (reward structures) exist only at Dub",
+    }
+
+    def to_neutral(self, record: Mapping[str, Any]) -> dict[str, str | None]:
+        return neutral_row(
+            source_id=record.get("id"),
+            email=record.get("email"),
+            name=record.get("name"),
+            external_id=record.get("tenantId"),
+            username=record.get("username"),
+            country=record.get("country"),
+            description=record.get("description"),
+            tags=tags_text(record.get("tags") or []),
+            payout_email=record.get("paypalEmail"),
+            status=record.get("status"),
+            created_at=record.get("createdAt"),
+        )
 
 
 def _short(error: RejectedError) -> str:

@@ -10,10 +10,13 @@ Any other validator works as well; rows that need one are validated one by one.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
+
+from sync.models import trim as trim_text
 
 # The "practical" email pattern of zod 4's z.email(), the check Dub's API applies; a stricter RFC
 # parser would reject addresses the providers accept, a looser one would let 422s through.
@@ -53,7 +56,7 @@ class FullMatch:
 
     The pattern uses only literal characters, escaped punctuation, `\\uXXXX` escapes, classes,
     groups and repetition, which Python's `re` and polars' engine read alike (tests prove it).
-    `message` may name the value as `{value!r}`.
+    `message` may name the value as `{value}` (quoted and cut short, see `shorten`).
     """
 
     pattern: str
@@ -65,20 +68,20 @@ class FullMatch:
 
     def __call__(self, value: str) -> str:
         if self._compiled.fullmatch(value) is None:
-            raise ValueError(self.message.format(value=value))
+            raise ValueError(self.message.format(value=shorten(value)))
         return value
 
 
 @dataclass(frozen=True, slots=True)
 class OneOf:
-    """The value is one of `values`; `message` may name it as `{value!r}`."""
+    """The value is one of `values`; `message` may name it as `{value}` (as in FullMatch)."""
 
     values: frozenset[str] = field(repr=False)
     message: str
 
     def __call__(self, value: str) -> str:
         if value not in self.values:
-            raise ValueError(self.message.format(value=value))
+            raise ValueError(self.message.format(value=shorten(value)))
         return value
 
 
@@ -120,17 +123,125 @@ class NotEmpty:
         return value
 
 
-check_email = FullMatch(EMAIL_BODY, "{value!r} is not a valid email address")
+# No address is longer (RFC 5321); longer cells are not matched against the pattern at all.
+LONGEST_EMAIL = 254
+
+
+@dataclass(frozen=True, slots=True)
+class EmailAddress:
+    """An address the providers accept: at most LONGEST_EMAIL characters matching EMAIL_BODY.
+
+    The message says why not, so that a person can fix it (`email_problem`).
+    """
+
+    pattern: str = EMAIL_BODY
+    longest: int = LONGEST_EMAIL
+
+    def __call__(self, value: str) -> str:
+        if len(value) > self.longest or not EMAIL_PATTERN.match(value):
+            raise ValueError(email_problem(value))
+        return value
+
+
+check_email = EmailAddress()
+
+# Letters of other scripts that look like Latin ones: the usual look-alikes in spoofed addresses.
+_LOOK_ALIKES = dict(
+    zip(
+        "аеорсхуіјѕԁһԛԝАВЕКМНОРСТХІЈЅοαι",
+        "aeopcxyijsdhqwABEKMHOPCTXIJSoai",
+        strict=True,
+    )
+)
+
+
+def email_problem(value: str) -> str:
+    """Why `value` is not an address the providers accept, said so that a person can fix it."""
+    shown = shorten(value)
+    if not value:
+        return "is empty"
+    if not value.isascii():
+        position, char = next((i, c) for i, c in enumerate(value, start=1) if not c.isascii())
+        name = unicodedata.name(char, "")
+        what = f"{char!r} (U+{ord(char):04X}{' ' + name if name else ''}) at position {position}"
+        looks = _LOOK_ALIKES.get(char) or unicodedata.normalize("NFKC", char)
+        if looks.isascii() and looks.strip():
+            what += f", which looks like {looks!r}"
+        message = f"{shown} contains the non-ASCII character {what}"
+        invisible = unicodedata.category(char) in ("Cc", "Cf", "Zs")
+        fix = "delete that character" if invisible else _ascii_hint(value)
+        return f"{message}; only ASCII addresses are accepted: {fix}"
+    if len(value) > LONGEST_EMAIL:
+        return f"{shown} is too long for an email address"
+    if "\n" in value or "\r" in value:
+        return f"{shown} contains a line break"
+    if _SPACE.search(value):
+        return f"{shown} contains a space"
+    if "@" not in value:
+        return f"{shown} has no @"
+    return f"{shown} is not a valid email address"
+
+
+_SPACE = re.compile(r"\s")
+
+
+def _ascii_hint(value: str) -> str:
+    """What to do about a non-ASCII address: its domain's ASCII (punycode) form, if it has one.
+
+    A domain that mixes look-alike letters with ASCII ones is a spoof, not an IDN: retype it.
+    """
+    local, at, domain = value.rpartition("@")
+    if not at or not local.isascii() or domain.isascii():
+        return "retype that character"
+    for label in domain.split("."):
+        if any(char in _LOOK_ALIKES for char in label) and any(
+            char.isascii() and char.isalpha() for char in label
+        ):
+            return "retype that character"
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "retype that character"
+    candidate = f"{local}@{ascii_domain}"
+    if EMAIL_PATTERN.match(candidate):
+        return f"use the domain's ASCII form, {candidate}"
+    return f"the domain's ASCII form, {candidate}, is not accepted either"
+
+
+def shorten(value: str, limit: int = 80) -> str:
+    """`value` quoted for a message, cut short: a 10 MB cell must not become a 10 MB report line."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
+
+
+@dataclass(frozen=True, slots=True)
+class SingleLine:
+    """The value holds no line break.
+
+    A line break in a name is most often an unbalanced quote that swallowed the next lines.
+    """
+
+    message: str = "contains a line break (is a quote in the file unbalanced?)"
+
+    def __call__(self, value: str) -> str:
+        if "\n" in value or "\r" in value:
+            raise ValueError(self.message)
+        return value
+
+
+single_line = SingleLine()
 
 
 def trim(value: object) -> object:
-    """`str.strip()` for text; anything else is left for the type check to refuse."""
-    return value.strip() if isinstance(value, str) else value
+    """`models.trim()` for text (whitespace, NBSP and invisible characters at either end);
+    anything else is left for the type check to refuse."""
+    return trim_text(value) if isinstance(value, str) else value
 
 
 _strip = trim  # the name earlier schemas used
 
 # Trimmed before the format check: Dub rejects " a@b.co " (it checks before trimming), so the
-# tool sends every email trimmed.
+# tool sends every email trimmed. Zero-width spaces and NBSP pasted around it go too.
 Email = Annotated[str, BeforeValidator(trim), AfterValidator(check_email)]
 TrimmedStr = Annotated[str, BeforeValidator(trim)]

@@ -135,10 +135,8 @@ class ProviderHTTP:
 
     def _interpret(self, response: httpx.Response, where: str) -> Any:
         status = response.status_code
+        self._adopt_advertised_limit(response.headers)
         body = _json_or_none(response)
-        stated = _stated_limit(response)
-        if stated is not None and status != 429:
-            self.limiter.learn(stated)  # some providers (and Dub's errors) state it every time
         if 200 <= status < 300:
             if body is None and response.content.strip():
                 raise RetryableProviderError(
@@ -178,10 +176,33 @@ class ProviderHTTP:
             return "an HTML page instead of the API's JSON (a proxy or gateway error?)"
         return response.reason_phrase or "no explanation"
 
+    def _adopt_advertised_limit(self, headers: httpx.Headers) -> None:
+        """Take the provider's own budget when it announces one.
+
+        Laravel (Partnero) sends X-RateLimit-Limit on every answer and Dub on its errors, both
+        per minute: a guessed default is replaced by the first answer that states the real one,
+        and a --rate-limit above the account's plan comes down to it, before it costs a 429.
+        """
+        stated = _stated_limit(headers)
+        if stated is None or stated == self.limiter.per_minute:
+            if stated is not None:
+                self.limiter.learn(stated)  # a guess confirmed: stop probing upwards
+            return
+        was = self.limiter.per_minute
+        self.limiter.learn(stated)
+        if self.limiter.per_minute != was:
+            log.info(
+                "adopting the provider's rate limit",
+                provider=self.provider_name,
+                per_minute=int(stated),
+                was=round(was, 1),
+            )
+
     def _rate_limit_wait(self, response: httpx.Response) -> float:
         headers = response.headers
-        # The provider told us its real budget: adopt it rather than guess.
-        self.limiter.rate_limited(_stated_limit(response))
+        # A 429 that states the real limit was adopted above; one that does not means ours is
+        # too high by an unknown amount: slow down. Either way an adaptive budget stops rising.
+        self.limiter.rate_limited(_stated_limit(headers))
         wait = parse_wait(headers.get("retry-after"))
         if wait is None:
             wait = parse_wait(headers.get("x-ratelimit-reset"))
@@ -197,9 +218,9 @@ class ProviderHTTP:
         return min(wait, self._max_retry_after)
 
 
-def _stated_limit(response: httpx.Response) -> float | None:
+def _stated_limit(headers: httpx.Headers) -> float | None:
     """The budget an X-RateLimit-Limit header states, in requests per minute, if any."""
-    limit = response.headers.get("x-ratelimit-limit", "")
+    limit = headers.get("x-ratelimit-limit", "")
     return float(limit) if limit.isdigit() and int(limit) > 0 else None
 
 

@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 from sync.providers.countries import ISO_3166_ALPHA2
 
 # Python's whitespace includes U+001C..U+001F, which polars' own strip keeps.
-SPACES = " \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u3000"
-ODD = "ſKß😀é€İΣς'.._-/+@,"
+# Zero-width characters and the BOM are trimmed too (models.trim), though str.strip() keeps them.
+SPACES = " \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u3000\u200b\u200c\u200d\u2060\ufeff"
+ODD = "ſKß😀é€İΣς'.._-/+@,\x00\x07\x1b\x7f\x85\x9f"
 
 text_chars = st.characters(codec="utf-8", exclude_categories=("Cs",))
 small_text = st.text(alphabet=text_chars, max_size=12)
@@ -34,13 +35,18 @@ plain_emails = st.builds(
     lambda user, host, pad: f"{pad}{user}@{host}.com{pad}",
     st.text(alphabet="abcXYZ019_+-", min_size=1, max_size=8),
     st.text(alphabet="abc", min_size=1, max_size=5),
-    st.sampled_from(["", "", " ", "\t", "\x1c", "\u3000"]),
+    st.sampled_from(["", "", " ", "\t", "\x1c", "\u3000", "\u200b", "\ufeff", "\xa0", "\x01"]),
 )
 odd_emails = st.one_of(
     st.builds(lambda a, d, t: f"{a}@{'.'.join(d)}.{t}", local, domain, tld),
     st.emails(),
     padded,
     st.builds(lambda n: "x" * n + "@example.com", st.integers(170, 182)),
+    st.builds(lambda n: "x" * n + "@example.com", st.integers(240, 246)),  # around 254
+    # Look-alike letters of other scripts (Cyrillic a, e, o; Greek omicron) and IDN domains.
+    st.sampled_from(
+        ["p\u0430ypal@example.com", "ann@\u0435xample.com", "bob@b\u00fccher.de", "\u03bf@x.io"]
+    ),
 )
 
 

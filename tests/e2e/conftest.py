@@ -1,4 +1,8 @@
-"""End-to-end fixtures: the real CLI, in a subprocess, against a sandbox over loopback."""
+"""End-to-end fixtures: the real CLI, in a subprocess, against a sandbox over loopback.
+
+Every provider has a `Case`: its key variable and a key that looks real (so that the byte scans
+would find a leak), its seed for `samples/roster.csv` and what the sample ends as.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,113 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sync.sandbox import Faults, Sandbox, load_seed
 
+from .keyscan import SCAN
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 # Looks like a real key so that a leak would be found by the byte scans.
 DUB_KEY = "dub_test_5Kq9LmX2vR7tW3yZ8aB4cD6e"
+PARTNERO_KEY = "ptn_7Hq2Xw9Lm4Vb8Nc3Rt6Yz1KaQe5Ud0"
+PROMOTEKIT_KEY = "pk_live_3Fg8Hj2Kl5Mn9Pq4Rs7Tv1WxYz6Ab"
+# The suite's sandboxes enforce no limit; the CLI paces itself at this (Dub's default).
+RATE_LIMIT = "1200"
+
+
+def _statuses(**rows: Sequence[int]) -> dict[int, str]:
+    return {row: status for status, numbers in rows.items() for row in numbers}
+
+
+_CREATED = [1, 3, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 26, 27]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One provider as the end-to-end tests drive it."""
+
+    name: str
+    env_key: str
+    key: str
+    expected: Mapping[int, str]  # each row of samples/roster.csv after `sync`
+    id_pattern: str  # the remote id of a partner the sync created
+
+    @property
+    def seed(self) -> Path:
+        return SAMPLES / f"{self.name}_existing.json"
+
+    @property
+    def planned(self) -> dict[int, str]:
+        """What `plan` says: `create` for rows a sync creates or finds taken only on creating."""
+        return {
+            row: "create"
+            if status in ("created", "invited") or row in self.taken_at_create
+            else status
+            for row, status in self.expected.items()
+        }
+
+    @property
+    def taken_at_create(self) -> frozenset[int]:
+        # A PromoteKit code (ref_code, promo_code) cannot be matched before the create.
+        return frozenset({17}) if self.name == "promotekit" else frozenset()
+
+    def count(self, status: str) -> int:
+        return sum(1 for value in self.expected.values() if value == status)
+
+
+CASES = {
+    "dub": Case(
+        "dub",
+        "DUB_API_KEY",
+        DUB_KEY,
+        _statuses(
+            created=[*_CREATED, 17],
+            exists=[2, 9, 10, 16],
+            conflict=[18, 19],
+            duplicate=[20, 21],
+            invalid=[22, 23, 24, 25],  # 23: Dub checks the country code
+        ),
+        r"pn_[0-9A-Z]{24}",
+    ),
+    "partnero": Case(
+        "partnero",
+        "PARTNERO_API_KEY",
+        PARTNERO_KEY,
+        _statuses(
+            # Every Partnero partner has an id: Henry (16) is seeded with his, so the
+            # "email matches a partner without tenant id" case cannot happen here.
+            created=[*_CREATED, 17, 23],
+            exists=[2, 9, 10, 16],
+            conflict=[18, 19],
+            duplicate=[20, 21],
+            invalid=[22, 24, 25],
+        ),
+        r"crm-\d{4}",  # the roster's own id, kept as Partnero's partner id
+    ),
+    "promotekit": Case(
+        "promotekit",
+        "PROMOTEKIT_API_KEY",
+        PROMOTEKIT_KEY,
+        _statuses(
+            # No tenant id: Jack (18) and Zoe (19), tenant conflicts elsewhere, exist by email.
+            # Row 17's ref_code is another affiliate's: a conflict found on creating.
+            created=[*_CREATED, 23],
+            exists=[2, 9, 10, 16, 18, 19],
+            conflict=[17],
+            duplicate=[20, 21],
+            invalid=[22, 24, 25],
+        ),
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+    ),
+}
+PROVIDER_NAMES = list(CASES)
 
 
 @dataclass
@@ -32,36 +131,93 @@ class Run:
         return self.stdout + self.stderr
 
 
-def cli_env(key: str | None = DUB_KEY, **extra: str) -> dict[str, str]:
+_OWN_KEY: Any = object()  # "the provider's test key", as a default argument
+
+
+def cli_env(key: str | None = _OWN_KEY, *, provider: str = "dub", **extra: str) -> dict[str, str]:
+    """The environment of a CLI run: no provider key but `provider`'s (None: none at all)."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    case = CASES[provider]
+    if key is _OWN_KEY:
+        key = case.key
     if key is not None:
-        env["DUB_API_KEY"] = key
+        env[case.env_key] = key
     env.update(extra)
     return env
 
 
 def run_cli(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
+    env = env if env is not None else cli_env()
+    SCAN.learn(env)
     completed = subprocess.run(
         [sys.executable, "-m", "sync", *args],
         capture_output=True,
         text=True,
-        env=env if env is not None else cli_env(),
+        env=env,
         timeout=timeout,
         cwd=ROOT,
         check=False,
     )
+    SCAN.scan(f"stdout of {args[0]}", completed.stdout)
+    SCAN.scan(f"stderr of {args[0]}", completed.stderr)
     return Run(completed.returncode, completed.stdout, completed.stderr)
 
 
-def start_cli(args: Sequence[str], *, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+class ScannedProcess(subprocess.Popen[str]):
+    """A CLI run in the background whose output is scanned for keys when collected."""
+
+    def communicate(self, *args: Any, **kwargs: Any) -> tuple[str, str]:
+        stdout, stderr = super().communicate(*args, **kwargs)
+        SCAN.scan("stdout of a background run", stdout or "")
+        SCAN.scan("stderr of a background run", stderr or "")
+        return stdout, stderr
+
+
+def start_cli(args: Sequence[str], *, env: dict[str, str] | None = None) -> ScannedProcess:
+    env = env if env is not None else cli_env()
+    SCAN.learn(env)
+    return ScannedProcess(
         [sys.executable, "-m", "sync", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env if env is not None else cli_env(),
+        env=env,
         cwd=ROOT,
     )
+
+
+@pytest.fixture(autouse=True)
+def _scan_written_files(tmp_path: Path) -> Iterator[None]:
+    """After each end-to-end test, every file the tool wrote is scanned for keys."""
+    given = {path for path in tmp_path.rglob("*") if path.is_file()}
+    yield
+    SCAN.scan_tree(tmp_path, skip=given)
+    assert SCAN.leaks == [], SCAN.leaks
+
+
+def sync_args(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    input_path: Path = SAMPLES / "roster.csv",
+    *extra: str,
+    command: str = "sync",
+) -> list[str]:
+    """A `sync` (or `plan`) of `input_path` into the sandbox's provider, with a report."""
+    args = [
+        command,
+        str(input_path),
+        "--provider",
+        sandbox.provider,
+        "--base-url",
+        sandbox.base_url,
+        "--report",
+        str(tmp_path / "report.csv"),
+        "--rate-limit",
+        RATE_LIMIT,
+    ]
+    if command == "sync":
+        args += ["--checkpoint", str(tmp_path / "run.checkpoint")]
+    return [*args, *extra]
 
 
 def read_report(path: Path) -> list[dict[str, str]]:
@@ -74,17 +230,36 @@ def statuses(path: Path) -> dict[int, str]:
 
 
 def email_counts(sandbox: Sandbox) -> Counter[str]:
+    # Dub's partners, Partnero's partners and PromoteKit's affiliates all carry a top-level email.
     return Counter(p["email"].strip().casefold() for p in sandbox.partners())
 
 
-def write_roster(path: Path, count: int, *, start: int = 0) -> list[str]:
+def write_roster(
+    path: Path, count: int, *, start: int = 0, tenant_ids: bool = True, **columns: str
+) -> list[str]:
+    """`count` new partners, with tenant ids unless told otherwise, plus constant `columns`."""
     emails = [f"partner{n:06d}@example.com" for n in range(start, start + count)]
+    header = ["email", "first_name", "last_name", *(["tenant_id"] if tenant_ids else []), *columns]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["email", "first_name", "last_name", "tenant_id"])
+        writer.writerow(header)
         for n, email in zip(range(start, start + count), emails, strict=True):
-            writer.writerow([email, f"First{n}", f"Last{n}", f"crm-{n}"])
+            tenant = [f"crm-{n}"] if tenant_ids else []
+            writer.writerow([email, f"First{n}", f"Last{n}", *tenant, *columns.values()])
     return emails
+
+
+@pytest.fixture(params=PROVIDER_NAMES)
+def case(request: pytest.FixtureRequest) -> Case:
+    """Each provider in turn."""
+    return CASES[request.param]
+
+
+@pytest.fixture
+def seeded(case: Case) -> Iterator[Sandbox]:
+    """The case's sandbox, seeded for samples/roster.csv."""
+    with Sandbox(case.name, api_key=case.key, seed=load_seed(case.seed), rate_limit=0) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture
@@ -96,13 +271,14 @@ def dub_sandbox() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def make_sandbox() -> Iterator[object]:
+def make_sandbox() -> Iterator[Any]:
+    """Start sandboxes that accept only their provider's test key and enforce no limit."""
     started: list[Sandbox] = []
 
-    def make(provider: str = "dub", *, faults: Faults | None = None, **options: object) -> Sandbox:
-        options.setdefault("api_key", DUB_KEY)
+    def make(provider: str = "dub", *, faults: Faults | None = None, **options: Any) -> Sandbox:
+        options.setdefault("api_key", CASES[provider].key)
         options.setdefault("rate_limit", 0)
-        sandbox = Sandbox(provider, faults=faults, **options)  # type: ignore[arg-type]
+        sandbox = Sandbox(provider, faults=faults, **options)
         sandbox.start()
         started.append(sandbox)
         return sandbox
@@ -110,3 +286,14 @@ def make_sandbox() -> Iterator[object]:
     yield make
     for sandbox in started:
         sandbox.stop()
+    for sandbox in started:
+        assert sandbox.internal_errors == [], sandbox.internal_errors[0]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Report what the key scan of the end-to-end suite covered."""
+    if SCAN.sources:
+        terminalreporter.write_line(
+            f"key scan: {SCAN.bytes_scanned:,} bytes in {SCAN.sources} outputs and files "
+            f"scanned for {len(SCAN.keys)} API keys; keys found: {len(SCAN.leaks)}"
+        )

@@ -109,3 +109,38 @@ def test_invalid_toml_is_a_file_problem(tmp_path: Path):
 def test_shipped_dub_mapping_loads():
     mapping = load_mapping(Path(__file__).parents[2] / "mappings" / "dub.toml")
     assert {rule.target for rule in mapping.rules} >= {"email", "name", "tenantId"}
+
+
+def test_columns_are_found_regardless_of_case_and_passthrough_too():
+    mapping = spec({"email": {"column": "email"}}, passthrough=True)
+    bound = bind_mapping(mapping, ["EMAIL", "TenantID", "Name"], KNOWN)
+    row = {"EMAIL": "a@x.com", "TenantID": "t-1", "Name": "Ann"}
+    assert bound.apply(row) == {"email": "a@x.com", "tenantId": "t-1", "name": "Ann"}
+
+
+def test_cells_of_only_invisible_characters_are_empty():
+    mapping = spec({"email": {"column": "e", "transforms": ["trim"]}, "name": {"join": ["f"]}})
+    bound = bind_mapping(mapping, ["e", "f"], KNOWN)
+    assert bound.apply({"e": "\u200b a@x.com\u00a0", "f": "\u200b \ufeff"}) == {"email": "a@x.com"}
+
+
+def test_a_json_cell_that_is_not_an_object_under_a_dotted_target_is_a_cell_error():
+    mapping = spec(
+        {
+            "linkProps": {"column": "props", "transforms": ["json"]},
+            "linkProps.externalId": {"value": "x"},
+        }
+    )
+    bound = bind_mapping(mapping, ["props"], [*KNOWN, "linkProps"])
+    with pytest.raises(CellError, match="linkProps is list, not an object"):
+        bound.apply({"props": "[1, 2]"})
+    with pytest.raises(CellError, match="cannot apply json"):
+        bound.apply({"props": "[" * 100_000})
+
+
+def test_a_missing_column_message_quotes_and_shortens_the_header():
+    mapping = spec({"email": {"column": "email"}})
+    columns = ["x" * 500, *[f"c{n}" for n in range(100)]]
+    with pytest.raises(InputError) as caught:
+        bind_mapping(mapping, columns, KNOWN)
+    assert len(str(caught.value)) < 1000 and "and 71 more" in str(caught.value)

@@ -73,3 +73,15 @@ def test_returned_partner_is_checked_against_what_was_sent():
     assert returned_partner_problem(sent, RemotePartner("pn_a", "a@x.com", "t-a"))
     assert returned_partner_problem(sent, RemotePartner("pn_b", "B@x.com", "t-other"))
     assert returned_partner_problem(sent, RemotePartner("pn_b", "B@X.com", "t-a")) is None
+
+
+def test_a_returned_partner_older_than_the_create_existed_before():
+    from sync.plan import existed_before
+
+    sent_at = 1_800_000_000.0
+    old = RemotePartner("pn_a", "a@x.com", created_at="2020-01-01T00:00:00.000Z")
+    fresh = RemotePartner("pn_b", "b@x.com", created_at="2027-01-15T08:00:00.000Z")
+    assert existed_before(old, sent_at)
+    assert not existed_before(fresh, sent_at)
+    assert not existed_before(RemotePartner("pn_c", "c@x.com"), sent_at)
+    assert not existed_before(RemotePartner("pn_d", "d@x.com", created_at="yesterday"), sent_at)

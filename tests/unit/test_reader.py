@@ -45,13 +45,68 @@ def test_wrong_encoding_says_what_to_do(tmp_path: Path):
         (b"", "is empty"),
         (b"email,\na@x.com,1\n", "blank column header"),
         (b"email,email\na,b\n", "header 'email' twice"),
-        (b"email\na@x.com,extra\n", "more fields than the header"),
-        (b"email\na\x00b\n", "NUL byte on line 2"),
+        (b"email,Email\na,b\n", "'email' and 'Email', which differ only in case"),
+        (b"em\x00ail\na@x.com\n", "NUL byte in its header line"),
+        (b'email\n"a@x.com\nb@x.com\n', "starts on line 2 is never closed"),
+        (b"PK\x03\x04\x14\x00", "Excel workbook"),
+        (b'[{"email": "a@x.com"}]', "is JSON, not CSV"),
     ],
 )
 def test_bad_files_stop_with_a_message(tmp_path: Path, data: bytes, message: str):
     with pytest.raises(InputError, match=message):
         read_table(write(tmp_path, data))
+
+
+def test_rows_that_do_not_fit_the_header_carry_a_problem(tmp_path: Path):
+    data = b'email,name\na@x.com,A,extra\nb@x.com\n"c@x.com"x,C\nd@x.com,D,,\ne@x.com,E\n'
+    table = read_table(write(tmp_path, data))
+    problems = {row.number: row.problem for row in table.rows}
+    assert problems[1] == (
+        "line 2 has 3 fields but the header has 2: quote values that contain the separator"
+    )
+    assert problems[2] is not None and "has 1 field(s) but the header has 2" in problems[2]
+    assert problems[3] is not None and "line 4: a quoted value is followed by" in problems[3]
+    assert problems[4] is None and problems[5] is None  # empty extra fields are harmless
+    assert table.rows[4].values == {"email": "e@x.com", "name": "E"}
+
+
+def test_blank_lines_are_not_rows_but_keep_their_number(tmp_path: Path):
+    table = read_table(write(tmp_path, b"email\r\na@x.com\r\n\r\nb@x.com\r\n\r\n"))
+    assert [(row.number, row.values["email"]) for row in table.rows] == [
+        (1, "a@x.com"),
+        (3, "b@x.com"),
+    ]
+
+
+def test_header_names_are_trimmed_and_an_empty_unnamed_column_dropped(tmp_path: Path):
+    table = read_table(write(tmp_path, b"\xef\xbb\xbf email \xc2\xa0,name,\na@x.com,A,\n"))
+    assert table.columns == ["email", "name"]
+    assert table.rows[0].values == {"email": "a@x.com", "name": "A"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark(tmp_path: Path, encoding: str):
+    table = read_table(write(tmp_path, "email,name\na@x.com,Zoë\n".encode(encoding)))
+    assert table.rows[0].values == {"email": "a@x.com", "name": "Zoë"}
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (b"email;name\na@x.com;A\n", "x.csv"),
+        (b"sep=;\nemail;name\na@x.com;A\n", "x.csv"),
+        (b"email\tname\na@x.com\tA\n", "x.tsv"),
+        (b"email,name\ra@x.com,A\r", "x.csv"),
+    ],
+)
+def test_separators_and_line_endings(tmp_path: Path, data: bytes, name: str):
+    table = read_table(write(tmp_path, data, name))
+    assert table.rows[0].values == {"email": "a@x.com", "name": "A"}
+
+
+def test_a_nul_in_a_cell_is_left_for_validation(tmp_path: Path):
+    table = read_table(write(tmp_path, b"email\na\x00b\n"))
+    assert table.rows[0].values == {"email": "a\x00b"}
 
 
 def test_missing_file(tmp_path: Path):
@@ -67,6 +122,24 @@ def test_parquet_cells_become_text(tmp_path: Path):
     assert table.rows[1].values["email"] is None
 
 
+def test_parquet_types_become_the_text_a_person_would_type(tmp_path: Path):
+    path = tmp_path / "in.parquet"
+    pl.DataFrame(
+        {
+            "tenant": [1001.0, None, float("nan"), 2.5],
+            "ok": [True, False, None, True],
+            "tags": [["a", "b"], [], None, ["c"]],
+            "deep": [[[1], [2]], None, [], [[3]]],
+            "nothing": [None, None, None, None],
+        }
+    ).write_parquet(path)
+    rows = [row.values for row in read_table(path).rows]
+    assert [row["tenant"] for row in rows] == ["1001", None, None, "2.5"]
+    assert [row["ok"] for row in rows] == ["true", "false", None, "true"]
+    assert [row["tags"] for row in rows] == ["a,b", None, None, "c"]
+    assert rows[0]["deep"] == "[[1], [2]]" and rows[0]["nothing"] is None
+
+
 def test_broken_parquet(tmp_path: Path):
     with pytest.raises(InputError, match="not a readable Parquet file"):
         read_table(write(tmp_path, b"PAR1 nonsense", "in.parquet"))
@@ -77,3 +150,20 @@ def test_same_bytes_same_hash(tmp_path: Path):
     b = read_table(write(tmp_path, b"email\na@x.com\n", "b.csv"))
     c = read_table(write(tmp_path, b"email\nb@x.com\n", "c.csv"))
     assert a.content_hash == b.content_hash != c.content_hash
+
+
+def test_a_header_no_row_fits_is_a_file_problem(tmp_path: Path):
+    with pytest.raises(InputError, match=r"it has 2 column\(s\), but line 4 has 3 field"):
+        read_table(write(tmp_path, b"\n  \nemail,name\na@x.com,A,x\nb@x.com,B,y\n"))
+
+
+def test_a_directory_is_not_an_input(tmp_path: Path):
+    with pytest.raises(InputError, match="is a directory"):
+        read_table(tmp_path)
+
+
+def test_parquet_headers_are_checked_like_csv_ones(tmp_path: Path):
+    path = tmp_path / "in.parquet"
+    pl.DataFrame({" email ": ["a@x.com"], "Email": ["b@x.com"]}).write_parquet(path)
+    with pytest.raises(InputError, match="differ only in case"):
+        read_table(path)

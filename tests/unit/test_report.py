@@ -40,3 +40,11 @@ def test_jsonl_report_keeps_values_as_they_are(tmp_path: Path):
 def test_unknown_extension_is_a_usage_error(tmp_path: Path):
     with pytest.raises(UsageError, match=r"\.csv or \.jsonl"):
         write_report(tmp_path / "r.xlsx", OUTCOMES)
+
+
+def test_a_carriage_return_in_a_value_does_not_split_the_csv_row(tmp_path: Path):
+    path = tmp_path / "r.csv"
+    write_report(path, [Outcome(row=1, status=Status.INVALID, email="a\r@b", field="email")])
+    with path.open(newline="", encoding="utf-8") as handle:
+        (line,) = list(csv.DictReader(handle))
+    assert line["row"] == "1" and line["email"] == "a\r@b"

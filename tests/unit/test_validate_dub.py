@@ -103,3 +103,68 @@ def test_good_rows_go_on_past_bad_ones():
     result = validate_rows(rows, bound, DUB.schema, DUB.tenant_field)
     assert [c.row for c in result.candidates] == [1, 3]
     assert [o.row for o in result.invalid] == [2]
+
+
+@pytest.mark.parametrize(
+    ("email", "fragment"),
+    [
+        (
+            "v\u0430l@example.com",
+            "'\u0430' (U+0430 CYRILLIC SMALL LETTER A) at position 2, which looks like 'a'",
+        ),
+        (
+            "val\uff20example.com",
+            "(U+FF20 FULLWIDTH COMMERCIAL AT) at position 4, which looks like '@'",
+        ),
+        (
+            "va\u200bl@example.com",
+            "(U+200B ZERO WIDTH SPACE) at position 3; only ASCII addresses are accepted: delete",
+        ),
+        ("ann@b\u00fccher.de", "use the domain's ASCII form, ann@xn--bcher-kva.de"),
+        (
+            "ex@ex\u0430mple.com",
+            "retype that character",
+        ),  # a look-alike in a Latin domain: no punycode
+        ("ann lee@example.com", "'ann lee@example.com' contains a space"),
+        ("ann@example.com\rb", "contains a line break"),
+        ("x" * 300 + "@example.com", "... (312 characters) is too long for an email address"),
+    ],
+)
+def test_a_bad_email_says_which_character_to_fix(email: str, fragment: str):
+    field, message = problem(email=email)
+    assert field == "email" and fragment in message
+
+
+@pytest.mark.parametrize("padding", ["\u200b", "\u00a0", "\ufeff", " \u2060\t", "\u3000"])
+def test_invisible_padding_around_an_email_is_trimmed(padding: str):
+    (candidate,) = check(email=f"{padding}ann@example.com{padding}").candidates
+    assert candidate.email == "ann@example.com"
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "fragment"),
+    [
+        ({"email": "a@example.com", "name": "A\x00n"}, "name", "U+0000 at position 2 (a NUL byte"),
+        ({"email": "a@example.com", "name": "\x1b[31mAnn"}, "name", "U+001B at position 1"),
+        ({"email": "a@example.com", "name": "\x93Ann\x94"}, "name", "--encoding cp1252"),
+        ({"email": "a\x07@example.com"}, "email", "U+0007"),
+        ({"email": "a@example.com", "name": "Ann\nLee"}, "name", "contains a line break"),
+        ({"email": "a@example.com", "tenantId": "t-1\nt-2"}, "tenantId", "contains a line break"),
+    ],
+)
+def test_control_characters_and_line_breaks_are_named(values, field: str, fragment: str):
+    got_field, message = problem(**values)
+    assert got_field == field and fragment in message
+
+
+def test_a_row_the_reader_could_not_split_is_invalid_in_the_field_row():
+    bound = bind_mapping(identity_mapping(), ["email"], DUB.known_fields())
+    row = Row(4, {}, problem="line 5 has 3 fields but the header has 1")
+    (outcome,) = validate_rows([row], bound, DUB.schema, DUB.tenant_field).invalid
+    assert (outcome.row, outcome.field, outcome.message) == (4, "row", row.problem)
+
+
+def test_a_huge_invalid_email_is_shown_cut_short():
+    (outcome,) = check(email="e" * 10_000).invalid
+    assert outcome.email is not None and len(outcome.email) < 300
+    assert len(outcome.message) < 300

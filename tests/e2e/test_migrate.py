@@ -1,0 +1,111 @@
+"""Migrations: another platform's account as the source, through the provider-neutral model."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+from sync.sandbox import Faults, Sandbox
+
+from .conftest import DUB_KEY, cli_env, email_counts, run_cli, start_cli, statuses
+
+SOURCE_KEY = "dub_source_7Hq2Wm9Zr4Tx6Vb1Nc3Ls8Kd"
+
+
+def migrate_args(source: Sandbox, target: Sandbox, tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "sync",
+        "--from",
+        "dub",
+        "--from-base-url",
+        source.base_url,
+        "--from-key-env",
+        "SOURCE_KEY",
+        "-p",
+        "dub",
+        "--base-url",
+        target.base_url,
+        "--checkpoint",
+        str(tmp_path / "move.checkpoint"),
+        "--report",
+        str(tmp_path / "r.csv"),
+        *extra,
+    ]
+
+
+def source_seed(count: int) -> list[dict[str, object]]:
+    return [
+        {
+            "email": f"mover{n:04d}@example.com",
+            "name": f"Mover {n}",
+            "tenantId": f"old-{n}",
+            "country": "DE",
+            "username": f"mover{n}",
+        }
+        for n in range(count)
+    ]
+
+
+def test_migration_carries_partners_once_and_a_rerun_matches_them(make_sandbox, tmp_path: Path):
+    source = make_sandbox(seed=source_seed(40), api_key=SOURCE_KEY)
+    target = make_sandbox(seed=[{"email": "mover0003@example.com", "tenantId": "old-3"}])
+    env = cli_env(SOURCE_KEY=SOURCE_KEY)
+    result = run_cli(migrate_args(source, target, tmp_path), env=env)
+    assert result.code == 0, result.output
+    rows = statuses(tmp_path / "r.csv")
+    assert len(rows) == 40 and list(rows.values()).count("created") == 39
+    assert list(rows.values()).count("exists") == 1
+    moved = {p["email"]: p for p in target.partners()}
+    assert moved["mover0007@example.com"]["tenantId"] == "old-7"
+    assert moved["mover0007@example.com"]["country"] == "DE"
+    assert "not carried across" in result.stdout and "links" in result.stdout
+    assert source.stats.creates_committed == 0  # the source is only read
+    # The next migration run (say, the source grew) matches everything already moved.
+    source.add_partner({"email": "late@example.com", "name": "Late Comer"})
+    again = run_cli(migrate_args(source, target, tmp_path), env=env)
+    assert again.code == 0, again.output
+    rows = statuses(tmp_path / "r.csv")
+    assert len(rows) == 41 and list(rows.values()).count("created") == 1
+    assert max(email_counts(target).values()) == 1
+
+
+def test_killed_migration_resumes_from_its_snapshot(make_sandbox, tmp_path: Path):
+    source = make_sandbox(seed=source_seed(150), api_key=SOURCE_KEY)
+    target = make_sandbox(faults=Faults(latency=0.05))
+    env = cli_env(SOURCE_KEY=SOURCE_KEY)
+    args = migrate_args(source, target, tmp_path, "--concurrency", "4")
+    process = start_cli(args, env=env)
+    deadline = time.monotonic() + 60
+    while target.stats.creates_committed < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=10)
+    source_calls = source.stats.total
+    result = run_cli(args, env=env)
+    assert result.code == 0, result.output
+    assert source.stats.total == source_calls  # resumed from the snapshot, no new listing
+    assert set(statuses(tmp_path / "r.csv").values()) == {"created"}
+    assert target.stats.creates_committed == 150
+    assert max(email_counts(target).values()) == 1
+
+
+def test_plan_of_a_migration_writes_nothing_anywhere(make_sandbox, tmp_path: Path):
+    source = make_sandbox(seed=source_seed(5), api_key=SOURCE_KEY)
+    target = make_sandbox()
+    args = migrate_args(source, target, tmp_path)
+    args[0] = "plan"
+    result = run_cli(
+        [a for a in args if a not in ("--checkpoint", str(tmp_path / "move.checkpoint"))],
+        env=cli_env(SOURCE_KEY=SOURCE_KEY),
+    )
+    assert result.code == 0, result.output
+    assert set(statuses(tmp_path / "r.csv").values()) == {"create"}
+    assert target.stats.creates_committed == 0 and source.stats.creates_committed == 0
+
+
+def test_same_provider_needs_a_second_key(tmp_path: Path):
+    result = run_cli(["sync", "--from", "dub", "-p", "dub"], env=cli_env(DUB_KEY))
+    assert result.code == 2 and "--from-key-env" in result.stderr
+    both = run_cli(["sync", "in.csv", "--from", "dub", "-p", "dub"])
+    assert both.code == 2 and "not both" in both.stderr

@@ -1,0 +1,311 @@
+"""Properties of reading, mapping, validating and planning, for any input hypothesis can think of.
+
+- every input row ends with exactly one outcome (design.md, invariant 2);
+- an invalid row always names its field;
+- a duplicate always points at an earlier row with the same key, which is not itself a duplicate;
+- nothing is planned as `create` when a partner with its email (trimmed, case-folded) or its
+  tenantId already exists.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sync.errors import InputError
+from sync.mapping import bind_mapping, identity_mapping, load_mapping
+from sync.models import Action, Candidate, Outcome, RemotePartner, Row, Status, email_key
+from sync.pipeline import MAPPINGS_DIR
+from sync.plan import RemoteIndex, build_plan
+from sync.providers.dub import Dub
+from sync.reader import read_table
+from sync.report import write_report
+from sync.validate import validate_rows
+
+DUB = Dub()
+COLUMNS = ["email", "first_name", "last_name", "tenant_id", "username", "country", "tags"]
+MAPPING = bind_mapping(load_mapping(MAPPINGS_DIR / "dub.toml"), COLUMNS, DUB.known_fields())
+
+# A small pool of keys, written in many ways, so that duplicates and matches are frequent.
+LOCAL_PARTS = ["ann", "bob", "Cy.Ho", "d_e", "x+tag"]
+DOMAINS = ["example.com", "Example.COM", "exаmple.com", "ex.co.uk"]  # one has a Cyrillic а
+PADDING = st.sampled_from(["", " ", "\t", "\u00a0", "\u200b", "\ufeff", "  \u200b "])
+TENANTS = st.sampled_from(["t-1", "t-2", "T-1", " t-3", "t-4\n"])
+
+
+@st.composite
+def emails(draw: st.DrawFn) -> str:
+    local = draw(st.sampled_from(LOCAL_PARTS))
+    if draw(st.booleans()):
+        local = local.upper()
+    address = f"{local}@{draw(st.sampled_from(DOMAINS))}"
+    return draw(PADDING) + address + draw(PADDING)
+
+
+CELLS = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.text(alphabet=st.characters(codec="ascii"), max_size=12),
+    st.sampled_from(["US", "de", "Austria", "=1+1", "-x", "@y", "a,b", "_u", "0"]),
+)
+
+
+@st.composite
+def input_rows(draw: st.DrawFn) -> list[Row]:
+    count = draw(st.integers(min_value=0, max_value=25))
+    rows = []
+    number = 0
+    for _ in range(count):
+        number += draw(st.integers(min_value=1, max_value=3))  # blank lines leave gaps
+        values = {column: draw(CELLS) for column in COLUMNS}
+        values["email"] = draw(st.one_of(emails(), CELLS))
+        values["tenant_id"] = draw(st.one_of(st.none(), TENANTS, CELLS))
+        problem = draw(st.sampled_from([None] * 9 + ["line 9 has 3 fields but the header has 7"]))
+        rows.append(Row(number, {} if problem else values, problem=problem))
+    return rows
+
+
+@st.composite
+def remote_partners(draw: st.DrawFn) -> list[RemotePartner]:
+    partners = []
+    for n in range(draw(st.integers(min_value=0, max_value=8))):
+        email = draw(st.one_of(st.none(), emails()))
+        tenant = draw(st.one_of(st.none(), TENANTS))
+        partners.append(RemotePartner(f"pn_{n}", email.strip() if email else None, tenant))
+    return partners
+
+
+def plan_of(rows: list[Row], remote: list[RemotePartner]):
+    validated = validate_rows(rows, MAPPING, DUB.schema, DUB.tenant_field)
+    index = RemoteIndex()
+    index.extend(remote)
+    return validated, index, build_plan(validated.candidates, validated.invalid, index)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=input_rows())
+def test_every_row_gets_exactly_one_validation_outcome(rows: list[Row]):
+    validated = validate_rows(rows, MAPPING, DUB.schema, DUB.tenant_field)
+    seen = [c.row for c in validated.candidates] + [o.row for o in validated.invalid]
+    assert sorted(seen) == [row.number for row in rows]
+    for outcome in validated.invalid:
+        assert outcome.field, outcome
+        assert outcome.message, outcome
+    for row in rows:
+        if row.problem is not None:
+            (outcome,) = [o for o in validated.invalid if o.row == row.number]
+            assert outcome.field == "row" and outcome.message == row.problem
+    for candidate in validated.candidates:
+        # What is sent is trimmed, ASCII and carries no empty field.
+        assert candidate.email == candidate.email.strip() and candidate.email.isascii()
+        assert all(value not in ("", None) for value in candidate.payload.values())
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=input_rows(), remote=remote_partners())
+def test_the_plan_accounts_for_every_row_and_never_creates_what_exists(
+    rows: list[Row], remote: list[RemotePartner]
+):
+    validated, index, entries = plan_of(rows, remote)
+    assert [entry.row for entry in entries] == [row.number for row in rows]
+    by_row = {entry.row: entry for entry in entries}
+    candidates = {candidate.row: candidate for candidate in validated.candidates}
+    for entry in entries:
+        if entry.action is Action.INVALID:
+            assert entry.field
+            continue
+        candidate = candidates[entry.row]
+        if entry.action is Action.CREATE:
+            assert candidate.key not in index.by_email
+            assert candidate.tenant_id is None or candidate.tenant_id not in index.by_tenant
+            assert entry.candidate is candidate
+        elif entry.action is Action.DUPLICATE:
+            match = re.fullmatch(r"same (email|tenantId) as row (\d+)", entry.message)
+            assert match is not None, entry.message
+            earlier = int(match.group(2))
+            assert earlier < entry.row
+            assert by_row[earlier].action not in (Action.DUPLICATE, Action.INVALID)
+            first = candidates[earlier]
+            if match.group(1) == "email":
+                assert first.key == candidate.key
+            else:
+                assert first.tenant_id == candidate.tenant_id is not None
+        else:  # exists or conflict: it names a partner that is there
+            assert entry.remote_id in index.ids
+    # The first row of each key is the one that is matched or created; later ones are duplicates.
+    firsts = [entry for entry in entries if entry.action is Action.CREATE]
+    assert len({candidates[e.row].key for e in firsts}) == len(firsts)
+
+
+@settings(max_examples=300)
+@given(
+    local=st.sampled_from(LOCAL_PARTS),
+    domain=st.sampled_from(["example.com", "ex.co.uk"]),
+    before=PADDING,
+    after=PADDING,
+)
+def test_padding_around_an_email_is_trimmed_and_never_changes_its_key(
+    local: str, domain: str, before: str, after: str
+):
+    address = f"{local}@{domain}"
+    row = Row(1, {"email": before + address + after, **dict.fromkeys(COLUMNS[1:])})
+    (candidate,) = validate_rows([row], MAPPING, DUB.schema, DUB.tenant_field).candidates
+    assert candidate.email == address
+    assert candidate.key == email_key(address.upper()) == email_key(before + address + after)
+
+
+HEADER_NAMES = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8),
+    min_size=1,
+    max_size=5,
+    unique=True,
+)
+# Cells as exports write them: any text but NUL-heavy binary, quoted by the csv writer as needed.
+CSV_CELLS = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=20
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=HEADER_NAMES, data=st.data())
+def test_reading_csv_gives_back_every_record_numbered_ragged_ones_flagged(
+    tmp_path_factory, header: list[str], data: st.DataObject
+):
+    width = len(header)
+    records = data.draw(
+        st.lists(st.lists(CSV_CELLS, min_size=max(width - 1, 1), max_size=width + 1), max_size=12)
+    )
+    buffer = io.StringIO()
+    # The writer quotes a lone CR only when it is part of its line terminator, so "\n" goes with
+    # QUOTE_ALL: otherwise the file itself would hold a line break in the middle of a value.
+    terminator, quoting = data.draw(
+        st.sampled_from([("\r\n", csv.QUOTE_MINIMAL), ("\n", csv.QUOTE_ALL), ("\r", csv.QUOTE_ALL)])
+    )
+    writer = csv.writer(buffer, lineterminator=terminator, quoting=quoting)
+    writer.writerow(header)
+    writer.writerows(records)
+    path = Path(tmp_path_factory.mktemp("csv")) / "in.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+    expected = []
+    for number, record in enumerate(records, start=1):
+        if not any(cell.strip() for cell in record) and len(record) == 1:
+            continue  # a line that reads as blank is not a row
+        expected.append((number, record))
+
+    def fits(record: list[str]) -> bool:
+        extra_blank = len(record) > width and not any(c.strip() for c in record[width:])
+        return len(record) == width or extra_blank
+
+    if expected and not any(fits(record) for _, record in expected):
+        with pytest.raises(InputError, match="no row fits the header"):
+            read_table(path)
+        return
+    table = read_table(path)
+
+    assert table.columns == header
+    assert [row.number for row in table.rows] == [number for number, _ in expected]
+    for row, (_, record) in zip(table.rows, expected, strict=True):
+        if fits(record):
+            assert row.problem is None
+            assert row.values == {
+                name: (cell or None) for name, cell in zip(header, record, strict=False)
+            }
+        else:
+            assert row.problem is not None and "field" in row.problem
+
+
+@settings(max_examples=200)
+@given(
+    emails_in=st.lists(emails(), min_size=1, max_size=10),
+    remote=remote_partners(),
+)
+def test_a_key_that_exists_remotely_is_never_created_whatever_its_case_or_padding(
+    emails_in: list[str], remote: list[RemotePartner]
+):
+    rows = [Row(n, {"email": email}) for n, email in enumerate(emails_in, start=1)]
+    columns = ["email"]
+    mapping = bind_mapping(load_mapping(MAPPINGS_DIR / "dub.toml"), columns, DUB.known_fields())
+    validated = validate_rows(rows, mapping, DUB.schema, DUB.tenant_field)
+    index = RemoteIndex()
+    index.extend(remote)
+    existing = {email_key(p.email) for p in remote if p.email}
+    for entry in build_plan(validated.candidates, validated.invalid, index):
+        if entry.action is Action.CREATE:
+            assert entry.candidate is not None
+            assert email_key(entry.candidate.email) not in existing
+
+
+def test_candidates_from_the_strategies_compare_by_trimmed_case_folded_email():
+    # The pools above are only useful if padding and case really collide; check one by hand.
+    a = Candidate(1, {}, "Ann@Example.com", None)
+    assert email_key(" \u200bann@example.COM\u00a0") == a.key
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.one_of(
+        st.binary(max_size=200),
+        st.text(max_size=200).map(lambda text: text.encode("utf-8")),
+        st.lists(st.sampled_from(["a", ",", '"', "\n", "\r", ";", "\t", " ", "\x00", "é", "{"]))
+        .map("".join)
+        .map(lambda text: ("email," + text).encode("utf-8")),
+    ),
+    suffix=st.sampled_from([".csv", ".tsv", ".parquet"]),
+)
+def test_the_reader_reads_any_bytes_or_says_what_is_wrong(
+    tmp_path_factory, data: bytes, suffix: str
+):
+    path = Path(tmp_path_factory.mktemp("fuzz")) / f"in{suffix}"
+    path.write_bytes(data)
+    try:
+        table = read_table(path)
+    except InputError as error:
+        assert str(error) and "\n" not in error.message
+        return
+    numbers = [row.number for row in table.rows]
+    assert numbers == sorted(set(numbers)) and all(n >= 1 for n in numbers)
+    assert all(name and name == name.strip() for name in table.columns)
+    for row in table.rows:
+        assert row.problem is not None or list(row.values) == table.columns
+    validated = validate_rows(table.rows, identity_for(table.columns), DUB.schema, DUB.tenant_field)
+    assert len(validated.candidates) + len(validated.invalid) == len(table.rows)
+
+
+def identity_for(columns: list[str]):
+    return bind_mapping(identity_mapping(), columns, DUB.known_fields())
+
+
+REPORT_TEXT = st.text(max_size=40) | st.sampled_from(["=1+1", "+x", "-y", "@z", "\tq", "\rr"])
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cells=st.lists(
+        st.tuples(REPORT_TEXT, REPORT_TEXT, REPORT_TEXT, st.sampled_from(list(Status))),
+        max_size=8,
+    )
+)
+def test_a_csv_report_holds_every_row_and_no_cell_a_spreadsheet_would_run(
+    tmp_path_factory, cells: list[tuple[str, str, str, Status]]
+):
+    outcomes = [
+        Outcome(row=n, status=status, email=email, tenant_id=tenant, message=message, field="f")
+        for n, (email, tenant, message, status) in enumerate(cells, start=1)
+    ]
+    path = Path(tmp_path_factory.mktemp("report")) / "report.csv"
+    write_report(path, outcomes)
+    with path.open(newline="", encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle))
+    assert [int(line["row"]) for line in lines] == [o.row for o in outcomes]
+    for line, outcome in zip(lines, outcomes, strict=True):
+        for column, value in (("email", outcome.email), ("message", outcome.message)):
+            shown = line[column]
+            assert not shown.startswith(("=", "+", "-", "@", "\t", "\r"))
+            assert shown in (value, "'" + (value or ""))
