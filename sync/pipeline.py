@@ -13,6 +13,7 @@ import structlog
 from pydantic import BaseModel
 
 from sync.checkpoint import CREATE, SENDING, Binding, Checkpoint
+from sync.columnar.validate import validate_frame
 from sync.errors import GuardError, InputError
 from sync.files import write_private
 from sync.mapping import BoundMapping, MappingSpec, bind_mapping, identity_mapping, load_mapping
@@ -94,10 +95,24 @@ def prepare(settings: Settings) -> Prepared:
     schema = settings.schema
     if settings.invite:
         _warn_unsent_fields(mapping, schema)
-    validated = validate_rows(table.rows, mapping, schema, settings.tenant_field)
-    if not table.rows:
+    validated = _validate(table, mapping, schema, settings.tenant_field)
+    if not table.height:
         log.warning("the input has a header but no rows", input=str(settings.input))
     return Prepared(table=table, mapping=mapping, validated=validated)
+
+
+def _validate(
+    table: Table, mapping: BoundMapping, schema: type[BaseModel], tenant_field: str | None
+) -> Validated:
+    """Whole columns first, and one by one every row they cannot accept alone (a value or a
+    rule they cannot judge, a row the reader could not split). A file whose row numbers skip
+    blank lines is validated row by row: the columns number rows by position."""
+    if not table.numbered_by_position:
+        return validate_rows(table.rows, mapping, schema, tenant_field)
+    columns = validate_frame(table.frame, mapping, schema, tenant_field, table.problems)
+    if columns.checked_one_by_one:
+        log.debug("rows validated one by one", rows=columns.checked_one_by_one)
+    return Validated(candidates=columns.candidates(), invalid=columns.invalid)
 
 
 def _warn_unsent_fields(mapping: BoundMapping, schema: type[BaseModel]) -> None:

@@ -17,6 +17,8 @@ from sync.mapping import bind_mapping, identity_mapping, load_mapping, parse_map
 from sync.models import Row, trim
 from sync.providers.dub import Dub
 from sync.providers.fields import Email, TrimmedStr, max_utf16
+from sync.providers.partnero import Partnero
+from sync.providers.promotekit import PromoteKit
 from sync.validate import validate_rows
 
 from .strategies import (
@@ -247,3 +249,46 @@ def test_rows_the_reader_could_not_split_are_invalid_as_the_row_path_says(record
     assert columns.invalid == expected.invalid
     assert [c.row for c in columns.candidates()] == [c.row for c in expected.candidates]
     assert not set(columns.accepted_in_columns()) & set(problems)
+
+
+PARTNERO = Partnero()
+PROMOTEKIT = PromoteKit()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows_of(
+        {
+            "email": emails,
+            "name": names,
+            "surname": padded,
+            "key": usernames,
+            "password": mostly(st.text(alphabet="aB1!x", min_size=6, max_size=12), cell),
+        }
+    )
+)
+def test_partnero_fields_agree_and_its_password_rule_is_left_to_pydantic(records):
+    mapping = bind_mapping(identity_mapping(), list(records[0]), PARTNERO.known_fields())
+    columns, _ = check_agreement(records, mapping, PARTNERO.schema, PARTNERO.tenant_field)
+    with_password = {number for number, record in enumerate(records, start=1) if record["password"]}
+    assert not set(columns.accepted_in_columns()) & with_password
+    invitation = PARTNERO.invite_schema
+    assert invitation is not None
+    check_agreement(records, mapping, invitation, None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows_of(
+        {
+            "email": emails,
+            "first_name": padded,
+            "last_name": padded,
+            "payout_email": emails,
+            "ref_code": usernames,
+        }
+    )
+)
+def test_promotekit_fields_agree(records):
+    mapping = bind_mapping(identity_mapping(), list(records[0]), PROMOTEKIT.known_fields())
+    check_agreement(records, mapping, PROMOTEKIT.schema, PROMOTEKIT.tenant_field)

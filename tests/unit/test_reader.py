@@ -4,6 +4,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sync.errors import InputError
 from sync.reader import read_table
@@ -167,3 +169,82 @@ def test_parquet_headers_are_checked_like_csv_ones(tmp_path: Path):
     pl.DataFrame({" email ": ["a@x.com"], "Email": ["b@x.com"]}).write_parquet(path)
     with pytest.raises(InputError, match="differ only in case"):
         read_table(path)
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "hostile" / "corpus"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def _both_ways(path: Path) -> tuple[object, object] | None:
+    """The fast (polars) and the careful (csv module) reading of one file, when the fast one
+    takes it; None when it leaves the file to the careful reader (or the file is refused)."""
+    from sync.reader import _read_clean_csv, _read_csv
+
+    data = path.read_bytes()
+    try:
+        clean = _read_clean_csv(path, data, None)
+    except InputError:
+        return None
+    if clean is None:
+        return None
+    header, frame = clean
+    fast = (
+        header,
+        [(n, dict(zip(header, v, strict=True))) for n, v in enumerate(frame.iter_rows(), 1)],
+    )
+    columns, rows = _read_csv(path, data, None)
+    careful = (columns, [(row.number, row.values) for row in rows if row.problem is None])
+    assert all(row.problem is None for row in rows), path.name
+    return fast, careful
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted([*CORPUS.glob("*.csv"), *SAMPLES.glob("*.csv")]),
+    ids=lambda path: path.name,
+)
+def test_the_fast_reading_of_a_clean_file_is_the_careful_one(path: Path):
+    both = _both_ways(path)
+    if both is not None:
+        assert both[0] == both[1]
+
+
+cells = st.one_of(
+    st.none(),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6),
+    st.sampled_from([" ", "\t", "\u200b", "a;b", "x\ty", "007", "\u00a0", "'", "\\", "#"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([",", ";", "\t"]),
+    st.integers(2, 4).flatmap(
+        lambda width: st.lists(st.lists(cells, min_size=width, max_size=width), max_size=5)
+    ),
+    st.booleans(),
+)
+def test_any_file_the_fast_reader_takes_reads_as_the_careful_reader_reads_it(
+    tmp_path_factory, separator, records, final_newline
+):
+    width = len(records[0]) if records else 2
+    header = separator.join(f"col{index}" for index in range(width))
+    lines = [separator.join(cell or "" for cell in record) for record in records]
+    text = "\n".join([header, *lines]) + ("\n" if final_newline else "")
+    path = tmp_path_factory.mktemp("fast") / "in.csv"
+    path.write_bytes(text.encode("utf-8"))
+    both = _both_ways(path)
+    if both is not None:
+        assert both[0] == both[1]
+
+
+def test_a_clean_file_is_read_by_polars_and_a_ragged_one_carefully(tmp_path: Path):
+    clean = read_table(write(tmp_path, b"email,name\na@x.com,Ann\nb@x.com,\n", "clean.csv"))
+    assert clean.numbered_by_position and clean.problems == {}
+    assert [(r.number, r.values) for r in clean.rows] == [
+        (1, {"email": "a@x.com", "name": "Ann"}),
+        (2, {"email": "b@x.com", "name": None}),
+    ]
+    ragged = read_table(write(tmp_path, b"email,name\na@x.com,Ann,x\nb@x.com,Bo\n", "ragged.csv"))
+    assert list(ragged.problems) == [1]
+    assert ragged.height == 2
