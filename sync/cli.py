@@ -33,6 +33,7 @@ from sync.settings import (
     default_concurrency,
     environ,
     is_loopback_url,
+    rate_ceiling,
     require_invitations,
     resolve_api_key,
     resolve_rate_limit,
@@ -104,8 +105,16 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--rate-limit",
             type=float,
-            help="Requests per minute for the account, shared by every call "
-            "(default: the provider's published budget).",
+            help="Requests per minute for the account, shared by every call: a known budget, "
+            "never exceeded. Without it (or --account-plan), the provider's default budget is a "
+            "starting guess: the tool adopts the limit the provider states and, while nothing "
+            "is refused, raises its pace up to the provider's largest plan.",
+        ),
+        click.option(
+            "--rate-limit-guess",
+            type=click.FloatRange(min=1),
+            help="Requests per minute to start from when the budget is not known "
+            "(default: the provider's default budget).",
         ),
         click.option(
             "--account-plan",
@@ -451,6 +460,12 @@ def _settings(
         seed_option="--sandbox-seed",
     )
     rate = resolve_rate_limit(provider, options.get("rate_limit"), options.get("account_plan"))
+    known = options.get("rate_limit") is not None or options.get("account_plan") is not None
+    if options.get("rate_limit_guess") is not None:
+        if known:
+            raise UsageError("--rate-limit-guess is for an unknown budget: drop --rate-limit")
+        rate = float(options["rate_limit_guess"])
+    ceiling = None if known else rate_ceiling(provider)
     name = input_path.name if input_path else f"{source_name}-to-{provider.name}"
     folder = input_path.parent if input_path else Path()
     settings = Settings(
@@ -462,7 +477,9 @@ def _settings(
         or (_direction_mapping(source, provider) if source else None),
         report=options.get("report") or folder / f"{name}.{provider.name}.report.csv",
         rate_limit=rate,
-        concurrency=options.get("concurrency") or default_concurrency(rate),
+        rate_limit_known=known,
+        rate_ceiling=ceiling,
+        concurrency=options.get("concurrency") or default_concurrency(max(rate, ceiling or 0)),
         encoding=options.get("encoding"),
         restart=bool(options.get("restart")),
         timeout=float(options.get("timeout") or 30.0),
@@ -509,12 +526,15 @@ def _settings(
             seed_option="--from-sandbox-seed",
         )
         source_rate = resolve_rate_limit(source, options.get("from_rate_limit"), None)
+        source_known = options.get("from_rate_limit") is not None
         reading = replace(
             settings,
             provider=source,
             base_url=origin.base_url,
             api_key=origin.key,
             rate_limit=source_rate,
+            rate_limit_known=source_known,
+            rate_ceiling=None if source_known else rate_ceiling(source),
             concurrency=default_concurrency(source_rate),
             source=None,
         )
@@ -608,12 +628,15 @@ def _print_summary(
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.calls.items()))
     click.echo(f"  API calls: {calls}" + (f" ({detail})" if detail else ""))
     sent = summary.counts.get("created", 0) + summary.counts.get("invited", 0)
+    budget = summary.budget or settings.rate_limit
     if sent and summary.create_seconds > 0:
         rate = sent / summary.create_seconds
         what = "invitations" if settings.invite else "creates"
-        click.echo(f"  {what}: {rate:.1f}/s (budget {settings.rate_limit / 60:.1f} requests/s)")
+        click.echo(f"  {what}: {rate:.1f}/s (budget {budget / 60:.1f} requests/s)")
     if summary.rate_limited:
         click.echo(f"  rate limited: {summary.rate_limited} answers of 429 (every worker waited)")
+    if summary.budget_learned:
+        click.echo(f"  rate limit: {budget:.0f} requests/min (learned from the provider)")
     if settings.report is not None:
         click.echo(f"  report: {settings.report}")
     if checkpoint is not None and summary.resumed:

@@ -112,7 +112,7 @@ class BoundMapping:
         """
         payload: dict[str, Any] = {}
         for target, value in self._values(values):
-            _set_path(payload, target, value)
+            set_path(payload, target, value)
         return payload
 
     def _values(self, values: Mapping[str, str | None]) -> Iterable[tuple[str, Any]]:
@@ -325,7 +325,8 @@ def _rule_value(rule: FieldRule, columns: tuple[str, ...], values: Mapping[str, 
     return value
 
 
-def _set_path(payload: dict[str, Any], target: str, value: Any) -> None:
+def set_path(payload: dict[str, Any], target: str, value: Any) -> None:
+    """Set `value` at a dotted `target`, creating the nested objects on the way."""
     *parents, leaf = target.split(".")
     node = payload
     for part in parents:

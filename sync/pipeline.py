@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import structlog
 from pydantic import BaseModel
@@ -120,7 +121,11 @@ def _mapping_spec(settings: Settings, table: Table, known: list[str]) -> Mapping
 def connect(settings: Settings) -> ProviderHTTP:
     """The rate-limited HTTP client for the settings' provider account."""
     provider = settings.provider
-    limiter = RateLimiter(settings.rate_limit)
+    limiter = RateLimiter(
+        settings.rate_limit,
+        adaptive=not settings.rate_limit_known,
+        ceiling=settings.rate_ceiling,
+    )
     return ProviderHTTP(
         provider_name=provider.name,
         base_url=settings.base_url,
@@ -215,7 +220,7 @@ async def run_plan(settings: Settings, progress: Progress | None = None) -> RunR
         calls=http.calls,
         elapsed=time.monotonic() - started,
         strategy=strategy,
-        rate_limited=http.rate_limited,
+        **_budget(http),
     )
     return RunResult(
         outcomes=outcomes, summary=summary, warnings=migration_losses(settings, prepared)
@@ -292,7 +297,7 @@ async def run_sync(
         strategy=strategy,
         resumed=resumed,
         create_seconds=worker.seconds,
-        rate_limited=http.rate_limited,
+        **_budget(http),
     )
     return RunResult(
         outcomes=outcomes, summary=summary, warnings=migration_losses(settings, prepared)
@@ -363,6 +368,15 @@ def check_guards(settings: Settings, entries: list[PlanEntry]) -> None:
             f"than --max-invalid-share {settings.max_invalid_share:.0%}; nothing was sent",
             hint="is the export broken? `partner-sync plan --report FILE` lists every problem",
         )
+
+
+def _budget(http: ProviderHTTP) -> dict[str, Any]:
+    """How the rate budget went: 429s, the budget at the end, whether it moved."""
+    return {
+        "rate_limited": http.rate_limited,
+        "budget": http.limiter.per_minute,
+        "budget_learned": bool(http.limiter.changes),
+    }
 
 
 def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcome]:

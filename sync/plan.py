@@ -7,6 +7,9 @@ The rules (design.md, "Matching"):
 - the tenant id and the email pointing at two different partners, or the email belonging to a
   partner with another tenant id, is a `conflict`;
 - anything else is a `create`.
+
+The columnar planner (sync/columnar/plan.py) uses these same functions for the rows that share
+keys or need more than a plain match.
 """
 
 from __future__ import annotations
@@ -128,6 +131,23 @@ def build_plan(
         )
         for outcome in invalid
     ]
+    firsts, duplicates = split_duplicates(candidates, tenant_label)
+    entries.extend(duplicates)
+    entries.extend(classify(candidate, index, tenant_label) for candidate in firsts)
+    entries.sort(key=lambda entry: entry.row)
+    return entries
+
+
+def split_duplicates(
+    candidates: Iterable[Candidate], tenant_label: str = "tenantId"
+) -> tuple[list[Candidate], list[PlanEntry]]:
+    """The first row of each email / tenant id, and a `duplicate` entry for every later row.
+
+    A later row is a duplicate of the first row that has its email or, failing that, its tenant
+    id; a duplicate claims neither key, so a row after it may still be a first.
+    """
+    firsts: list[Candidate] = []
+    duplicates: list[PlanEntry] = []
     first_by_email: dict[str, int] = {}
     first_by_tenant: dict[str, int] = {}
     for candidate in candidates:
@@ -136,7 +156,7 @@ def build_plan(
         if earlier is None and candidate.tenant_id:
             earlier, same = first_by_tenant.get(candidate.tenant_id), tenant_label
         if earlier is not None:
-            entries.append(
+            duplicates.append(
                 PlanEntry(
                     row=candidate.row,
                     action=Action.DUPLICATE,
@@ -149,9 +169,8 @@ def build_plan(
         first_by_email[candidate.key] = candidate.row
         if candidate.tenant_id:
             first_by_tenant[candidate.tenant_id] = candidate.row
-        entries.append(classify(candidate, index, tenant_label))
-    entries.sort(key=lambda entry: entry.row)
-    return entries
+        firsts.append(candidate)
+    return firsts, duplicates
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,20 @@ class Table:
     rows: list[Row]
     content_hash: str
 
+    @property
+    def height(self) -> int:
+        """The number of data rows."""
+        return len(self.rows)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """The rows as text columns, for the columnar core (sync/columnar/). Rows the reader could
+        not split (`Row.problem`) are in it as read; they are invalid whatever their cells."""
+        return pl.DataFrame(
+            {name: [row.values.get(name) for row in self.rows] for name in self.columns},
+            schema={name: pl.String for name in self.columns},
+        )
+
 
 def read_table(path: Path, *, encoding: str | None = None) -> Table:
     """Read a CSV or Parquet file completely, or raise `InputError` saying what to fix.

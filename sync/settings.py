@@ -35,6 +35,8 @@ class Settings:
     checkpoint: Path | None = None
     report: Path | None = None
     rate_limit: float = 60.0
+    rate_limit_known: bool = True  # False: rate_limit is a starting guess the tool adapts
+    rate_ceiling: float | None = None  # the most an adaptive budget rises to
     concurrency: int = 4
     encoding: str | None = None
     restart: bool = False
@@ -110,6 +112,12 @@ def resolve_rate_limit(provider: Provider, rate_limit: float | None, plan: str |
             raise UsageError(f"{provider.name} has no plan {plan!r}", hint=f"known plans: {known}")
         return float(plans[plan])
     return float(provider.default_rate_limit)
+
+
+def rate_ceiling(provider: Provider) -> float | None:
+    """The most an unknown budget can be: the provider's largest plan, if it publishes plans."""
+    plans: dict[str, int] = getattr(provider, "plans", {})
+    return float(max(plans.values())) if plans else None
 
 
 def default_concurrency(rate_limit: float) -> int:

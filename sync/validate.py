@@ -1,4 +1,8 @@
-"""Rows + a provider schema → candidates, and an `invalid` outcome for every bad row (pure)."""
+"""Rows + a provider schema → candidates, and an `invalid` outcome for every bad row (pure).
+
+This is the rule, one row at a time. The columnar validator (sync/columnar/) checks whole columns
+and calls `validate_row` for every row the columns cannot accept on their own.
+"""
 
 from __future__ import annotations
 
@@ -45,36 +49,48 @@ def validate_rows(
     candidates: list[Candidate] = []
     invalid: list[Outcome] = []
     for row in rows:
-        if row.problem is not None:
-            invalid.append(_invalid(row.number, ROW_FIELD, row.problem, None))
-            continue
-        try:
-            payload = mapping.apply(row.values)
-        except CellError as exc:
-            invalid.append(_invalid(row.number, exc.target, str(exc), None))
-            continue
-        control = find_control_character(payload)
-        if control is not None:
-            invalid.append(_invalid(row.number, *control, payload.get("email")))
-            continue
-        try:
-            model = schema.model_validate(payload)
-        except ValidationError as exc:
-            field, message = describe_errors(exc)
-            invalid.append(_invalid(row.number, field, message, payload.get("email")))
-            continue
-        # exclude_none: a field the row does not have is left out, never sent as null.
-        body = model.model_dump(exclude_none=True)
-        tenant = body.get(tenant_field) if tenant_field else None
-        candidates.append(
-            Candidate(
-                row=row.number,
-                payload=body,
-                email=body["email"],
-                tenant_id=str(tenant) if tenant is not None else None,
-            )
-        )
+        result = validate_row(row, mapping, schema, tenant_field)
+        if isinstance(result, Candidate):
+            candidates.append(result)
+        else:
+            invalid.append(result)
     return Validated(candidates=candidates, invalid=invalid)
+
+
+def validate_row(
+    row: Row, mapping: BoundMapping, schema: type[BaseModel], tenant_field: str | None
+) -> Candidate | Outcome:
+    """Map and validate one row: the candidate to send, or its `invalid` outcome."""
+    if row.problem is not None:
+        return _invalid(row.number, ROW_FIELD, row.problem, None)
+    try:
+        payload = mapping.apply(row.values)
+    except CellError as exc:
+        return _invalid(row.number, exc.target, str(exc), None)
+    return validate_payload(row.number, payload, schema, tenant_field)
+
+
+def validate_payload(
+    number: int, payload: dict[str, Any], schema: type[BaseModel], tenant_field: str | None
+) -> Candidate | Outcome:
+    """Validate one mapped row: the candidate to send, or its `invalid` outcome."""
+    control = find_control_character(payload)
+    if control is not None:
+        return _invalid(number, *control, payload.get("email"))
+    try:
+        model = schema.model_validate(payload)
+    except ValidationError as exc:
+        field, message = describe_errors(exc)
+        return _invalid(number, field, message, payload.get("email"))
+    # exclude_none: a field the row does not have is left out, never sent as null.
+    body = model.model_dump(exclude_none=True)
+    tenant = body.get(tenant_field) if tenant_field else None
+    return Candidate(
+        row=number,
+        payload=body,
+        email=body["email"],
+        tenant_id=str(tenant) if tenant is not None else None,
+    )
 
 
 def describe_errors(error: ValidationError) -> tuple[str, str]:

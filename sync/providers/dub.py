@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
@@ -13,45 +12,44 @@ from sync.models import Candidate, RemotePartner, Status
 from sync.neutral import neutral_row, tags_text
 from sync.providers.base import BaseProvider, Page, Resolution
 from sync.providers.countries import ISO_3166_ALPHA2
-from sync.providers.fields import Email, TrimmedStr, max_utf16, shorten, single_line
+from sync.providers.fields import (
+    Email,
+    FullMatch,
+    NoPrefix,
+    NoSuffix,
+    NotEmpty,
+    OneOf,
+    TrimmedStr,
+    max_utf16,
+    single_line,
+)
 from sync.providers.http import ProviderHTTP
 
 # Dub's slug alphabet: ASCII letters, digits, "_", "/", "-", ".", and anything beyond ASCII
 # (which covers emoji). See providers.md §1.2, `username`.
-_USERNAME = re.compile(r"^[0-9A-Za-z_/\-.\u0080-\uFFFF\U00010000-\U0010FFFF]+$")
-
-
-def _check_username(value: str) -> str:
-    if not _USERNAME.match(value):
-        raise ValueError("may only contain letters, digits and _ / - .")
-    if value.startswith(("_", ".well-known")):
-        raise ValueError("may not start with '_' or '.well-known'")
-    if value.endswith((".php", ".php7")):
-        raise ValueError("may not end with .php")
-    return value
-
-
-def _check_country(value: str) -> str:
-    if value not in ISO_3166_ALPHA2:
-        raise ValueError(
-            f"{shorten(value)} is not an ISO 3166-1 alpha-2 country code (e.g. US, DE)"
-        )
-    return value
-
-
-def _not_blank(value: str) -> str:
-    # An empty tenantId is stored as "" and a second one ends in a 500: never send it.
-    if not value:
-        raise ValueError("must not be empty")
-    return value
+_USERNAME_ALPHABET = FullMatch(
+    r"[0-9A-Za-z_/\-.\u0080-\uFFFF\U00010000-\U0010FFFF]+",
+    "may only contain letters, digits and _ / - .",
+)
+_USERNAME_START = NoPrefix(("_", ".well-known"), "may not start with '_' or '.well-known'")
+_USERNAME_END = NoSuffix((".php", ".php7"), "may not end with .php")
+_COUNTRY = OneOf(ISO_3166_ALPHA2, "{value} is not an ISO 3166-1 alpha-2 country code (e.g. US, DE)")
+# An empty tenantId is stored as "" and a second one ends in a 500: never send it.
+_NOT_BLANK = NotEmpty()
 
 
 Name = Annotated[TrimmedStr, AfterValidator(single_line), AfterValidator(max_utf16(100))]
-Username = Annotated[str, AfterValidator(max_utf16(100)), AfterValidator(_check_username)]
-Country = Annotated[str, AfterValidator(_check_country)]
+Username = Annotated[
+    str,
+    AfterValidator(max_utf16(100)),
+    AfterValidator(_USERNAME_ALPHABET),
+    AfterValidator(_USERNAME_START),
+    AfterValidator(_USERNAME_END),
+]
+Country = Annotated[str, AfterValidator(_COUNTRY)]
 # No limit in Dub's schema; the database column is most likely VARCHAR(191) (an inference).
 TenantId = Annotated[
-    str, AfterValidator(_not_blank), AfterValidator(single_line), AfterValidator(max_utf16(191))
+    str, AfterValidator(_NOT_BLANK), AfterValidator(single_line), AfterValidator(max_utf16(191))
 ]
 TagList = str | list[str]
 

@@ -1,21 +1,31 @@
-"""Field types shared by provider schemas: emails, lengths counted as the providers count."""
+"""Field types shared by provider schemas: emails, lengths counted as the providers count.
+
+Each check is a small frozen dataclass that pydantic calls on one value (as an AfterValidator) and
+that states what it checks as plain data: a limit, a pattern, a set of values. The columnar
+validator (sync/columnar/checks.py) reads that data to run the same check on a whole column, so a
+schema built from these types is validated at column speed with no second statement of its rules.
+Any other validator works as well; rows that need one are validated one by one.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
 
-from sync.models import trim
+from sync.models import trim as trim_text
 
 # The "practical" email pattern of zod 4's z.email(), the check Dub's API applies; a stricter RFC
 # parser would reject addresses the providers accept, a looser one would let 422s through.
-EMAIL_PATTERN = re.compile(
-    r"^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
+# Written without look-arounds (no leading dot, no "..") so that polars' engine reads it too.
+EMAIL_BODY = (
+    r"(?:[A-Za-z0-9_'+\-]+\.)*[A-Za-z0-9_'+\-]*[A-Za-z0-9_+\-]"
+    r"@(?:[A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}"
 )
+EMAIL_PATTERN = re.compile(f"^(?:{EMAIL_BODY})$")
 
 
 def utf16_length(value: str) -> int:
@@ -23,23 +33,117 @@ def utf16_length(value: str) -> int:
     return len(value.encode("utf-16-le")) // 2
 
 
-def max_utf16(limit: int) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if utf16_length(value) > limit:
-            raise ValueError(f"at most {limit} characters allowed, got {utf16_length(value)}")
+@dataclass(frozen=True, slots=True)
+class MaxUtf16:
+    """At most `limit` UTF-16 code units."""
+
+    limit: int
+
+    def __call__(self, value: str) -> str:
+        length = utf16_length(value)
+        if length > self.limit:
+            raise ValueError(f"at most {self.limit} characters allowed, got {length}")
         return value
 
-    return check
+
+def max_utf16(limit: int) -> MaxUtf16:
+    return MaxUtf16(limit)
 
 
-def check_email(value: str) -> str:
-    if len(value) > _LONGEST_EMAIL or not EMAIL_PATTERN.match(value):
-        raise ValueError(email_problem(value))
-    return value
+@dataclass(frozen=True, slots=True)
+class FullMatch:
+    """The whole value matches `pattern`.
+
+    The pattern uses only literal characters, escaped punctuation, `\\uXXXX` escapes, classes,
+    groups and repetition, which Python's `re` and polars' engine read alike (tests prove it).
+    `message` may name the value as `{value}` (quoted and cut short, see `shorten`).
+    """
+
+    pattern: str
+    message: str
+    _compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", re.compile(self.pattern))
+
+    def __call__(self, value: str) -> str:
+        if self._compiled.fullmatch(value) is None:
+            raise ValueError(self.message.format(value=shorten(value)))
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class OneOf:
+    """The value is one of `values`; `message` may name it as `{value}` (as in FullMatch)."""
+
+    values: frozenset[str] = field(repr=False)
+    message: str
+
+    def __call__(self, value: str) -> str:
+        if value not in self.values:
+            raise ValueError(self.message.format(value=shorten(value)))
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class NoPrefix:
+    """The value starts with none of `prefixes`."""
+
+    prefixes: tuple[str, ...]
+    message: str
+
+    def __call__(self, value: str) -> str:
+        if value.startswith(self.prefixes):
+            raise ValueError(self.message)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class NoSuffix:
+    """The value ends with none of `suffixes`."""
+
+    suffixes: tuple[str, ...]
+    message: str
+
+    def __call__(self, value: str) -> str:
+        if value.endswith(self.suffixes):
+            raise ValueError(self.message)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class NotEmpty:
+    """The value is not the empty string."""
+
+    message: str = "must not be empty"
+
+    def __call__(self, value: str) -> str:
+        if not value:
+            raise ValueError(self.message)
+        return value
 
 
 # No address is longer (RFC 5321); longer cells are not matched against the pattern at all.
-_LONGEST_EMAIL = 254
+LONGEST_EMAIL = 254
+
+
+@dataclass(frozen=True, slots=True)
+class EmailAddress:
+    """An address the providers accept: at most LONGEST_EMAIL characters matching EMAIL_BODY.
+
+    The message says why not, so that a person can fix it (`email_problem`).
+    """
+
+    pattern: str = EMAIL_BODY
+    longest: int = LONGEST_EMAIL
+
+    def __call__(self, value: str) -> str:
+        if len(value) > self.longest or not EMAIL_PATTERN.match(value):
+            raise ValueError(email_problem(value))
+        return value
+
+
+check_email = EmailAddress()
 
 # Letters of other scripts that look like Latin ones: the usual look-alikes in spoofed addresses.
 _LOOK_ALIKES = dict(
@@ -67,7 +171,7 @@ def email_problem(value: str) -> str:
         invisible = unicodedata.category(char) in ("Cc", "Cf", "Zs")
         fix = "delete that character" if invisible else _ascii_hint(value)
         return f"{message}; only ASCII addresses are accepted: {fix}"
-    if len(value) > _LONGEST_EMAIL:
+    if len(value) > LONGEST_EMAIL:
         return f"{shown} is too long for an email address"
     if "\n" in value or "\r" in value:
         return f"{shown} contains a line break"
@@ -111,18 +215,33 @@ def shorten(value: str, limit: int = 80) -> str:
     return f"{value[:limit]!r}... ({len(value)} characters)"
 
 
-def single_line(value: str) -> str:
-    # A line break in a name is most often an unbalanced quote that swallowed the next lines.
-    if "\n" in value or "\r" in value:
-        raise ValueError("contains a line break (is a quote in the file unbalanced?)")
-    return value
+@dataclass(frozen=True, slots=True)
+class SingleLine:
+    """The value holds no line break.
+
+    A line break in a name is most often an unbalanced quote that swallowed the next lines.
+    """
+
+    message: str = "contains a line break (is a quote in the file unbalanced?)"
+
+    def __call__(self, value: str) -> str:
+        if "\n" in value or "\r" in value:
+            raise ValueError(self.message)
+        return value
 
 
-def _strip(value: object) -> object:
-    return trim(value) if isinstance(value, str) else value
+single_line = SingleLine()
 
+
+def trim(value: object) -> object:
+    """`models.trim()` for text (whitespace, NBSP and invisible characters at either end);
+    anything else is left for the type check to refuse."""
+    return trim_text(value) if isinstance(value, str) else value
+
+
+_strip = trim  # the name earlier schemas used
 
 # Trimmed before the format check: Dub rejects " a@b.co " (it checks before trimming), so the
 # tool sends every email trimmed. Zero-width spaces and NBSP pasted around it go too.
-Email = Annotated[str, BeforeValidator(_strip), AfterValidator(check_email)]
-TrimmedStr = Annotated[str, BeforeValidator(_strip)]
+Email = Annotated[str, BeforeValidator(trim), AfterValidator(check_email)]
+TrimmedStr = Annotated[str, BeforeValidator(trim)]

@@ -177,27 +177,32 @@ class ProviderHTTP:
         return response.reason_phrase or "no explanation"
 
     def _adopt_advertised_limit(self, headers: httpx.Headers) -> None:
-        """Take the provider's own budget when it announces a lower one than ours.
+        """Take the provider's own budget when it announces one.
 
         Laravel (Partnero) sends X-RateLimit-Limit on every answer and Dub on its errors, both
-        per minute: a guessed default (or a --rate-limit above the account's plan) is corrected
-        by the first answer that says so, before it costs a 429.
+        per minute: a guessed default is replaced by the first answer that states the real one,
+        and a --rate-limit above the account's plan comes down to it, before it costs a 429.
         """
-        limit = headers.get("x-ratelimit-limit")
-        if limit and limit.isdigit() and 0 < int(limit) < self.limiter.per_minute:
+        stated = _stated_limit(headers)
+        if stated is None or stated == self.limiter.per_minute:
+            if stated is not None:
+                self.limiter.learn(stated)  # a guess confirmed: stop probing upwards
+            return
+        was = self.limiter.per_minute
+        self.limiter.learn(stated)
+        if self.limiter.per_minute != was:
             log.info(
                 "adopting the provider's rate limit",
                 provider=self.provider_name,
-                per_minute=int(limit),
-                was=round(self.limiter.per_minute, 1),
+                per_minute=int(stated),
+                was=round(was, 1),
             )
-            self.limiter.per_minute = float(limit)
 
     def _rate_limit_wait(self, response: httpx.Response) -> float:
         headers = response.headers
-        if not headers.get("x-ratelimit-limit"):
-            # A 429 that does not say the real limit: ours is too high by an unknown amount.
-            self.limiter.slow_down()
+        # A 429 that states the real limit was adopted above; one that does not means ours is
+        # too high by an unknown amount: slow down. Either way an adaptive budget stops rising.
+        self.limiter.rate_limited(_stated_limit(headers))
         wait = parse_wait(headers.get("retry-after"))
         if wait is None:
             wait = parse_wait(headers.get("x-ratelimit-reset"))
@@ -211,6 +216,12 @@ class ProviderHTTP:
                 cap=self._max_retry_after,
             )
         return min(wait, self._max_retry_after)
+
+
+def _stated_limit(headers: httpx.Headers) -> float | None:
+    """The budget an X-RateLimit-Limit header states, in requests per minute, if any."""
+    limit = headers.get("x-ratelimit-limit", "")
+    return float(limit) if limit.isdigit() and int(limit) > 0 else None
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -169,7 +169,7 @@ def parse_iso(value: str) -> datetime:
 
 
 def random_id(rng: random.Random, alphabet: str, length: int) -> str:
-    return "".join(rng.choice(alphabet) for _ in range(length))
+    return "".join(rng.choices(alphabet, k=length))
 
 
 def bearer_token(request: Request) -> str | None:

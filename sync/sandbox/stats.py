@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -17,6 +18,8 @@ class SandboxStats:
     rate_limited: int = 0  # 429s answered, real limit and injected bursts alike
     faults: Counter[str] = field(default_factory=Counter)  # injected faults by kind
     max_in_flight: int = 0  # peak number of requests being handled at once
+    first_commit: float | None = None  # time.monotonic() of the first write that changed state
+    last_commit: float | None = None  # ... and of the last one
 
 
 class StatsRecorder:
@@ -47,8 +50,12 @@ class StatsRecorder:
             self.stats.rate_limited += 1
 
     def committed(self) -> None:
+        now = time.monotonic()
         with self._lock:
             self.stats.creates_committed += 1
+            if self.stats.first_commit is None:
+                self.stats.first_commit = now
+            self.stats.last_commit = now
 
     def reset(self) -> None:
         """Zero every counter in place, so references to `stats` stay valid."""
@@ -58,4 +65,5 @@ class StatsRecorder:
             self.stats.total = 0
             self.stats.creates_committed = 0
             self.stats.rate_limited = 0
+            self.stats.first_commit = self.stats.last_commit = None
             self.stats.max_in_flight = self._in_flight

@@ -97,3 +97,88 @@ def test_slow_down_and_adopting_a_limit():
     assert limiter.per_minute == 50
     limiter.per_minute = 0
     assert limiter.per_minute >= 1  # never zero: the run would hang
+
+
+def simulate(limiter, clock, provider_limit, requests, workers=8):
+    """Workers send `requests` through `limiter` to a provider counting a sliding minute (the
+    sandbox's limiter) in virtual time; a refusal states the limit and the reset, as Dub's do."""
+    from sync.sandbox.ratelimit import SlidingWindowLog
+
+    window = SlidingWindowLog(provider_limit, 60.0, clock=clock)
+    sent: list[float] = []
+    refused: list[float] = []
+    left = [requests]
+
+    async def worker():
+        while left[0] > 0:
+            left[0] -= 1
+            while True:
+                await limiter.acquire()
+                verdict = window.hit("key")
+                if verdict.allowed:
+                    sent.append(clock.now)
+                    break
+                refused.append(clock.now)
+                limiter.rate_limited(provider_limit)
+                limiter.pause_for(verdict.reset_in)
+
+    run(clock.drive(*(worker() for _ in range(workers))))
+    return sent, refused
+
+
+def test_a_known_budget_is_never_refused():
+    clock = FakeClock()
+    limiter = RateLimiter(1200, clock=clock, sleep=clock.sleep)
+    sent, refused = simulate(limiter, clock, 1200, 3000)
+    assert refused == [] and limiter.changes == []
+    assert len(sent) / (sent[-1] - sent[0]) == pytest.approx(20 * 0.99, rel=0.01)
+
+
+def test_a_low_guess_rises_until_the_first_429_then_keeps_to_the_stated_limit():
+    clock = FakeClock()
+    limiter = RateLimiter(600, clock=clock, sleep=clock.sleep, adaptive=True, ceiling=3000)
+    sent, refused = simulate(limiter, clock, 1200, 6000)
+    assert 0 < len(refused) <= 8  # the requests in flight when the minute's budget ran out
+    assert max(rate for _, rate, _ in limiter.changes) > 1200 and limiter.per_minute == 1200
+    last_refusal = refused[-1]
+    assert last_refusal < 60  # found within the first minute
+    # From the first 429 on: no more refusals, and the provider's minute is used in full.
+    assert sum(1 for t in sent if t >= sent[-1] - 60) >= 1200 * 0.98
+
+
+def test_a_high_guess_settles_at_the_first_429():
+    clock = FakeClock()
+    limiter = RateLimiter(3000, clock=clock, sleep=clock.sleep, adaptive=True)
+    _, refused = simulate(limiter, clock, 1200, 4000)
+    assert 0 < len(refused) <= 8
+    assert limiter.per_minute == 1200 and not limiter.probing
+    late = [t for t in refused if t > refused[0] + 1]
+    assert late == []  # the requests of the last minute still count: no second wave
+
+
+def test_a_configured_budget_only_comes_down_to_a_stated_limit():
+    limiter = RateLimiter(600)
+    limiter.learn(3000)
+    assert limiter.per_minute == 600
+    limiter.learn(300)
+    assert limiter.per_minute == 300
+    guessed = RateLimiter(600, adaptive=True)
+    guessed.learn(3000)
+    assert guessed.per_minute == 3000 and not guessed.probing
+
+
+def test_no_window_exceeds_the_budget_after_the_rate_drops():
+    clock = FakeClock()
+    limiter = RateLimiter(6000, clock=clock, sleep=clock.sleep, safety=1.0)
+    stamps: list[float] = []
+
+    async def go():
+        for n in range(3000):
+            if n == 500:
+                limiter.learn(600)  # 500 went out in 5 s; the next minute allows 100 more
+            await limiter.acquire()
+            stamps.append(clock.now)
+
+    run(clock.drive(go()))
+    worst = max(sum(1 for t in stamps if s <= t < s + 60) for s in stamps[::25])
+    assert worst <= 601

@@ -1,0 +1,220 @@
+"""Goal 4, local work: read → map → validate → duplicates → plan for N rows against N partners.
+
+No network: the partners that exist are an in-memory index (`ExistingPartners`), as a full scan
+leaves them. Each size runs in a fresh process, so that its peak memory is its own; the
+repetitions' medians are reported. The row-by-row reference (the pipeline before the columnar
+core) runs on the smaller sizes for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from bench import data
+from bench.stats import median, peak_rss_mb, spread
+
+ROOT = Path(__file__).resolve().parent.parent
+MAPPING = ROOT / "mappings" / "dub.toml"
+
+
+def prepare(size: int, directory: Path) -> dict[str, Any]:
+    """Write the roster (CSV) and the existing partners (Parquet) for one size."""
+    frame, mix = data.mixed_roster(size)
+    data.write_csv(frame, directory / f"roster-{size}.csv")
+    data.partners(0, size).write_parquet(directory / f"partners-{size}.parquet")
+    return asdict(mix)
+
+
+def measure(size: int, directory: Path) -> dict[str, Any]:
+    """One timed run, in this process (run it in a fresh one)."""
+    from sync.columnar.existing import ExistingPartners
+    from sync.columnar.mapping import map_frame
+    from sync.columnar.plan import match, split_keys
+    from sync.columnar.validate import validate_frame
+    from sync.mapping import bind_mapping, load_mapping
+    from sync.providers.dub import Dub
+    from sync.reader import read_table
+
+    provider = Dub()
+    started = time.perf_counter()
+    stored = pl.read_parquet(
+        directory / f"partners-{size}.parquet", columns=["id", "email", "tenantId"]
+    )
+    existing = ExistingPartners.from_columns(stored["id"], stored["email"], stored["tenantId"])
+    existing.index  # noqa: B018 - builds the index (keys, first sightings)
+    del stored
+    index_seconds = time.perf_counter() - started
+    gc.collect()
+    before = peak_rss_mb()
+
+    times: dict[str, float] = {}
+    clock = time.perf_counter()
+    table = read_table(directory / f"roster-{size}.csv")
+    times["read"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    spec = load_mapping(MAPPING)
+    mapping = bind_mapping(spec, table.columns, provider.known_fields())
+    validated = validate_frame(table.frame, mapping, provider.schema, provider.tenant_field)
+    times["map+validate"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    distinct = split_keys(validated.keys)
+    times["duplicates"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    plan = match(distinct, validated.invalid, existing)
+    times["plan"] = time.perf_counter() - clock
+    times["total"] = sum(times.values())
+    peak = peak_rss_mb()
+
+    # Breakdown, after the peak is taken: the mapping alone.
+    clock = time.perf_counter()
+    map_frame(table.frame, mapping).collect()
+    map_alone = time.perf_counter() - clock
+    return {
+        "size": size,
+        "seconds": times,
+        "map_alone": map_alone,
+        "index_seconds": index_seconds,
+        "peak_mb": peak,
+        "baseline_mb": before,
+        "one_by_one": validated.checked_one_by_one,
+        "counts": dict(plan.counts()),
+    }
+
+
+def measure_reference(size: int, directory: Path) -> dict[str, Any]:
+    """The row-by-row pipeline (rows as dicts, pydantic per row, a dict index of partners)."""
+    from sync.mapping import bind_mapping, load_mapping
+    from sync.models import RemotePartner
+    from sync.plan import RemoteIndex, build_plan
+    from sync.providers.dub import Dub
+    from sync.reader import read_table
+    from sync.validate import validate_rows
+
+    provider = Dub()
+    stored = pl.read_parquet(directory / f"partners-{size}.parquet")
+    index = RemoteIndex()
+    index.extend(
+        RemotePartner(partner_id, email, tenant)
+        for partner_id, email, tenant in stored.select("id", "email", "tenantId").iter_rows()
+    )
+    del stored
+    gc.collect()
+    clock = time.perf_counter()
+    table = read_table(directory / f"roster-{size}.csv")
+    rows = table.rows
+    mapping = bind_mapping(load_mapping(MAPPING), table.columns, provider.known_fields())
+    validated = validate_rows(rows, mapping, provider.schema, provider.tenant_field)
+    entries = build_plan(validated.candidates, validated.invalid, index)
+    seconds = time.perf_counter() - clock
+    return {"size": size, "seconds": seconds, "peak_mb": peak_rss_mb(), "rows": len(entries)}
+
+
+def _in_subprocess(mode: str, size: int, directory: Path) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.local", mode, str(size), str(directory)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run(
+    sizes: list[int], repeats: int, reference_sizes: list[int], directory: Path
+) -> dict[str, Any]:
+    """Every size `repeats` times in fresh processes; medians and spreads."""
+    results: dict[str, Any] = {"sizes": {}}
+    for size in sizes:
+        mix = prepare(size, directory)
+        runs = [_in_subprocess("measure", size, directory) for _ in range(repeats)]
+        stages = {
+            stage: median([run["seconds"][stage] for run in runs]) for stage in runs[0]["seconds"]
+        }
+        totals = [run["seconds"]["total"] for run in runs]
+        entry = {
+            "mix": mix,
+            "stages": stages,
+            "total": median(totals),
+            "total_spread": spread(totals),
+            "map_alone": median([run["map_alone"] for run in runs]),
+            "index_seconds": median([run["index_seconds"] for run in runs]),
+            "peak_mb": median([run["peak_mb"] for run in runs]),
+            "baseline_mb": median([run["baseline_mb"] for run in runs]),
+            "one_by_one": runs[0]["one_by_one"],
+            "counts": runs[0]["counts"],
+            "repeats": repeats,
+        }
+        if size in reference_sizes:
+            reference = _in_subprocess("reference", size, directory)
+            entry["reference_seconds"] = reference["seconds"]
+            entry["reference_peak_mb"] = reference["peak_mb"]
+        results["sizes"][str(size)] = entry
+    return results
+
+
+def report(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "Goal 4: local work, N rows against N existing partners (median of fresh processes)",
+        f"  {'rows':>9} {'read':>6} {'map+val':>7} {'dups':>6} {'plan':>6} {'total':>6}"
+        f" {'(spread)':>13} {'peak MB':>8} {'s/M rows':>8}",
+    ]
+    for size, entry in results["sizes"].items():
+        stages = entry["stages"]
+        per_million = entry["total"] / int(size) * 1e6
+        lines.append(
+            f"  {int(size):>9,} {stages['read']:>6.3f} {stages['map+validate']:>7.3f}"
+            f" {stages['duplicates']:>6.3f} {stages['plan']:>6.3f} {entry['total']:>6.3f}"
+            f" {entry['total_spread']:>13} {entry['peak_mb']:>8.0f} {per_million:>8.2f}"
+        )
+    for size, entry in results["sizes"].items():
+        lines.append(
+            f"  {int(size):,} rows: plan {entry['counts']}, {entry['one_by_one']} rows validated"
+            f" one by one; mapping alone {entry['map_alone']:.3f}s; index of {int(size):,}"
+            f" partners built in {entry['index_seconds']:.3f}s; memory before reading"
+            f" {entry['baseline_mb']:.0f} MB"
+        )
+        if "reference_seconds" in entry:
+            speedup = entry["reference_seconds"] / entry["total"]
+            lines.append(
+                f"    row-by-row reference: {entry['reference_seconds']:.2f}s,"
+                f" peak {entry['reference_peak_mb']:.0f} MB -> columnar is {speedup:.0f}x faster"
+            )
+    largest = results["sizes"].get("1000000")
+    if largest:
+        ok_time = largest["total"] <= 1.5
+        ok_memory = largest["peak_mb"] <= 1024
+        lines.append(
+            f"  1M rows: {largest['total']:.2f}s (goal <= 1.5s: {'met' if ok_time else 'MISSED'}),"
+            f" peak {largest['peak_mb']:.0f} MB (goal <= 1024 MB:"
+            f" {'met' if ok_memory else 'MISSED'})"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["measure", "reference"])
+    parser.add_argument("size", type=int)
+    parser.add_argument("directory", type=Path)
+    args = parser.parse_args()
+    if args.mode == "measure":
+        result = measure(args.size, args.directory)
+    else:
+        result = measure_reference(args.size, args.directory)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

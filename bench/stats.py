@@ -1,0 +1,23 @@
+"""Medians and peak memory, the two figures every benchmark here reports."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+from collections.abc import Sequence
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def spread(values: Sequence[float]) -> str:
+    """min..max, to show how noisy the repetitions were."""
+    if not values:
+        return "-"
+    return f"{min(values):.3g}..{max(values):.3g}"
+
+
+def peak_rss_mb() -> float:
+    """The peak resident memory of this process so far, in MB (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

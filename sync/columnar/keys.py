@@ -1,0 +1,76 @@
+"""Fast and exact set operations on text keys (emails, tenant ids, partner ids).
+
+polars compares 64-bit hashes of texts several times faster than the texts. Two different texts
+may share a hash, rarely; every operation here checks the texts wherever a shared hash could
+change its answer, so the results are those of comparing the texts themselves.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+HASH = "__hash"
+
+
+def text_hash(column: str) -> pl.Expr:
+    """The 64-bit hash every operation here compares (tests swap in a colliding one)."""
+    return pl.col(column).hash()
+
+
+def maybe_repeated(column: str) -> pl.Expr:
+    """True for every value that occurs more than once, and possibly for a few that do not
+    (a shared hash): use it only to pick rows for an exact check."""
+    return text_hash(column).is_duplicated()
+
+
+def first_sightings(frame: pl.DataFrame, column: str) -> pl.Series:
+    """Exactly `frame[column].is_first_distinct()` (null counts as a value, as there)."""
+    hashed = frame.select(pl.col(column), text_hash(column).alias(HASH))
+    first = hashed[HASH].is_first_distinct()
+    repeats = hashed.filter(~first)
+    if repeats.height:
+        # A later row is a true repeat only if its text is the first row's text.
+        firsts = hashed.filter(first).rename({column: "__first"})
+        check = repeats.join(firsts, on=HASH, how="left")
+        if not check.select(pl.col(column).eq_missing(pl.col("__first")).all()).item():
+            return frame[column].is_first_distinct()
+    return first
+
+
+def with_hash(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """`frame` (whose `column` texts are distinct) with their hashes as HASH, when no two share
+    one; unchanged otherwise. `left_join` compares hashes with such a frame."""
+    hashed = frame.with_columns(text_hash(column).alias(HASH))
+    if hashed[HASH].n_unique() == hashed.height:
+        return hashed
+    return frame
+
+
+def left_join(left: pl.DataFrame, right: pl.DataFrame, left_on: str, right_on: str) -> pl.DataFrame:
+    """`left` with the columns of the `right` row whose `right_on` text equals its `left_on`
+    text (nulls where none does), in `left`'s order; `right_on` texts must be distinct.
+
+    When `right` carries HASH (`with_hash`), the join compares hashes and then drops the matches
+    whose texts differ; otherwise it compares the texts.
+    """
+    if HASH not in right.columns:
+        return left.join(
+            right,
+            left_on=left_on,
+            right_on=right_on,
+            how="left",
+            maintain_order="left",
+            coalesce=False,
+        )
+    joined = left.with_columns(text_hash(left_on).alias(HASH)).join(
+        right, on=HASH, how="left", maintain_order="left"
+    )
+    mismatch = pl.col(right_on).is_not_null() & (pl.col(left_on) != pl.col(right_on))
+    joined = joined.drop(HASH)
+    if not joined.select(mismatch.any()).item():
+        return joined
+    # A shared hash matched two different texts: that row found nothing.
+    columns = [name for name in right.columns if name != HASH]
+    return joined.with_columns(
+        pl.when(~mismatch).then(pl.col(name)).alias(name) for name in columns
+    )

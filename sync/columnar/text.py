@@ -1,0 +1,142 @@
+"""Python's string semantics on polars columns: whitespace, case, UTF-16 length, email keys.
+
+polars' own string kernels differ from Python's in small ways that matter here: `strip_chars()`
+keeps the separators U+001C..U+001F that `str.strip()` removes, and its case tables follow a newer
+Unicode version than Python's. The helpers below give Python's answer for every value, using the
+fast kernels where both agree (ASCII) and Python itself for the rest.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+
+import polars as pl
+
+from sync.models import email_key, trim
+
+# Every character `str.strip()` and `str.split()` treat as whitespace.
+WHITESPACE = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
+_WHITESPACE_RUN = "[" + "".join(f"\\x{{{ord(char):x}}}" for char in WHITESPACE) + "]+"
+
+
+def strip(column: pl.Expr) -> pl.Expr:
+    """`str.strip()`, value by value."""
+    return column.str.strip_chars(WHITESPACE)
+
+
+def trimmed(column: pl.Expr) -> pl.Expr:
+    """`models.trim()` (whitespace and invisible characters at either end), value by value.
+
+    Every character it removes beyond `str.strip()`'s is outside ASCII, so ASCII values take
+    the fast kernel."""
+    return column.map_batches(
+        python_exact(trim, lambda value: value.str.strip_chars(WHITESPACE)), return_dtype=pl.String
+    )
+
+
+# Control characters (category Cc) other than tab, line feed and carriage return: a row holding
+# one is invalid (validate.find_control_character), and it is left to that check to say so.
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x{9f}]"
+
+
+def is_blank(column: pl.Expr) -> pl.Expr:
+    """True where the value is missing or only whitespace (the mapping's "empty cell")."""
+    return column.is_null() | (strip(column).str.len_bytes() == 0)
+
+
+def collapse_spaces(column: pl.Expr) -> pl.Expr:
+    """`" ".join(value.split())`: runs of whitespace become one space, ends trimmed."""
+    return strip(column).str.replace_all(_WHITESPACE_RUN, " ")
+
+
+def is_ascii(column: pl.Expr) -> pl.Expr:
+    """True where every character is ASCII (one byte each), which is where polars' case and
+    Python's case agree."""
+    return column.str.len_bytes() == column.str.len_chars()
+
+
+def python_exact(
+    function: Callable[[str], str], kernel: Callable[[pl.Series], pl.Series]
+) -> Callable[[pl.Series], pl.Series]:
+    """A batch function giving `function`'s result for every value: `kernel` computes ASCII
+    values, Python computes the (usually few) others."""
+
+    def apply(series: pl.Series) -> pl.Series:
+        fast = kernel(series)
+        bytes_, chars = series.str.len_bytes(), series.str.len_chars()
+        if bytes_.sum() == chars.sum():  # every value is ASCII
+            return fast
+        others = (bytes_ != chars).arg_true()
+        values = [function(value) for value in series.gather(others).to_list()]
+        return fast.scatter(others, pl.Series(values, dtype=pl.String))
+
+    return apply
+
+
+def lower(column: pl.Expr) -> pl.Expr:
+    """`str.lower()`, value by value."""
+    return column.map_batches(
+        python_exact(str.lower, lambda value: value.str.to_lowercase()), return_dtype=pl.String
+    )
+
+
+def upper(column: pl.Expr) -> pl.Expr:
+    """`str.upper()`, value by value."""
+    return column.map_batches(
+        python_exact(str.upper, lambda value: value.str.to_uppercase()), return_dtype=pl.String
+    )
+
+
+def python_map(function: Callable[[str], str]) -> Callable[[pl.Series], pl.Series]:
+    """A batch function calling `function` on every value (for transforms with no kernel)."""
+
+    def apply(series: pl.Series) -> pl.Series:
+        values = [None if value is None else function(value) for value in series.to_list()]
+        return pl.Series(values, dtype=pl.String)
+
+    return apply
+
+
+def email_keys(column: pl.Expr) -> pl.Expr:
+    """`models.email_key` (trimmed, case-folded) for every value."""
+    return column.map_batches(
+        python_exact(email_key, lambda value: value.str.strip_chars(WHITESPACE).str.to_lowercase()),
+        return_dtype=pl.String,
+    )
+
+
+def utf16_length(column: pl.Expr) -> pl.Expr:
+    """`fields.utf16_length`, value by value: one unit per character, two for a character
+    beyond U+FFFF (four UTF-8 bytes)."""
+    return column.map_batches(_utf16_lengths, return_dtype=pl.UInt32)
+
+
+def _utf16_lengths(series: pl.Series) -> pl.Series:
+    chars = series.str.len_chars()
+    # A four-byte character makes bytes exceed chars by 3: only such values need counting.
+    maybe = ((series.str.len_bytes() - chars) >= 3).fill_null(False)
+    if not maybe.any():
+        return chars
+    where = maybe.arg_true()
+    astral = series.gather(where).str.count_matches(r"[\x{10000}-\x{10FFFF}]")
+    return chars.scatter(where, chars.gather(where) + astral)
+
+
+def full_match(column: pl.Expr, pattern: str) -> pl.Expr:
+    """`re.fullmatch(pattern, value)`, for patterns both engines read alike (fields.FullMatch)."""
+    return column.str.contains(f"^(?:{pattern})$")
+
+
+def compiles(pattern: str) -> bool:
+    """Whether polars' regex engine accepts `pattern` (Python's may accept more)."""
+    try:
+        pl.select(pl.lit("").str.contains(pattern)).item()
+    except pl.exceptions.ComputeError:
+        return False
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True

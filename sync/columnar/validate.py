@@ -1,0 +1,241 @@
+"""Input columns + a provider schema → the valid rows' keys and every invalid row's outcome.
+
+A row is accepted here only when every value it gives is text (or a list of texts) that the
+model's understood checks accept (checks.py). Every other row (a check failed, a field is not
+understood, the mapping gave a value that is not text) goes through `validate.validate_row`: the
+same mapping and the same pydantic model, one row at a time. So the outcome and message of a
+rejected row are pydantic's own, and an unknown rule is never skipped.
+
+Only the match keys of valid rows are kept. A payload is built when a row is about to be sent,
+from its input row, by the same column expressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel
+
+from sync.columnar import text
+from sync.columnar.checks import ColumnSchema, column_schema
+from sync.columnar.mapping import PER_ROW, ROW, Mapped, map_frame
+from sync.mapping import BoundMapping, set_path
+from sync.models import Candidate, Outcome, Row
+from sync.validate import validate_payload, validate_row
+
+EMAIL = "email"
+KEY = "key"
+TENANT = "tenant_id"
+_ACCEPTED = "accepted"
+
+
+@dataclass(frozen=True, slots=True)
+class _Checks:
+    """The column checks of one mapping and schema."""
+
+    paths: tuple[str, ...]  # payload fields the columns produce, in the model's order
+    outputs: tuple[pl.Expr, ...]  # their values as sent (trimmed where the model trims)
+    accepted: pl.Expr  # true where the row is valid and decided by the columns alone
+
+
+@dataclass(slots=True)
+class ColumnValidated:
+    """The rows that fit the schema, and one outcome per row that does not.
+
+    `keys` has every valid row (row number, email as sent, its match key, tenant id), in row
+    order; `candidates` builds payloads for the rows asked for.
+    """
+
+    keys: pl.DataFrame
+    invalid: list[Outcome]
+    _source: pl.DataFrame
+    _mapping: BoundMapping
+    _checks: _Checks
+    _payloads: dict[int, dict[str, Any]] = field(default_factory=dict)  # rows checked one by one
+
+    def __len__(self) -> int:
+        return self.keys.height
+
+    @property
+    def checked_one_by_one(self) -> int:
+        """How many rows needed the row-by-row path (for the bench and the logs)."""
+        return len(self._payloads) + len(self.invalid)
+
+    def accepted_in_columns(self) -> list[int]:
+        """The rows the column checks accepted on their own."""
+        return [row for row in self.keys[ROW].to_list() if row not in self._payloads]
+
+    def candidates(self, rows: Iterable[int] | None = None) -> list[Candidate]:
+        """The candidates of `rows` (every valid row when None), in row order."""
+        keys = self.keys
+        if rows is not None:
+            keys = keys.filter(pl.col(ROW).is_in(sorted(set(rows))))
+        numbers = keys[ROW]
+        by_rows = pl.Series(list(self._payloads), dtype=pl.Int64)
+        built = dict(self._payloads_of(numbers.filter(~numbers.is_in(by_rows.implode()))))
+        built.update(self._payloads)
+        return [
+            Candidate(row=number, payload=built[number], email=email, tenant_id=tenant)
+            for number, email, tenant in keys.select(ROW, EMAIL, TENANT).iter_rows()
+        ]
+
+    def _payloads_of(self, numbers: pl.Series) -> Iterator[tuple[int, dict[str, Any]]]:
+        if numbers.len() == 0:
+            return
+        rows = self._source[(numbers - 1).cast(pl.Int64)]
+        mapped = map_frame(rows, self._mapping, numbers)
+        values = mapped.frame.select(ROW, *self._checks.outputs).collect()
+        for record in values.iter_rows():
+            payload: dict[str, Any] = {}
+            for path, value in zip(self._checks.paths, record[1:], strict=True):
+                if value is not None:
+                    set_path(payload, path, value)
+            yield record[0], payload
+
+
+def validate_frame(
+    frame: pl.DataFrame,
+    mapping: BoundMapping,
+    schema: type[BaseModel],
+    tenant_field: str | None,
+    problems: Mapping[int, str] | None = None,
+) -> ColumnValidated:
+    """Map and validate every row of `frame`; every problem is collected, none stops the run.
+
+    Args:
+        frame: the input, every column text (reader.Table.frame).
+        mapping: the mapping fitted to the input's header.
+        schema: the provider's create-body model.
+        tenant_field: the payload field that plays tenantId's role, if the provider has one.
+        problems: rows the reader could not split (`Row.problem`) by number: they go the
+            row-by-row way, which reports them invalid.
+    """
+    problems = problems or {}
+    mapped = map_frame(frame, mapping)
+    checks = _column_checks(mapped, column_schema(schema), tenant_field)
+    checked = mapped.frame.select(
+        ROW,
+        checks.accepted.alias(_ACCEPTED),
+        _output(checks, EMAIL).alias(EMAIL),
+        _output(checks, tenant_field).alias(TENANT),
+    ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
+    if problems:
+        damaged = pl.Series(sorted(problems), dtype=pl.Int64).implode()
+        checked = checked.with_columns(pl.col(_ACCEPTED) & ~pl.col(ROW).is_in(damaged))
+    rest = checked.filter(~pl.col(_ACCEPTED))[ROW]
+    keys = checked.filter(pl.col(_ACCEPTED)).drop(_ACCEPTED)
+
+    payloads: dict[int, dict[str, Any]] = {}
+    invalid: list[Outcome] = []
+    extra: list[tuple[int, str, str | None]] = []
+    for result in _one_by_one(frame, rest, mapping, schema, tenant_field, problems):
+        if isinstance(result, Candidate):
+            payloads[result.row] = result.payload
+            extra.append((result.row, result.email, result.tenant_id))
+        else:
+            invalid.append(result)
+    invalid.sort(key=lambda outcome: outcome.row)
+    if extra:
+        more = pl.DataFrame(extra, schema=keys.schema, orient="row")
+        keys = pl.concat([keys, more]).sort(ROW)
+    keys = keys.with_columns(text.email_keys(pl.col(EMAIL)).alias(KEY))
+    return ColumnValidated(
+        keys=keys.select(ROW, EMAIL, KEY, TENANT),
+        invalid=invalid,
+        _source=frame,
+        _mapping=mapping,
+        _checks=checks,
+        _payloads=payloads,
+    )
+
+
+def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | None) -> _Checks:
+    """What the columns produce and when they accept a row on their own."""
+    targets = mapped.targets
+    if not columns.known:
+        return _Checks(paths=(), outputs=(), accepted=pl.lit(False))
+    ok: list[pl.Expr] = []
+    one_by_one: list[pl.Expr] = [pl.col(PER_ROW)]
+    outputs: dict[str, pl.Expr] = {}
+    for target, dtype in targets.items():
+        leaf = columns.leaf(target)
+        column = pl.col(target)
+        is_text = dtype == pl.String
+        fits = leaf.known and (
+            (is_text and leaf.text) or (dtype == pl.List(pl.String) and leaf.text_list)
+        )
+        if target == tenant_field and not is_text:
+            fits = False
+        if not fits:
+            one_by_one.append(column.is_not_null())
+            continue
+        trim = leaf.trim and is_text  # trim() is more than the mapping's str.strip()
+        value = text.trimmed(column) if trim else column
+        outputs[target] = value
+        ok.extend(column.is_null() | check(value) for check in leaf.checks)
+        # A control character makes the row invalid, with its own message: pydantic's path says so.
+        if is_text:
+            ok.append(column.is_null() | ~column.str.contains(text.CONTROL))
+        else:
+            ok.append(column.is_null() | ~column.list.join("").str.contains(text.CONTROL))
+    for path, leaf in columns.leaves.items():
+        if leaf.required:
+            ok.append(pl.col(path).is_not_null() if path in targets else pl.lit(False))
+    order = {path: index for index, path in enumerate(columns.leaves)}
+    paths = tuple(sorted(outputs, key=lambda path: order.get(path, len(order))))
+    checks_pass = pl.all_horizontal(*ok).fill_null(False) if ok else pl.lit(True)
+    accepted = checks_pass & ~pl.any_horizontal(*one_by_one).fill_null(True)
+    return _Checks(
+        paths=paths,
+        outputs=tuple(outputs[path].alias(path) for path in paths),
+        accepted=accepted,
+    )
+
+
+def _output(checks: _Checks, path: str | None) -> pl.Expr:
+    """The value sent for `path`, or null when the columns do not produce it."""
+    if path is not None and path in checks.paths:
+        return checks.outputs[checks.paths.index(path)]
+    return pl.lit(None, dtype=pl.String)
+
+
+def _one_by_one(
+    frame: pl.DataFrame,
+    numbers: pl.Series,
+    mapping: BoundMapping,
+    schema: type[BaseModel],
+    tenant_field: str | None,
+    problems: Mapping[int, str],
+) -> Iterator[Candidate | Outcome]:
+    """Validate these rows with pydantic, one by one. A row whose mapping the columns could
+    apply starts from the mapped values (the same payload `BoundMapping.apply` builds, which is
+    proven); the others are mapped row by row as well."""
+    if numbers.len() == 0:
+        return
+    mapped = map_frame(frame[(numbers - 1).cast(pl.Int64)], mapping, numbers)
+    values = mapped.frame.select(ROW, PER_ROW, *mapped.targets).collect()
+    by_rows: list[int] = []
+    for record in values.iter_rows():
+        number, per_row, cells = record[0], record[1], record[2:]
+        if per_row or number in problems:
+            by_rows.append(number)
+            continue
+        payload: dict[str, Any] = {}
+        for target, value in zip(mapped.targets, cells, strict=True):
+            if value is not None:
+                set_path(payload, target, value)
+        yield validate_payload(number, payload, schema, tenant_field)
+    for row in _rows(frame, pl.Series(by_rows, dtype=pl.Int64), problems):
+        yield validate_row(row, mapping, schema, tenant_field)
+
+
+def _rows(frame: pl.DataFrame, numbers: pl.Series, problems: Mapping[int, str]) -> Iterator[Row]:
+    """The input rows with these 1-based numbers, as the row-by-row path reads them."""
+    if numbers.len() == 0:
+        return
+    picked = frame[(numbers - 1).cast(pl.Int64)]
+    for number, values in zip(numbers.to_list(), picked.iter_rows(named=True), strict=True):
+        yield Row(number=number, values=values, problem=problems.get(number))

@@ -1,0 +1,83 @@
+"""Python's string semantics, on columns: every helper gives Python's answer for every value."""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sync.columnar import text
+from sync.models import email_key
+from sync.providers.dub import _USERNAME_ALPHABET
+from sync.providers.fields import EMAIL_BODY, check_email, utf16_length
+
+from .strategies import ODD, SPACES, text_chars
+
+values = st.lists(
+    st.one_of(
+        st.none(),
+        st.text(alphabet=text_chars, max_size=8),
+        st.text(alphabet=SPACES + ODD + "ab", max_size=8),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def column(items, expression):
+    return (
+        pl.DataFrame({"v": items}, schema={"v": pl.String})
+        .select(expression(pl.col("v")))["v"]
+        .to_list()
+    )
+
+
+def python(items, function):
+    return [None if item is None else function(item) for item in items]
+
+
+@settings(max_examples=200, deadline=None)
+@given(values)
+def test_whitespace_and_case_as_python(items):
+    assert column(items, text.strip) == python(items, str.strip)
+    assert column(items, text.collapse_spaces) == python(items, lambda v: " ".join(v.split()))
+    assert column(items, text.lower) == python(items, str.lower)
+    assert column(items, text.upper) == python(items, str.upper)
+    assert column(items, text.email_keys) == python(items, email_key)
+    assert column(items, text.utf16_length) == python(items, utf16_length)
+    assert column(items, text.is_blank) == [item is None or not item.strip() for item in items]
+
+
+def test_case_tables_differ_from_pythons_where_expected():
+    # Characters newer than Python's Unicode tables: polars' kernel alone would disagree.
+    items = ["\ua7cb", "ɤ", "ABC"]
+    assert column(items, text.lower) == [item.lower() for item in items]
+    assert column(items, text.upper) == [item.upper() for item in items]
+
+
+# The pattern the email check used before it was written without look-arounds.
+LOOKAROUND_EMAIL = re.compile(
+    r"^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
+)
+email_like = st.text(alphabet="ab9_'+-.@Z", max_size=14)
+
+
+@settings(max_examples=500, deadline=None)
+@given(email_like)
+def test_email_pattern_is_the_lookaround_pattern(value):
+    try:
+        check_email(value)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert accepted == bool(LOOKAROUND_EMAIL.match(value))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(email_like, st.text(alphabet=text_chars, max_size=6)), min_size=1))
+def test_full_match_reads_patterns_as_python_does(items):
+    for pattern in (EMAIL_BODY, _USERNAME_ALPHABET.pattern):
+        expected = [re.fullmatch(pattern, item) is not None for item in items]
+        assert column(items, lambda v, p=pattern: text.full_match(v, p)) == expected
