@@ -97,6 +97,16 @@ def match(distinct: Distinct, invalid: list[Outcome], partners: ExistingPartners
     """One entry per input row: invalid rows, duplicates, and each first row matched against
     the partners that exist (exists / conflict / create)."""
     index = partners.index
+    decided, tangled = _matched(distinct.firsts, index)
+    others = [*_invalid_entries(invalid), *_classify_rows(tangled, index)]
+    parts = [*decided, _entries_frame(others), distinct.duplicates]
+    return PlanFrame(frame=pl.concat(parts).sort(ROW))
+
+
+def _matched(firsts: pl.DataFrame, index: PartnerIndex) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+    """The first rows decided in columns (as plan entries), and the rows left to `classify`
+    with the partners they found. (Its own function, so that the joins' intermediate frames are
+    freed before the entries are put in row order.)"""
     by_key = index.by_key.rename(
         {
             remote.KEY: "e_key",
@@ -105,7 +115,7 @@ def match(distinct: Distinct, invalid: list[Outcome], partners: ExistingPartners
             remote.FIRST_TENANT: "e_first_tenant",
         }
     )
-    by_email = hashed_keys.left_join(distinct.firsts, by_key, KEY, "e_key").drop("e_key")
+    by_email = hashed_keys.left_join(firsts, by_key, KEY, "e_key").drop("e_key")
     # Most rows' email partner is also the partner their tenant id matches: no second join.
     settled = (
         pl.col("e_id").is_not_null()
@@ -146,9 +156,7 @@ def match(distinct: Distinct, invalid: list[Outcome], partners: ExistingPartners
     simple_known, tangled_known = _decide(known)
     simple_looked_up, tangled_looked_up = _decide(looked_up)
     tangled = pl.concat([tangled_known, tangled_looked_up], how="diagonal_relaxed")
-    others = [*_invalid_entries(invalid), *_classify_rows(tangled, index)]
-    parts = [simple_known, simple_looked_up, _entries_frame(others), distinct.duplicates]
-    return PlanFrame(frame=pl.concat(parts).sort(ROW))
+    return [simple_known, simple_looked_up], tangled
 
 
 def _set(column: str) -> pl.Expr:
