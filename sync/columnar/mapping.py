@@ -147,7 +147,9 @@ def _transformed(
 
 def _title(value: pl.Expr) -> pl.Expr:
     # polars' title case differs from Python's ("o'neil" -> "O'Neil"): Python does it.
-    return value.map_batches(text.python_map(str.title), return_dtype=pl.String)
+    return value.map_batches(
+        text.python_map(str.title), return_dtype=pl.String, is_elementwise=True
+    )
 
 
 _TEXT_TRANSFORMS: dict[str, Any] = {

@@ -79,10 +79,9 @@ class PlanFrame:
 
 def split_keys(keys: pl.DataFrame) -> Distinct:
     """Separate the first row of each key from later rows with the same email or tenant id."""
-    shared = keys.select(
-        hashed_keys.maybe_repeated(KEY)
-        | (pl.col(TENANT).is_not_null() & hashed_keys.maybe_repeated(TENANT))
-    ).to_series()
+    shared = hashed_keys.maybe_repeated(keys, KEY) | (
+        keys[TENANT].is_not_null() & hashed_keys.maybe_repeated(keys, TENANT)
+    )
     tangled = keys.filter(shared)
     firsts, duplicates = split_duplicates(
         Candidate(row=row, payload={}, email=email, tenant_id=tenant)
@@ -187,29 +186,26 @@ def _decide(found: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .when(~by_tenant & ~by_email)
         .then(pl.lit(Action.CREATE.value))
     )
-    decided = found.with_columns(action.alias(ACTION)).collect()
-    simple = (
-        decided.lazy()
-        .filter(pl.col(ACTION).is_not_null())
-        .select(
-            ROW,
-            ACTION,
-            pl.when(plain_tenant).then(pl.col("t_id")).otherwise(pl.col("e_id")).alias(REMOTE_ID),
-            pl.when(plain_tenant)
-            .then(pl.lit("matched by tenantId"))
-            .when(plain_email)
-            .then(pl.lit("matched by email"))
-            .otherwise(pl.lit(""))
-            .alias(MESSAGE),
-            pl.lit(None, dtype=pl.String).alias(FIELD),
-            EMAIL,
-            TENANT,
-        )
+    decided = found.with_columns(action.alias(ACTION))
+    simple = decided.filter(pl.col(ACTION).is_not_null()).select(
+        ROW,
+        ACTION,
+        pl.when(plain_tenant).then(pl.col("t_id")).otherwise(pl.col("e_id")).alias(REMOTE_ID),
+        pl.when(plain_tenant)
+        .then(pl.lit("matched by tenantId"))
+        .when(plain_email)
+        .then(pl.lit("matched by email"))
+        .otherwise(pl.lit(""))
+        .alias(MESSAGE),
+        pl.lit(None, dtype=pl.String).alias(FIELD),
+        EMAIL,
+        TENANT,
     )
     tangled = decided.filter(pl.col(ACTION).is_null()).select(
         ROW, EMAIL, TENANT, "e_id", "e_tenant", "t_id"
     )
-    return simple.collect(), tangled
+    simple_frame, tangled_frame = pl.collect_all([simple, tangled])
+    return simple_frame, tangled_frame
 
 
 def _classify_rows(tangled: pl.DataFrame, index: PartnerIndex) -> list[PlanEntry]:

@@ -112,10 +112,12 @@ def validate_frame(
     """
     mapped = map_frame(frame, mapping)
     checks = _column_checks(mapped, column_schema(schema), tenant_field)
+    email = _output(checks, EMAIL)
     checked = mapped.frame.select(
         ROW,
         checks.accepted.alias(_ACCEPTED),
-        _output(checks, EMAIL).alias(EMAIL),
+        email.alias(EMAIL),
+        text.email_keys(email).alias(KEY),
         _output(checks, tenant_field).alias(TENANT),
     ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
     rest = checked.filter(~pl.col(_ACCEPTED))[ROW]
@@ -123,7 +125,7 @@ def validate_frame(
 
     payloads: dict[int, dict[str, Any]] = {}
     invalid: list[Outcome] = []
-    extra: list[tuple[int, str, str | None]] = []
+    extra: list[tuple[int, str, str | None]] = []  # rows accepted one by one
     for result in _one_by_one(frame, rest, mapping, schema, tenant_field):
         if isinstance(result, Candidate):
             payloads[result.row] = result.payload
@@ -132,9 +134,11 @@ def validate_frame(
             invalid.append(result)
     invalid.sort(key=lambda outcome: outcome.row)
     if extra:
-        more = pl.DataFrame(extra, schema=keys.schema, orient="row")
-        keys = pl.concat([keys, more]).sort(ROW)
-    keys = keys.with_columns(text.email_keys(pl.col(EMAIL)).alias(KEY))
+        more = pl.DataFrame(
+            extra, schema={ROW: pl.Int64, EMAIL: pl.String, TENANT: pl.String}, orient="row"
+        )
+        more = more.with_columns(text.email_keys(pl.col(EMAIL)).alias(KEY))
+        keys = pl.concat([keys, more.select(keys.columns)]).sort(ROW)
     return ColumnValidated(
         keys=keys.select(ROW, EMAIL, KEY, TENANT),
         invalid=invalid,
