@@ -88,12 +88,15 @@ def python_map(function: Callable[[str], str]) -> Callable[[pl.Series], pl.Serie
     return apply
 
 
-def email_keys(column: pl.Expr) -> pl.Expr:
-    """`models.email_key` (trimmed, case-folded) for every value."""
+def email_keys(column: pl.Expr, *, trimmed: bool = False) -> pl.Expr:
+    """`models.email_key` (trimmed, case-folded) for every value; `trimmed` when the values are
+    known to be trimmed already."""
+
+    def kernel(values: pl.Series) -> pl.Series:
+        return (values if trimmed else values.str.strip_chars(WHITESPACE)).str.to_lowercase()
+
     return column.map_batches(
-        python_exact(email_key, lambda value: value.str.strip_chars(WHITESPACE).str.to_lowercase()),
-        return_dtype=pl.String,
-        is_elementwise=True,
+        python_exact(email_key, kernel), return_dtype=pl.String, is_elementwise=True
     )
 
 

@@ -39,6 +39,7 @@ class _Checks:
     paths: tuple[str, ...]  # payload fields the columns produce, in the model's order
     outputs: tuple[pl.Expr, ...]  # their values as sent (trimmed where the model trims)
     accepted: pl.Expr  # true where the row is valid and decided by the columns alone
+    trims_email: bool = False  # the email sent is trimmed (the model trims it)
 
 
 @dataclass(slots=True)
@@ -117,7 +118,7 @@ def validate_frame(
         ROW,
         checks.accepted.alias(_ACCEPTED),
         email.alias(EMAIL),
-        text.email_keys(email).alias(KEY),
+        text.email_keys(email, trimmed=checks.trims_email).alias(KEY),
         _output(checks, tenant_field).alias(TENANT),
     ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
     rest = checked.filter(~pl.col(_ACCEPTED))[ROW]
@@ -180,10 +181,12 @@ def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | No
     paths = tuple(sorted(outputs, key=lambda path: order.get(path, len(order))))
     checks_pass = pl.all_horizontal(*ok).fill_null(False) if ok else pl.lit(True)
     accepted = checks_pass & ~pl.any_horizontal(*one_by_one).fill_null(True)
+    email_leaf = columns.leaf(EMAIL)
     return _Checks(
         paths=paths,
         outputs=tuple(outputs[path].alias(path) for path in paths),
         accepted=accepted,
+        trims_email=email_leaf.trim or EMAIL in mapped.trimmed,
     )
 
 
