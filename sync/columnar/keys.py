@@ -17,24 +17,40 @@ def text_hash(column: str) -> pl.Expr:
     return pl.col(column).hash()
 
 
-def maybe_repeated(column: str) -> pl.Expr:
-    """True for every value that occurs more than once, and possibly for a few that do not
-    (a shared hash): use it only to pick rows for an exact check."""
-    return text_hash(column).is_duplicated()
+def maybe_repeated(frame: pl.DataFrame, column: str) -> pl.Series:
+    """True for every value of `column` that occurs more than once, and possibly for a few that
+    do not (a shared hash): use it only to pick rows for an exact check.
+
+    Sorting the hashes takes a third of the memory of a hash table of them (is_duplicated).
+    """
+    hashes = frame.select(text_hash(column)).to_series()
+    order = hashes.arg_sort()
+    ordered = hashes.gather(order)
+    same_as_next = (ordered == ordered.shift(-1)).fill_null(False)
+    repeated = same_as_next | same_as_next.shift(1, fill_value=False)
+    return _in_frame_order(repeated, order)
 
 
 def first_sightings(frame: pl.DataFrame, column: str) -> pl.Series:
     """Exactly `frame[column].is_first_distinct()` (null counts as a value, as there)."""
-    hashed = frame.select(pl.col(column), text_hash(column).alias(HASH))
-    first = hashed[HASH].is_first_distinct()
-    repeats = hashed.filter(~first)
-    if repeats.height:
+    hashes = frame.select(text_hash(column)).to_series()
+    # Ties broken by position: equal hashes stay in frame order.
+    order = frame.select(pl.arg_sort_by(text_hash(column), pl.int_range(pl.len()))).to_series()
+    ordered = hashes.gather(order)
+    starts = (ordered != ordered.shift(1)).fill_null(True)
+    if not starts.all():
         # A later row is a true repeat only if its text is the first row's text.
-        firsts = hashed.filter(first).rename({column: "__first"})
-        check = repeats.join(firsts, on=HASH, how="left")
-        if not check.select(pl.col(column).eq_missing(pl.col("__first")).all()).item():
+        texts = frame[column].gather(order)
+        group_text = texts.filter(starts).gather((starts.cum_sum() - 1).cast(pl.UInt32))
+        if not texts.eq_missing(group_text).all():
             return frame[column].is_first_distinct()
-    return first
+    return _in_frame_order(starts, order)
+
+
+def _in_frame_order(sorted_values: pl.Series, order: pl.Series) -> pl.Series:
+    """Values given in `order` (an arg_sort), put back in the frame's order."""
+    result = pl.repeat(False, sorted_values.len(), dtype=pl.Boolean, eager=True)
+    return result.scatter(order, sorted_values)
 
 
 def with_hash(frame: pl.DataFrame, column: str) -> pl.DataFrame:

@@ -129,6 +129,10 @@ def _rule(rule: FieldRule, sources: tuple[str, ...]) -> _Column:
     present = has_text if rule.default is None else pl.lit(True)
     if kind == _OPAQUE:
         return _Column(_OPAQUE, value, present)
+    if rule.default is None and rule.join and kind == _TEXT:
+        # Text transforms keep "" empty and the rest not: an empty join is "no value". (Half
+        # the cost of testing the joined text again.)
+        return _Column(kind, value.replace("", None), present, trimmed)
     if rule.default is None:
         return _Column(kind, pl.when(has_text).then(value), present, trimmed)
     if kind == _TEXT and isinstance(rule.default, str):
@@ -156,7 +160,9 @@ def _transformed(
 
 def _title(value: pl.Expr) -> pl.Expr:
     # polars' title case differs from Python's ("o'neil" -> "O'Neil"): Python does it.
-    return value.map_batches(text.python_map(str.title), return_dtype=pl.String)
+    return value.map_batches(
+        text.python_map(str.title), return_dtype=pl.String, is_elementwise=True
+    )
 
 
 _TEXT_TRANSFORMS: dict[str, Any] = {

@@ -79,10 +79,9 @@ class PlanFrame:
 
 def split_keys(keys: pl.DataFrame) -> Distinct:
     """Separate the first row of each key from later rows with the same email or tenant id."""
-    shared = keys.select(
-        hashed_keys.maybe_repeated(KEY)
-        | (pl.col(TENANT).is_not_null() & hashed_keys.maybe_repeated(TENANT))
-    ).to_series()
+    shared = hashed_keys.maybe_repeated(keys, KEY) | (
+        keys[TENANT].is_not_null() & hashed_keys.maybe_repeated(keys, TENANT)
+    )
     tangled = keys.filter(shared)
     firsts, duplicates = split_duplicates(
         Candidate(row=row, payload={}, email=email, tenant_id=tenant)
@@ -97,6 +96,16 @@ def match(distinct: Distinct, invalid: list[Outcome], partners: ExistingPartners
     """One entry per input row: invalid rows, duplicates, and each first row matched against
     the partners that exist (exists / conflict / create)."""
     index = partners.index
+    decided, tangled = _matched(distinct.firsts, index)
+    others = [*_invalid_entries(invalid), *_classify_rows(tangled, index)]
+    parts = [*decided, _entries_frame(others), distinct.duplicates]
+    return PlanFrame(frame=pl.concat(parts).sort(ROW))
+
+
+def _matched(firsts: pl.DataFrame, index: PartnerIndex) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+    """The first rows decided in columns (as plan entries), and the rows left to `classify`
+    with the partners they found. (Its own function, so that the joins' intermediate frames are
+    freed before the entries are put in row order.)"""
     by_key = index.by_key.rename(
         {
             remote.KEY: "e_key",
@@ -105,7 +114,7 @@ def match(distinct: Distinct, invalid: list[Outcome], partners: ExistingPartners
             remote.FIRST_TENANT: "e_first_tenant",
         }
     )
-    by_email = hashed_keys.left_join(distinct.firsts, by_key, KEY, "e_key").drop("e_key")
+    by_email = hashed_keys.left_join(firsts, by_key, KEY, "e_key").drop("e_key")
     # Most rows' email partner is also the partner their tenant id matches: no second join.
     settled = (
         pl.col("e_id").is_not_null()
@@ -146,9 +155,7 @@ def match(distinct: Distinct, invalid: list[Outcome], partners: ExistingPartners
     simple_known, tangled_known = _decide(known)
     simple_looked_up, tangled_looked_up = _decide(looked_up)
     tangled = pl.concat([tangled_known, tangled_looked_up], how="diagonal_relaxed")
-    others = [*_invalid_entries(invalid), *_classify_rows(tangled, index)]
-    parts = [simple_known, simple_looked_up, _entries_frame(others), distinct.duplicates]
-    return PlanFrame(frame=pl.concat(parts).sort(ROW))
+    return [simple_known, simple_looked_up], tangled
 
 
 def _set(column: str) -> pl.Expr:
@@ -179,29 +186,26 @@ def _decide(found: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .when(~by_tenant & ~by_email)
         .then(pl.lit(Action.CREATE.value))
     )
-    decided = found.with_columns(action.alias(ACTION)).collect()
-    simple = (
-        decided.lazy()
-        .filter(pl.col(ACTION).is_not_null())
-        .select(
-            ROW,
-            ACTION,
-            pl.when(plain_tenant).then(pl.col("t_id")).otherwise(pl.col("e_id")).alias(REMOTE_ID),
-            pl.when(plain_tenant)
-            .then(pl.lit("matched by tenantId"))
-            .when(plain_email)
-            .then(pl.lit("matched by email"))
-            .otherwise(pl.lit(""))
-            .alias(MESSAGE),
-            pl.lit(None, dtype=pl.String).alias(FIELD),
-            EMAIL,
-            TENANT,
-        )
+    decided = found.with_columns(action.alias(ACTION))
+    simple = decided.filter(pl.col(ACTION).is_not_null()).select(
+        ROW,
+        ACTION,
+        pl.when(plain_tenant).then(pl.col("t_id")).otherwise(pl.col("e_id")).alias(REMOTE_ID),
+        pl.when(plain_tenant)
+        .then(pl.lit("matched by tenantId"))
+        .when(plain_email)
+        .then(pl.lit("matched by email"))
+        .otherwise(pl.lit(""))
+        .alias(MESSAGE),
+        pl.lit(None, dtype=pl.String).alias(FIELD),
+        EMAIL,
+        TENANT,
     )
     tangled = decided.filter(pl.col(ACTION).is_null()).select(
         ROW, EMAIL, TENANT, "e_id", "e_tenant", "t_id"
     )
-    return simple.collect(), tangled
+    simple_frame, tangled_frame = pl.collect_all([simple, tangled])
+    return simple_frame, tangled_frame
 
 
 def _classify_rows(tangled: pl.DataFrame, index: PartnerIndex) -> list[PlanEntry]:

@@ -78,14 +78,18 @@ def python_exact(
 def lower(column: pl.Expr) -> pl.Expr:
     """`str.lower()`, value by value."""
     return column.map_batches(
-        python_exact(str.lower, lambda value: value.str.to_lowercase()), return_dtype=pl.String
+        python_exact(str.lower, lambda value: value.str.to_lowercase()),
+        return_dtype=pl.String,
+        is_elementwise=True,
     )
 
 
 def upper(column: pl.Expr) -> pl.Expr:
     """`str.upper()`, value by value."""
     return column.map_batches(
-        python_exact(str.upper, lambda value: value.str.to_uppercase()), return_dtype=pl.String
+        python_exact(str.upper, lambda value: value.str.to_uppercase()),
+        return_dtype=pl.String,
+        is_elementwise=True,
     )
 
 
@@ -99,18 +103,22 @@ def python_map(function: Callable[[str], str]) -> Callable[[pl.Series], pl.Serie
     return apply
 
 
-def email_keys(column: pl.Expr) -> pl.Expr:
-    """`models.email_key` (trimmed, case-folded) for every value."""
+def email_keys(column: pl.Expr, *, trimmed: bool = False) -> pl.Expr:
+    """`models.email_key` (trimmed, case-folded) for every value; `trimmed` when the values are
+    known to be trimmed already."""
+
+    def kernel(values: pl.Series) -> pl.Series:
+        return (values if trimmed else values.str.strip_chars(WHITESPACE)).str.to_lowercase()
+
     return column.map_batches(
-        python_exact(email_key, lambda value: value.str.strip_chars(WHITESPACE).str.to_lowercase()),
-        return_dtype=pl.String,
+        python_exact(email_key, kernel), return_dtype=pl.String, is_elementwise=True
     )
 
 
 def utf16_length(column: pl.Expr) -> pl.Expr:
     """`fields.utf16_length`, value by value: one unit per character, two for a character
     beyond U+FFFF (four UTF-8 bytes)."""
-    return column.map_batches(_utf16_lengths, return_dtype=pl.UInt32)
+    return column.map_batches(_utf16_lengths, return_dtype=pl.UInt32, is_elementwise=True)
 
 
 def _utf16_lengths(series: pl.Series) -> pl.Series:

@@ -39,6 +39,7 @@ class _Checks:
     paths: tuple[str, ...]  # payload fields the columns produce, in the model's order
     outputs: tuple[pl.Expr, ...]  # their values as sent (trimmed where the model trims)
     accepted: pl.Expr  # true where the row is valid and decided by the columns alone
+    trims_email: bool = False  # the email sent is trimmed (the model trims it)
 
 
 @dataclass(slots=True)
@@ -116,10 +117,12 @@ def validate_frame(
     problems = problems or {}
     mapped = map_frame(frame, mapping)
     checks = _column_checks(mapped, column_schema(schema), tenant_field)
+    email = _output(checks, EMAIL)
     checked = mapped.frame.select(
         ROW,
         checks.accepted.alias(_ACCEPTED),
-        _output(checks, EMAIL).alias(EMAIL),
+        email.alias(EMAIL),
+        text.email_keys(email, trimmed=checks.trims_email).alias(KEY),
         _output(checks, tenant_field).alias(TENANT),
     ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
     if problems:
@@ -130,7 +133,7 @@ def validate_frame(
 
     payloads: dict[int, dict[str, Any]] = {}
     invalid: list[Outcome] = []
-    extra: list[tuple[int, str, str | None]] = []
+    extra: list[tuple[int, str, str | None]] = []  # rows accepted one by one
     for result in _one_by_one(frame, rest, mapping, schema, tenant_field, problems):
         if isinstance(result, Candidate):
             payloads[result.row] = result.payload
@@ -139,9 +142,11 @@ def validate_frame(
             invalid.append(result)
     invalid.sort(key=lambda outcome: outcome.row)
     if extra:
-        more = pl.DataFrame(extra, schema=keys.schema, orient="row")
-        keys = pl.concat([keys, more]).sort(ROW)
-    keys = keys.with_columns(text.email_keys(pl.col(EMAIL)).alias(KEY))
+        more = pl.DataFrame(
+            extra, schema={ROW: pl.Int64, EMAIL: pl.String, TENANT: pl.String}, orient="row"
+        )
+        more = more.with_columns(text.email_keys(pl.col(EMAIL)).alias(KEY))
+        keys = pl.concat([keys, more.select(keys.columns)]).sort(ROW)
     return ColumnValidated(
         keys=keys.select(ROW, EMAIL, KEY, TENANT),
         invalid=invalid,
@@ -188,10 +193,12 @@ def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | No
     paths = tuple(sorted(outputs, key=lambda path: order.get(path, len(order))))
     checks_pass = pl.all_horizontal(*ok).fill_null(False) if ok else pl.lit(True)
     accepted = checks_pass & ~pl.any_horizontal(*one_by_one).fill_null(True)
+    email_leaf = columns.leaf(EMAIL)
     return _Checks(
         paths=paths,
         outputs=tuple(outputs[path].alias(path) for path in paths),
         accepted=accepted,
+        trims_email=email_leaf.trim or EMAIL in mapped.trimmed,
     )
 
 

@@ -172,8 +172,10 @@ class Dub(BaseProvider):
 
     async def lookup(self, http: ProviderHTTP, candidate: Candidate) -> list[RemotePartner]:
         found = await self._find(http, {"email": candidate.email})
-        if not found and candidate.tenant_id:
-            found = await self._find(http, {"tenantId": candidate.tenant_id})
+        # No "email OR tenantId" filter exists. Unless the email's partner has the row's tenantId,
+        # the tenantId may belong to another partner: a conflict a full listing would show.
+        if candidate.tenant_id and not any(p.tenant_id == candidate.tenant_id for p in found):
+            found += await self._find(http, {"tenantId": candidate.tenant_id})
         return found
 
     async def _find(self, http: ProviderHTTP, params: dict[str, str | int]) -> list[RemotePartner]:

@@ -40,7 +40,7 @@ specs = st.dictionaries(st.sampled_from(TARGETS), rule, max_size=4)
 tables = st.lists(st.fixed_dictionaries({name: cell for name in COLUMNS}), min_size=1, max_size=6)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(specs, st.booleans(), tables)
 def test_columns_give_the_row_payload(fields, passthrough, records):
     mapping = bind_mapping(

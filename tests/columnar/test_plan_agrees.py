@@ -32,7 +32,7 @@ remote = st.lists(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(candidate_rows, remote)
 def test_columns_plan_as_the_rows_do(rows, partners):
     candidates, invalid = [], []
@@ -61,7 +61,7 @@ def _fields(entry):
     return {name: getattr(entry, name) for name in entry.__slots__}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(candidate_rows, remote)
 def test_keys_sharing_a_hash_are_still_told_apart(rows, partners):
     # A hash that collides all the time: the length of the text.

@@ -96,7 +96,7 @@ def check_agreement(records, mapping, schema, tenant_field):
     return columns, rows
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(rows_of(DUB_FIELDS))
 def test_dub_fields_agree_and_columns_decide_every_text_row(records):
     mapping = bind_mapping(identity_mapping(), list(records[0]), DUB.known_fields())
@@ -105,7 +105,7 @@ def test_dub_fields_agree_and_columns_decide_every_text_row(records):
     assert set(columns.accepted_in_columns()) == {candidate.row for candidate in rows.candidates}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(rows_of(ROSTER_COLUMNS))
 def test_default_dub_mapping_agrees(records):
     spec = load_mapping(ROOT / "mappings" / "dub.toml")
@@ -150,7 +150,7 @@ AFFILIATE_COLUMNS = {
 }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(rows_of(AFFILIATE_COLUMNS))
 def test_unknown_checks_fall_back_to_pydantic_for_the_rows_concerned(records):
     known = list(Affiliate.model_fields)
