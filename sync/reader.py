@@ -250,12 +250,13 @@ def _read_clean_csv(
     width = len(header)
     if width < 2 or not all(header):
         return None
-    body = data[newline + 1 :]
-    if not body or body.startswith(b"\n") or b"\n\n" in body:
-        return None  # no rows, or a blank line (not a row, yet counted)
-    lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    start = newline + 1  # the data lines, without copying them
+    if start == len(data) or data.startswith(b"\n", start):
+        return None  # no rows, or a blank line first
+    # A blank line further on has no separator, or fails the record grammar: _fields_fit.
+    lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
     # polars refuses bytes that are not UTF-8, in these lines as in the values.
-    if not _fields_fit(data, body, separator.encode("utf-8"), width, lines):
+    if not _fields_fit(data, start, separator.encode("utf-8"), width, lines):
         return None
     try:
         frame = pl.read_csv(
@@ -279,8 +280,8 @@ def _read_clean_csv(
     return header, frame
 
 
-def _fields_fit(data: bytes, body: bytes, separator: bytes, width: int, lines: int) -> bool:
-    """Whether every data line has `width` fields, every quote in a well-formed quoted value
+def _fields_fit(data: bytes, start: int, separator: bytes, width: int, lines: int) -> bool:
+    """Whether every data line (from byte `start`) has `width` fields, every quote in a well-formed quoted value
     that is a whole field and closes on its line.
 
     Without quotes the total count of separators decides: it is width - 1 per line, and a line
@@ -288,8 +289,8 @@ def _fields_fit(data: bytes, body: bytes, separator: bytes, width: int, lines: i
     line must match the grammar of a record: `width` fields, each either unquoted (no quote, no
     separator) or quoted ('"..."', a quote inside written as two), separated by the separator.
     """
-    if b'"' not in body:
-        return body.count(separator) == (width - 1) * lines
+    if data.find(b'"', start) < 0:
+        return data.count(separator, start) == (width - 1) * lines
     sep = f"\\x{{{separator[0]:x}}}"
     field = f'(?:[^"{sep}\\n]*|(?:"[^"]*")+)'
     record = f"^{field}(?:{sep}{field}){{{width - 1}}}$"

@@ -294,3 +294,18 @@ def test_a_quoted_clean_file_is_read_by_polars(tmp_path: Path):
         None,
         'say "hi"',
     ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"email,name\na@x.com,Ann\n\nb@x.com,Bo\n",
+        b'email,name\na@x.com,"Ann"\n\nb@x.com,Bo\n',
+        b"email,name\na@x.com,Ann,x\n\nb@x.com,Bo\n",
+        b"email,name\na@x.com,Ann\nb@x.com\n",
+    ],
+)
+def test_a_blank_or_short_line_leaves_the_file_to_the_careful_reader(tmp_path: Path, data: bytes):
+    from sync.reader import _read_clean_csv
+
+    assert _read_clean_csv(write(tmp_path, data), data, None) is None
