@@ -43,19 +43,19 @@ PROBLEM_STATUSES = frozenset({Status.INVALID, Status.CONFLICT, Status.FAILED, St
 
 # Invisible characters that copy-and-paste leaves around values: zero-width space, non-joiner and
 # joiner, word joiner, and the byte-order mark (zero-width no-break space). str.strip() keeps them.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 
 
 def trim(value: str) -> str:
     """`value` without whitespace (NBSP included) or invisible characters at either end."""
     value = value.strip()
-    if not value or (value[0] not in _INVISIBLE and value[-1] not in _INVISIBLE):
+    if not value or (value[0] not in INVISIBLE and value[-1] not in INVISIBLE):
         return value
     # A loop, not a regex: an anchored `[...]+$` is quadratic on a long run of spaces.
     start, end = 0, len(value)
-    while start < end and (value[start].isspace() or value[start] in _INVISIBLE):
+    while start < end and (value[start].isspace() or value[start] in INVISIBLE):
         start += 1
-    while end > start and (value[end - 1].isspace() or value[end - 1] in _INVISIBLE):
+    while end > start and (value[end - 1].isspace() or value[end - 1] in INVISIBLE):
         end -= 1
     return value[start:end]
 

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -121,20 +122,20 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
         raise InputError(f"input {path} is a directory, not a file") from None
     except OSError as exc:
         raise InputError(f"cannot read input file {path}: {exc.strerror}") from None
-    content_hash = hashlib.sha256(data).hexdigest()
-    if path.suffix.lower() in PARQUET_SUFFIXES:
-        frame = _read_parquet(path, data)
-        columns = _clean_header(path, list(frame.columns))
-        rows = [
-            Row(number=index, values=dict(zip(columns, values, strict=True)))
-            for index, values in enumerate(frame.iter_rows(), start=1)
-        ]
-    else:
+    # hashlib and polars both release the GIL: the hash costs no time beside the parse.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        if path.suffix.lower() in PARQUET_SUFFIXES:
+            frame = _read_parquet(path, data)
+            columns = _clean_header(path, list(frame.columns))
+            frame.columns = columns
+            return Table(path=path, columns=columns, frame=frame, content_hash=digest.result())
         clean = _read_clean_csv(path, data, encoding)
         if clean is not None:
-            return Table(path=path, columns=clean[0], frame=clean[1], content_hash=content_hash)
+            header, frame = clean
+            return Table(path=path, columns=header, frame=frame, content_hash=digest.result())
         columns, rows = _read_csv(path, data, encoding)
-    return Table(path=path, columns=columns, rows=rows, content_hash=content_hash)
+        return Table(path=path, columns=columns, rows=rows, content_hash=digest.result())
 
 
 # --- Parquet ---------------------------------------------------------------------------------
@@ -222,28 +223,26 @@ def _read_clean_csv(
 ) -> tuple[list[str], pl.DataFrame] | None:
     """A CSV that cannot need the careful reader, parsed by polars; None for any other.
 
-    Clean means: UTF-8 without a byte-order mark; no quote, carriage return or NUL anywhere (so
-    every physical line is one record and no value spans lines); the header on the first line,
-    on its own, naming every column; no blank line; and exactly width - 1 separators on every
-    line. The last is proven cheaply: polars refuses a line with too many fields, and the total
-    count of separators leaves no room for a line with too few. Such a file gives the rows the
-    csv-module reader gives, numbered 1, 2, ... with no problem; anything else goes that way.
+    Clean means: UTF-8 without a byte-order mark; no carriage return or NUL anywhere; the header
+    on the first line, unquoted, naming every column; no blank line; and on every line exactly
+    width - 1 separators outside quoted values, every quote belonging to a quoted value that is a
+    whole field and ends on its line (`_fields_fit`). Then every physical line is one record of
+    the header's width, and polars reads the values the csv-module reader reads: the same rows,
+    numbered 1, 2, ... with no problem. Anything else goes the careful way.
     """
-    if encoding is not None or b'"' in data or b"\r" in data or b"\x00" in data:
+    if encoding is not None or b"\r" in data or b"\x00" in data:
         return None
     if _binary_kind(data) is not None or data.startswith(codecs.BOM_UTF8):
         return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if not text or not _CONTENT.match(text):
-        return None  # blank lines or spaces before the header: the careful reader skips them
-    newline = text.find("\n")
+    newline = data.find(b"\n")
     if newline < 0:
         return None
-    first_line, body = text[:newline], text[newline + 1 :]
-    _refuse_json(path, text, 0)
+    try:
+        first_line = data[:newline].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not _CONTENT.match(first_line) or first_line[0] in "{[" or '"' in first_line:
+        return None  # spaces or blank lines before the header, JSON, a quoted header
     separator, skip = _separator(path, trim(first_line))
     if skip or len(separator.encode("utf-8")) != 1:
         return None
@@ -251,10 +250,13 @@ def _read_clean_csv(
     width = len(header)
     if width < 2 or not all(header):
         return None
-    if not body or body.startswith("\n") or "\n\n" in body:
-        return None  # no rows, or a blank line (not a row, yet counted)
-    lines = body.count("\n") + (0 if body.endswith("\n") else 1)
-    if body.count(separator) != (width - 1) * lines:
+    start = newline + 1  # the data lines, without copying them
+    if start == len(data) or data.startswith(b"\n", start):
+        return None  # no rows, or a blank line first
+    # A blank line further on has no separator, or fails the record grammar: _fields_fit.
+    lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
+    # polars refuses bytes that are not UTF-8, in these lines as in the values.
+    if not _fields_fit(data, start, separator.encode("utf-8"), width, lines):
         return None
     try:
         frame = pl.read_csv(
@@ -263,7 +265,7 @@ def _read_clean_csv(
             has_header=True,
             new_columns=header,
             infer_schema=False,  # every cell as text: "007" must stay "007"
-            quote_char=None,
+            quote_char='"',
             raise_if_empty=True,
             truncate_ragged_lines=False,
         )
@@ -271,7 +273,42 @@ def _read_clean_csv(
         return None
     if frame.height != lines or frame.width != width:
         return None
+    # An empty value is no value, quoted ("") or not, as the careful reader has it.
+    frame = frame.with_columns(
+        pl.when(pl.col(name).str.len_bytes() > 0).then(pl.col(name)).alias(name) for name in header
+    )
     return header, frame
+
+
+def _fields_fit(data: bytes, start: int, separator: bytes, width: int, lines: int) -> bool:
+    """Whether every data line (from byte `start`) has `width` fields, every quote in a well-formed quoted value
+    that is a whole field and closes on its line.
+
+    Without quotes the total count of separators decides: it is width - 1 per line, and a line
+    with more fields is refused by polars itself, so no line can have fewer. With quotes, every
+    line must match the grammar of a record: `width` fields, each either unquoted (no quote, no
+    separator) or quoted ('"..."', a quote inside written as two), separated by the separator.
+    """
+    if data.find(b'"', start) < 0:
+        return data.count(separator, start) == (width - 1) * lines
+    sep = f"\\x{{{separator[0]:x}}}"
+    field = f'(?:[^"{sep}\\n]*|(?:"[^"]*")+)'
+    record = f"^{field}(?:{sep}{field}){{{width - 1}}}$"
+    try:
+        # Every line as one value: NUL never occurs in the file, so it splits nothing.
+        raw_lines = pl.read_csv(
+            data,
+            has_header=False,
+            skip_rows=1,
+            separator="\x00",
+            quote_char=None,
+            infer_schema=False,
+            new_columns=["line"],
+        )
+    except Exception:
+        return False
+    fits = raw_lines.select(pl.col("line").fill_null("").str.contains(record).all()).item()
+    return raw_lines.height == lines and bool(fits)
 
 
 def _read_csv(path: Path, data: bytes, encoding: str | None) -> tuple[list[str], list[Row]]:

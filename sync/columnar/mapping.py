@@ -43,6 +43,7 @@ class _Column:
     value: pl.Expr
     present: pl.Expr
     trimmed: bool = False
+    by_row: pl.Expr | None = None  # true where the row path must compute this value
 
 
 def map_frame(
@@ -65,6 +66,8 @@ def map_frame(
             per_row.append(result.present.fill_null(False))  # null: a missing cell, no value
             continue
         columns[rule.target] = result.value
+        if result.by_row is not None:
+            per_row.append(result.by_row.fill_null(False))
         kinds[rule.target] = pl.List(pl.String) if result.kind == _LIST else pl.String()
         if result.trimmed:
             trimmed.add(rule.target)
@@ -125,7 +128,9 @@ def _rule(rule: FieldRule, sources: tuple[str, ...]) -> _Column:
             raw, trimmed, transforms = stripped_cell, True, transforms[1:]
     else:
         has_text, raw, trimmed = pl.lit(False), pl.lit(None, dtype=pl.String), False
-    kind, value, trimmed = _transformed(raw, transforms, trimmed)
+    kind, value, trimmed, by_row = _transformed(raw, transforms, trimmed)
+    if by_row is not None:
+        by_row = has_text & by_row  # a blank cell gives no value: nothing to compute
     present = has_text if rule.default is None else pl.lit(True)
     if kind == _OPAQUE:
         return _Column(_OPAQUE, value, present)
@@ -134,28 +139,34 @@ def _rule(rule: FieldRule, sources: tuple[str, ...]) -> _Column:
         # the cost of testing the joined text again.)
         return _Column(kind, value.replace("", None), present, trimmed)
     if rule.default is None:
-        return _Column(kind, pl.when(has_text).then(value), present, trimmed)
+        return _Column(kind, pl.when(has_text).then(value), present, trimmed, by_row)
     if kind == _TEXT and isinstance(rule.default, str):
         default = pl.lit(rule.default, dtype=pl.String)
         value = pl.when(has_text).then(value).otherwise(default)
-        return _Column(kind, value, present, trimmed and rule.default == trim(rule.default))
+        same = trimmed and rule.default == trim(rule.default)
+        return _Column(kind, value, present, same, by_row)
     return _Column(_OPAQUE, value, present)
 
 
 def _transformed(
     value: pl.Expr, names: tuple[str, ...], trimmed: bool
-) -> tuple[str, pl.Expr, bool]:
-    """Apply transforms in order; like the row path, stop after the first non-text result."""
+) -> tuple[str, pl.Expr, bool, pl.Expr | None]:
+    """Apply transforms in order; like the row path, stop after the first non-text result.
+
+    The last item is true where the row path must compute the value (None: nowhere)."""
     for name in names:
         if name == "split":
-            # Each part is trimmed with models.trim(), which has no list kernel: row by row.
-            return _OPAQUE, value, False
+            # Each part is trimmed with models.trim(), which is str.strip() on ASCII text; a
+            # value beyond ASCII is split row by row.
+            parts = value.str.split(",").list.eval(text.strip(pl.element()))
+            parts = parts.list.eval(pl.element().filter(pl.element() != ""))
+            return _LIST, parts, False, ~text.is_ascii(value)
         transform = _TEXT_TRANSFORMS.get(name)
         if transform is None:
-            return _OPAQUE, value, False  # json, bool: values that are not text
+            return _OPAQUE, value, False, None  # json, bool: values that are not text
         value = transform(value)
         trimmed = name in ("trim", "collapse_spaces")
-    return _TEXT, value, trimmed
+    return _TEXT, value, trimmed, None
 
 
 def _title(value: pl.Expr) -> pl.Expr:

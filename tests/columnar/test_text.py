@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync.columnar import text
-from sync.models import email_key
+from sync.models import email_key, trim
 from sync.providers.dub import _USERNAME_ALPHABET
 from sync.providers.fields import EMAIL_BODY, check_email, utf16_length
 
@@ -81,3 +81,12 @@ def test_full_match_reads_patterns_as_python_does(items):
     for pattern in (EMAIL_BODY, _USERNAME_ALPHABET.pattern):
         expected = [re.fullmatch(pattern, item) is not None for item in items]
         assert column(items, lambda v, p=pattern: text.full_match(v, p)) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(SPACES + "\u200b\u200c\u200d\u2060\ufeffaé😀 "), max_size=8)
+)
+def test_trimmed_is_models_trim(value):
+    got = pl.select(text.trimmed(pl.lit(value, dtype=pl.String))).item()
+    assert got == trim(value)

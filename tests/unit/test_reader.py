@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import polars as pl
@@ -248,3 +250,62 @@ def test_a_clean_file_is_read_by_polars_and_a_ragged_one_carefully(tmp_path: Pat
     ragged = read_table(write(tmp_path, b"email,name\na@x.com,Ann,x\nb@x.com,Bo\n", "ragged.csv"))
     assert list(ragged.problems) == [1]
     assert ragged.height == 2
+
+
+quoted_cells = st.one_of(
+    cells,
+    st.text(alphabet='ab ,;\t"\n', max_size=6),
+    st.sampled_from(['"', '""', 'a"b', "a,b", "a\nb", " x ", ""]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([",", ";", "\t"]),
+    st.integers(2, 4).flatmap(
+        lambda width: st.lists(
+            st.lists(quoted_cells, min_size=width, max_size=width), min_size=1, max_size=5
+        )
+    ),
+    st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+)
+def test_quoted_files_the_fast_reader_takes_read_as_the_careful_reader_reads_them(
+    tmp_path_factory, separator, records, quoting
+):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=separator, quoting=quoting, lineterminator="\n")
+    buffer.write(separator.join(f"col{index}" for index in range(len(records[0]))) + "\n")
+    writer.writerows([[cell or "" for cell in record] for record in records])
+    path = tmp_path_factory.mktemp("quoted") / "in.csv"
+    path.write_bytes(buffer.getvalue().encode("utf-8"))
+    both = _both_ways(path)
+    if both is not None:
+        assert both[0] == both[1]
+
+
+def test_a_quoted_clean_file_is_read_by_polars(tmp_path: Path):
+    from sync.reader import _read_clean_csv
+
+    data = b'email,tags\na@x.com,"blog, life"\nb@x.com,""\nc@x.com,"say ""hi"""\n'
+    path = write(tmp_path, data)
+    assert _read_clean_csv(path, data, None) is not None
+    assert [row.values["tags"] for row in read_table(path).rows] == [
+        "blog, life",
+        None,
+        'say "hi"',
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"email,name\na@x.com,Ann\n\nb@x.com,Bo\n",
+        b'email,name\na@x.com,"Ann"\n\nb@x.com,Bo\n',
+        b"email,name\na@x.com,Ann,x\n\nb@x.com,Bo\n",
+        b"email,name\na@x.com,Ann\nb@x.com\n",
+    ],
+)
+def test_a_blank_or_short_line_leaves_the_file_to_the_careful_reader(tmp_path: Path, data: bytes):
+    from sync.reader import _read_clean_csv
+
+    assert _read_clean_csv(write(tmp_path, data), data, None) is None
