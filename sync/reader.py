@@ -281,8 +281,8 @@ def _read_clean_csv(
 
 
 def _fields_fit(data: bytes, start: int, separator: bytes, width: int, lines: int) -> bool:
-    """Whether every data line (from byte `start`) has `width` fields, every quote in a well-formed quoted value
-    that is a whole field and closes on its line.
+    """Whether every data line (from byte `start`) has `width` fields, every quote in a
+    well-formed quoted value that is a whole field and closes on its line.
 
     Without quotes the total count of separators decides: it is width - 1 per line, and a line
     with more fields is refused by polars itself, so no line can have fewer. With quotes, every
