@@ -37,32 +37,37 @@ def prepare(size: int, directory: Path) -> dict[str, Any]:
 
 
 def measure(size: int, directory: Path) -> dict[str, Any]:
-    """One timed run, in this process (run it in a fresh one), in the pipeline's order: the
-    input is read, validated and de-duplicated; then the existing partners arrive (here from a
-    file, as a full listing would leave them; not timed); then every row is planned."""
+    """One timed run, in this process (run it in a fresh one), through the functions
+    `partner-sync plan` runs, in its order: `pipeline.prepare` (read, map, validate), the split
+    of duplicates, then the existing partners arrive (here from a file, as a full listing would
+    leave them; not timed), then `pipeline.plan_rows` decides every row. After that, the rest of
+    the command's local work: one outcome per row and the report file."""
+    from pydantic import SecretStr
+
     from sync.columnar.existing import ExistingPartners
-    from sync.columnar.mapping import map_frame
-    from sync.columnar.plan import match, split_keys
-    from sync.columnar.validate import validate_frame
-    from sync.mapping import bind_mapping, load_mapping
+    from sync.columnar.plan import split_keys
+    from sync.pipeline import plan_outcomes, plan_rows, prepare
     from sync.providers.dub import Dub
     from sync.reader import read_table
+    from sync.report import write_report
+    from sync.settings import Settings
 
-    provider = Dub()
+    settings = Settings(
+        input=directory / f"roster-{size}.csv",
+        provider=Dub(),
+        base_url="http://127.0.0.1:9",  # never called: nothing here uses the network
+        api_key=SecretStr("unused"),
+        mapping=MAPPING,
+    )
     gc.collect()
     before = peak_rss_mb()
     times: dict[str, float] = {}
     cpu = time.process_time()
     clock = time.perf_counter()
-    table = read_table(directory / f"roster-{size}.csv")
-    times["read"] = time.perf_counter() - clock
+    prepared = prepare(settings)
+    times["prepare"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    spec = load_mapping(MAPPING)
-    mapping = bind_mapping(spec, table.columns, provider.known_fields())
-    validated = validate_frame(table.frame, mapping, provider.schema, provider.tenant_field)
-    times["map+validate"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    distinct = split_keys(validated.keys)
+    distinct = split_keys(prepared.valid.keys, settings.tenant_label)
     times["duplicates"] = time.perf_counter() - clock
     cpu_seconds = time.process_time() - cpu
 
@@ -77,26 +82,36 @@ def measure(size: int, directory: Path) -> dict[str, Any]:
 
     clock = time.perf_counter()
     cpu = time.process_time()
-    plan = match(distinct, validated.invalid, existing)
+    plan = plan_rows(prepared.valid, distinct, existing, settings.tenant_label)
     times["plan"] = time.perf_counter() - clock
     cpu_seconds += time.process_time() - cpu
     times["total"] = sum(times.values())
     peak = peak_rss_mb()
 
-    # Breakdown, after the peak is taken: the mapping alone.
+    # The rest of `partner-sync plan` without the network: outcomes, counts, the report.
     clock = time.perf_counter()
-    map_frame(table.frame, mapping).collect()
-    map_alone = time.perf_counter() - clock
+    outcomes = plan_outcomes(plan, settings.mode)
+    counts = outcomes.counts()
+    write_report(directory / f"report-{size}.csv", outcomes)
+    report_seconds = time.perf_counter() - clock
+    peak_with_report = peak_rss_mb()
+
+    # Breakdown, after the peaks are taken: the read alone.
+    clock = time.perf_counter()
+    read_table(settings.input)
+    read_alone = time.perf_counter() - clock
     return {
         "size": size,
         "seconds": times,
-        "map_alone": map_alone,
+        "read_alone": read_alone,
         "index_seconds": index_seconds,
+        "report_seconds": report_seconds,
         "cpu_seconds": cpu_seconds,  # all threads: what the stages cost, whatever the load
         "peak_mb": peak,
+        "peak_with_report_mb": peak_with_report,
         "baseline_mb": before,
-        "one_by_one": validated.checked_one_by_one,
-        "counts": dict(plan.counts()),
+        "one_by_one": prepared.valid.checked_one_by_one,
+        "counts": dict(counts),
     }
 
 
@@ -159,7 +174,9 @@ def run(
             "total_spread": spread(totals),
             "total_best": min(totals),
             "cpu_seconds": median([run["cpu_seconds"] for run in runs]),
-            "map_alone": median([run["map_alone"] for run in runs]),
+            "read_alone": median([run["read_alone"] for run in runs]),
+            "report_seconds": median([run["report_seconds"] for run in runs]),
+            "peak_with_report_mb": median([run["peak_with_report_mb"] for run in runs]),
             "index_seconds": median([run["index_seconds"] for run in runs]),
             "peak_mb": median([run["peak_mb"] for run in runs]),
             "baseline_mb": median([run["baseline_mb"] for run in runs]),
@@ -178,14 +195,14 @@ def run(
 def report(results: dict[str, Any]) -> list[str]:
     lines = [
         "Goal 4: local work, N rows against N existing partners (median of fresh processes)",
-        f"  {'rows':>9} {'read':>6} {'map+val':>7} {'dups':>6} {'plan':>6} {'total':>6}"
+        f"  {'rows':>9} {'prepare':>7} {'dups':>6} {'plan':>6} {'total':>6}"
         f" {'(spread)':>13} {'CPU s':>6} {'peak MB':>8} {'s/M rows':>8}",
     ]
     for size, entry in results["sizes"].items():
         stages = entry["stages"]
         per_million = entry["total"] / int(size) * 1e6
         lines.append(
-            f"  {int(size):>9,} {stages['read']:>6.3f} {stages['map+validate']:>7.3f}"
+            f"  {int(size):>9,} {stages['prepare']:>7.3f}"
             f" {stages['duplicates']:>6.3f} {stages['plan']:>6.3f} {entry['total']:>6.3f}"
             f" {entry['total_spread']:>13} {entry['cpu_seconds']:>6.2f} {entry['peak_mb']:>8.0f}"
             f" {per_million:>8.2f}"
@@ -193,9 +210,13 @@ def report(results: dict[str, Any]) -> list[str]:
     for size, entry in results["sizes"].items():
         lines.append(
             f"  {int(size):,} rows: plan {entry['counts']}, {entry['one_by_one']} rows validated"
-            f" one by one; mapping alone {entry['map_alone']:.3f}s; index of {int(size):,}"
-            f" partners built in {entry['index_seconds']:.3f}s (not in the total); memory at"
-            f" start {entry['baseline_mb']:.0f} MB"
+            f" one by one; reading alone {entry['read_alone']:.3f}s (in prepare); index of"
+            f" {int(size):,} partners built in {entry['index_seconds']:.3f}s (not in the total);"
+            f" memory at start {entry['baseline_mb']:.0f} MB"
+        )
+        lines.append(
+            f"    then the rest of `plan`: an outcome per row and the report file"
+            f" {entry['report_seconds']:.2f}s more, peak {entry['peak_with_report_mb']:.0f} MB"
         )
         if "reference_seconds" in entry:
             speedup = entry["reference_seconds"] / entry["total"]

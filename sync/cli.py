@@ -21,11 +21,11 @@ from pydantic import SecretStr
 from sync import logs
 from sync.checkpoint import Checkpoint, read_status
 from sync.errors import ConfigError, Interrupted, SyncError, UsageError
-from sync.models import PROBLEM_STATUSES, RunSummary
+from sync.models import RunSummary
 from sync.pipeline import MAPPINGS_DIR, RunResult, export_source, run_plan, run_sync
 from sync.providers import PROVIDERS, get_provider
 from sync.providers.base import Provider
-from sync.report import problems, report_format, write_report
+from sync.report import report_format, write_report
 from sync.retry import RetryPolicy
 from sync.settings import (
     Settings,
@@ -604,13 +604,12 @@ def _finish(
         click.echo("  not carried across:")
         for warning in result.warnings:
             click.echo(f"    - {warning}")
-    for outcome in problems(result.outcomes, PROBLEM_LINES):
+    for outcome in result.outcomes.problems(PROBLEM_LINES):
         where = f" {outcome.field}" if outcome.field else ""
         click.echo(f"  row {outcome.row}: {outcome.status.value}{where}: {outcome.message}")
-    hidden = sum(1 for o in result.outcomes if o.status in PROBLEM_STATUSES) - PROBLEM_LINES
-    if hidden > 0:
-        click.echo(f"  ... and {hidden} more in the report")
-    bad = any(outcome.status in PROBLEM_STATUSES for outcome in result.outcomes)
+    bad = result.outcomes.problem_count()
+    if bad > PROBLEM_LINES:
+        click.echo(f"  ... and {bad - PROBLEM_LINES} more in the report")
     return 1 if bad else 0
 
 

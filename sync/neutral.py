@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 
 NEUTRAL_FIELDS: dict[str, str] = {
     "source_id": "the partner's id at the source platform",
@@ -74,14 +74,16 @@ def snapshot_csv(rows: Iterable[Mapping[str, str | None]]) -> str:
 
 
 def lost_in_migration(
-    rows: Sequence[Mapping[str, str | None]],
+    filled: Callable[[str], int],
+    total: int,
     unused_columns: Iterable[str],
     unportable: Mapping[str, str],
 ) -> list[str]:
     """What a migration will not carry across, field by field, for the plan to say.
 
     Args:
-        rows: the neutral rows read from the source.
+        filled: how many of the neutral rows read from the source have a value in a column.
+        total: how many rows were read.
         unused_columns: neutral columns the direction mapping does not use.
         unportable: what the source keeps by nature (links, statistics, passwords), and why.
     """
@@ -90,11 +92,12 @@ def lost_in_migration(
         unused -= NAME_COLUMNS  # the name is carried, whole or in parts
     lost = []
     for column in [name for name in NEUTRAL_FIELDS if name in unused]:
-        holding = sum(1 for row in rows if row.get(column))
-        if holding and column not in ("source_id", "status", "created_at"):
+        if column in ("source_id", "status", "created_at"):
+            continue
+        holding = filled(column)
+        if holding:
             lost.append(
-                f"{column}: {holding} of {len(rows)} partners have one; the target has no "
-                "field for it"
+                f"{column}: {holding} of {total} partners have one; the target has no field for it"
             )
     lost.extend(f"{name}: {why}" for name, why in unportable.items())
     return lost

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import structlog
 from pydantic import BaseModel
 
 from sync.checkpoint import CREATE, SENDING, Binding, Checkpoint
-from sync.columnar.validate import validate_frame
+from sync.columnar.existing import ExistingPartners
+from sync.columnar.mapping import ROW
+from sync.columnar.plan import (
+    ACTION,
+    FIELD,
+    MESSAGE,
+    REMOTE_ID,
+    Distinct,
+    PlanFrame,
+    match,
+    split_keys,
+)
+from sync.columnar.validate import EMAIL, TENANT, ColumnValidated, validate_frame
 from sync.errors import GuardError, InputError
 from sync.files import write_private
 from sync.mapping import BoundMapping, MappingSpec, bind_mapping, identity_mapping, load_mapping
@@ -21,21 +33,21 @@ from sync.models import (
     Action,
     Candidate,
     Outcome,
-    PlanEntry,
     RemotePartner,
     RunSummary,
     Status,
     Strategy,
 )
 from sync.neutral import lost_in_migration, snapshot_csv
-from sync.plan import Knowledge, RemoteIndex, apply_refusals, build_plan
+from sync.outcomes import Outcomes
+from sync.plan import Knowledge, RemoteIndex, apply_refusals
 from sync.providers.http import ProviderHTTP
 from sync.ratelimit import RateLimiter
 from sync.reader import Table, read_table
 from sync.remote import RemoteReader
 from sync.retry import call_with_retries
 from sync.settings import Settings
-from sync.validate import Validated, validate_rows
+from sync.validate import validate_rows
 from sync.worker import Job, Worker
 
 log = structlog.get_logger(__name__)
@@ -50,21 +62,25 @@ MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
 
 @dataclass(slots=True)
 class Prepared:
-    """The input read, mapped and validated: everything that needs no network."""
+    """The input read, mapped and validated: everything that needs no network.
+
+    `valid` keeps the valid rows' keys as columns and builds payloads only for the rows asked
+    for: a million-row input that is mostly known costs no million dictionaries."""
 
     table: Table
     mapping: BoundMapping
-    validated: Validated
+    valid: ColumnValidated
 
-    def candidates_by_row(self) -> dict[int, Candidate]:
-        return {candidate.row: candidate for candidate in self.validated.candidates}
+    def candidates(self, rows: Iterable[int]) -> dict[int, Candidate]:
+        """The candidates of these rows (valid ones only), by row number."""
+        return {candidate.row: candidate for candidate in self.valid.candidates(rows)}
 
 
 @dataclass(slots=True)
 class RunResult:
     """Every row's outcome, in row order, and the figures of the run."""
 
-    outcomes: list[Outcome]
+    outcomes: Outcomes
     summary: RunSummary
     warnings: list[str] = field(default_factory=list)
 
@@ -95,24 +111,25 @@ def prepare(settings: Settings) -> Prepared:
     schema = settings.schema
     if settings.invite:
         _warn_unsent_fields(mapping, schema)
-    validated = _validate(table, mapping, schema, settings.tenant_field)
+    valid = _validate(table, mapping, schema, settings.tenant_field)
     if not table.height:
         log.warning("the input has a header but no rows", input=str(settings.input))
-    return Prepared(table=table, mapping=mapping, validated=validated)
+    return Prepared(table=table, mapping=mapping, valid=valid)
 
 
 def _validate(
     table: Table, mapping: BoundMapping, schema: type[BaseModel], tenant_field: str | None
-) -> Validated:
+) -> ColumnValidated:
     """Whole columns first, and one by one every row they cannot accept alone (a value or a
     rule they cannot judge, a row the reader could not split). A file whose row numbers skip
     blank lines is validated row by row: the columns number rows by position."""
     if not table.numbered_by_position:
-        return validate_rows(table.rows, mapping, schema, tenant_field)
+        rows = validate_rows(table.rows, mapping, schema, tenant_field)
+        return ColumnValidated.of_rows(rows.candidates, rows.invalid)
     columns = validate_frame(table.frame, mapping, schema, tenant_field, table.problems)
     if columns.checked_one_by_one:
         log.debug("rows validated one by one", rows=columns.checked_one_by_one)
-    return Validated(candidates=columns.candidates(), invalid=columns.invalid)
+    return columns
 
 
 def _warn_unsent_fields(mapping: BoundMapping, schema: type[BaseModel]) -> None:
@@ -168,48 +185,48 @@ async def _existing(
     return RemoteIndex(), strategy
 
 
-def _distinct(candidates: list[Candidate]) -> list[Candidate]:
-    """The first row of each email / tenant id: later ones are duplicates and need no lookup."""
-    seen_email: set[str] = set()
-    seen_tenant: set[str] = set()
-    firsts = []
-    for candidate in candidates:
-        if candidate.key in seen_email or (
-            candidate.tenant_id and candidate.tenant_id in seen_tenant
-        ):
-            continue
-        seen_email.add(candidate.key)
-        if candidate.tenant_id:
-            seen_tenant.add(candidate.tenant_id)
-        firsts.append(candidate)
-    return firsts
-
-
 async def make_plan(
     settings: Settings,
     prepared: Prepared,
     http: ProviderHTTP,
     progress: Progress | None = None,
     knowledge: Knowledge | None = None,
-) -> tuple[list[PlanEntry], Strategy, list[RemotePartner]]:
+) -> tuple[PlanFrame, Strategy, list[RemotePartner]]:
     """Classify every row; returns the plan, how existing partners were found, and the
     partners the provider showed (to remember for the next run).
 
     With `knowledge` from earlier runs, only rows whose email was never seen are checked at
     the provider, so a nightly run costs calls in proportion to what is new.
     """
-    candidates = prepared.validated.candidates
-    to_check = _distinct(candidates)
+    distinct = split_keys(prepared.valid.keys, settings.tenant_label)
+    # Only the first row of each email / tenant id is checked: later ones are duplicates.
+    to_check = list(distinct.candidates())
     if knowledge is not None:
         to_check = [candidate for candidate in to_check if knowledge.needs_check(candidate)]
     index, strategy = await _existing(settings, http, to_check, progress)
-    fresh = list(index.partners)
+    existing = ExistingPartners.of(index.partners)
     if knowledge is not None:
-        index.extend(knowledge.partners())  # after the fresh answers: those win
-    entries = build_plan(candidates, prepared.validated.invalid, index, settings.tenant_label)
-    if knowledge is not None:
-        entries = apply_refusals(entries, knowledge)
-    return entries, strategy, fresh
+        existing.extend(knowledge.partners())  # after the fresh answers: those win
+    plan = plan_rows(prepared.valid, distinct, existing, settings.tenant_label, knowledge)
+    return plan, strategy, index.partners
+
+
+def plan_rows(
+    valid: ColumnValidated,
+    distinct: Distinct,
+    existing: ExistingPartners,
+    tenant_label: str,
+    knowledge: Knowledge | None = None,
+) -> PlanFrame:
+    """One plan entry per input row, in row order, from what is known to exist (no I/O)."""
+    plan = match(distinct, valid.invalid, existing, tenant_label)
+    if knowledge is not None and knowledge.refusals:
+        # Only rows to create can have been refused; their payloads are built to compare.
+        creates = [entry for entry in plan.entries() if entry.action is Action.CREATE]
+        payloads = {c.row: c.payload for c in valid.candidates(e.row for e in creates)}
+        refused = apply_refusals(creates, knowledge, payloads)
+        plan = plan.replaced([entry for entry in refused if entry.action is not Action.CREATE])
+    return plan
 
 
 async def probe(settings: Settings, http: ProviderHTTP) -> None:
@@ -226,12 +243,12 @@ async def run_plan(settings: Settings, progress: Progress | None = None) -> RunR
     http = connect(settings)
     try:
         await probe(settings, http)
-        entries, strategy, _ = await make_plan(settings, prepared, http, progress)
+        plan, strategy, _ = await make_plan(settings, prepared, http, progress)
     finally:
         await http.aclose()
-    outcomes = [_plan_outcome(entry, settings.mode) for entry in entries]
+    outcomes = plan_outcomes(plan, settings.mode)
     summary = RunSummary(
-        counts=_count(outcomes),
+        counts=outcomes.counts(),
         calls=http.calls,
         elapsed=time.monotonic() - started,
         strategy=strategy,
@@ -282,15 +299,16 @@ async def run_sync(
             log.info("resuming from checkpoint", checkpoint=str(checkpoint.path))
         else:
             knowledge = None if settings.recheck else checkpoint.knowledge()
-            entries, strategy, seen = await make_plan(settings, prepared, http, progress, knowledge)
-            check_guards(settings, entries)
+            plan, strategy, seen = await make_plan(settings, prepared, http, progress, knowledge)
+            check_guards(settings, plan)
             checkpoint.remember((p.key, p.tenant_id, p.id) for p in seen if p.key)
-            checkpoint.save_plan(binding, entries, strategy)
-            log.info("plan saved", checkpoint=str(checkpoint.path), **_count_entries(entries))
-        by_row = prepared.candidates_by_row()
+            checkpoint.save_plan(binding, plan.entries(), strategy)
+            log.info("plan saved", checkpoint=str(checkpoint.path), **plan.counts())
+        to_send = checkpoint.rows_to_send()
+        by_row = prepared.candidates(row for row, _ in to_send)
         jobs = [
             Job(candidate=by_row[row], unsure=state != CREATE)
-            for row, state in checkpoint.rows_to_send()
+            for row, state in to_send
             if row in by_row
         ]
         if jobs:
@@ -306,7 +324,7 @@ async def run_sync(
         await http.aclose()
         outcomes = _journal_outcomes(checkpoint, prepared)
     summary = RunSummary(
-        counts=_count(outcomes),
+        counts=outcomes.counts(),
         calls=http.calls,
         elapsed=time.monotonic() - started,
         strategy=strategy,
@@ -349,37 +367,37 @@ async def export_source(
 
 def migration_losses(settings: Settings, prepared: Prepared) -> list[str]:
     """Per field, what a migration cannot carry across; for a file, the columns left unused."""
+    table = prepared.table
     if settings.source is None:
         return [
             f"column {column!r} is in the input but no field takes it"
             for column in prepared.mapping.unused_columns
-            if any(row.values.get(column) for row in prepared.table.rows)
+            if table.filled(column)
         ]
     return lost_in_migration(
-        [row.values for row in prepared.table.rows],
-        prepared.mapping.unused_columns,
-        settings.source.unportable,
+        table.filled, table.height, prepared.mapping.unused_columns, settings.source.unportable
     )
 
 
-def check_guards(settings: Settings, entries: list[PlanEntry]) -> None:
+def check_guards(settings: Settings, plan: PlanFrame) -> None:
     """Stop before any write when the plan looks wrong for an unattended run.
 
     Raises:
         GuardError: more creates than --max-creates, or more invalid rows than
             --max-invalid-share of the input.
     """
-    creates = sum(1 for entry in entries if entry.action is Action.CREATE)
+    counts = plan.counts()
+    creates = counts[Action.CREATE.value]
     if settings.max_creates is not None and creates > settings.max_creates:
         raise GuardError(
             f"the plan would create {creates} partners, more than --max-creates "
             f"{settings.max_creates}; nothing was sent",
             hint="check the input, then raise --max-creates if the number is right",
         )
-    invalid = sum(1 for entry in entries if entry.action is Action.INVALID)
-    if invalid >= MIN_INVALID_FOR_GUARD and invalid / len(entries) > settings.max_invalid_share:
+    invalid, rows = counts[Action.INVALID.value], len(plan)
+    if invalid >= MIN_INVALID_FOR_GUARD and invalid / rows > settings.max_invalid_share:
         raise GuardError(
-            f"{invalid} of {len(entries)} rows are invalid ({invalid / len(entries):.0%}), more "
+            f"{invalid} of {rows} rows are invalid ({invalid / rows:.0%}), more "
             f"than --max-invalid-share {settings.max_invalid_share:.0%}; nothing was sent",
             hint="is the export broken? `partner-sync plan --report FILE` lists every problem",
         )
@@ -394,18 +412,21 @@ def _budget(http: ProviderHTTP) -> dict[str, Any]:
     }
 
 
-def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcome]:
+def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> Outcomes:
     """One outcome per input row from the journal; rows it does not settle are `pending`."""
     journal = checkpoint.journal()
-    by_row = prepared.candidates_by_row()
-    invalid_email = {outcome.row: outcome.email for outcome in prepared.validated.invalid}
+    valid = prepared.valid
+    keys = {
+        row: (email, tenant)
+        for row, email, tenant in valid.keys.select(ROW, EMAIL, TENANT).iter_rows()
+    }
+    for outcome in valid.invalid:
+        keys[outcome.row] = (outcome.email, None)
     outcomes = []
-    for row in prepared.table.rows:
-        candidate = by_row.get(row.number)
-        email = candidate.email if candidate else invalid_email.get(row.number)
-        tenant = candidate.tenant_id if candidate else None
+    for number in prepared.table.row_numbers:
+        email, tenant = keys.get(number, (None, None))
         state, remote_id, message, field_name = journal.get(
-            row.number, (CREATE, None, "not in the checkpoint", None)
+            number, (CREATE, None, "not in the checkpoint", None)
         )
         if state in (CREATE, SENDING):
             status, message = Status.PENDING, message or "not finished; run the same command again"
@@ -413,7 +434,7 @@ def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcom
             status = Status(state)
         outcomes.append(
             Outcome(
-                row=row.number,
+                row=number,
                 status=status,
                 remote_id=remote_id,
                 message=message,
@@ -422,26 +443,24 @@ def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> list[Outcom
                 tenant_id=tenant,
             )
         )
-    return outcomes
+    return Outcomes.of(outcomes)
 
 
-def _plan_outcome(entry: PlanEntry, mode: str) -> Outcome:
-    status = Status.CREATE if entry.action is Action.CREATE else Status(entry.action.value)
+def plan_outcomes(plan: PlanFrame, mode: str) -> Outcomes:
+    """What `plan` reports of each row: the action as the status, and for a row to create,
+    what would happen to it."""
+    action, message = pl.col(ACTION), pl.col(MESSAGE)
     would = "would be invited" if mode == "invite" else "would be created"
-    return Outcome(
-        row=entry.row,
-        status=status,
-        remote_id=entry.remote_id,
-        message=entry.message or (would if entry.action is Action.CREATE else ""),
-        field=entry.field,
-        email=entry.email,
-        tenant_id=entry.tenant_id,
+    frame = plan.frame.select(
+        ROW,
+        action.alias("status"),  # Status.CREATE is "create", the action's own name
+        pl.col(REMOTE_ID).alias("remote_id"),
+        pl.col(EMAIL).alias("email"),
+        pl.col(TENANT).alias("tenant_id"),
+        pl.col(FIELD).alias("field"),
+        pl.when((action == Action.CREATE.value) & (message.fill_null("") == ""))
+        .then(pl.lit(would))
+        .otherwise(message.fill_null(""))
+        .alias("message"),
     )
-
-
-def _count(outcomes: list[Outcome]) -> Counter[str]:
-    return Counter(outcome.status.value for outcome in outcomes)
-
-
-def _count_entries(entries: list[PlanEntry]) -> dict[str, int]:
-    return dict(Counter(entry.action.value for entry in entries))
+    return Outcomes(frame)

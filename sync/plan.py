@@ -194,17 +194,18 @@ class Knowledge:
             yield RemotePartner(id=remote_id, email=key, tenant_id=tenant)
 
 
-def apply_refusals(entries: list[PlanEntry], knowledge: Knowledge) -> list[PlanEntry]:
-    """Rows the provider refused for cause on an earlier run are not sent again, unchanged."""
+def apply_refusals(
+    entries: list[PlanEntry], knowledge: Knowledge, payloads: Mapping[int, Mapping[str, Any]]
+) -> list[PlanEntry]:
+    """Rows the provider refused for cause on an earlier run are not sent again, unchanged.
+
+    `payloads` holds what each `create` row would send, by row number."""
     if not knowledge.refusals:
         return entries
     result = []
     for entry in entries:
-        refusal = (
-            knowledge.refusals.get(payload_digest(entry.candidate.payload))
-            if entry.candidate is not None
-            else None
-        )
+        payload = payloads.get(entry.row) if entry.action is Action.CREATE else None
+        refusal = knowledge.refusals.get(payload_digest(payload)) if payload is not None else None
         if refusal is None:
             result.append(entry)
             continue

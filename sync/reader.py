@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -81,6 +82,18 @@ class Table:
                 schema={name: pl.String for name in self.columns},
             )
         return self._frame
+
+    @property
+    def row_numbers(self) -> Iterable[int]:
+        """Every data row's number, in order (blank lines skipped by the careful reader count)."""
+        if self._rows is None:
+            return range(1, self.height + 1)
+        return [row.number for row in self._rows]
+
+    def filled(self, column: str) -> int:
+        """How many rows give `column` a value."""
+        values = self.frame[column]
+        return int((values.is_not_null() & (values.str.len_bytes() > 0)).sum())
 
     @property
     def numbered_by_position(self) -> bool:

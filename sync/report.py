@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import io
-import json
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
+
+import polars as pl
 
 from sync.errors import UsageError
 from sync.files import write_private
 from sync.models import Outcome
-
-COLUMNS = ("row", "status", "remote_id", "email", "tenant_id", "field", "message")
+from sync.outcomes import COLUMNS, Outcomes
 
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection): prefix it
 # with an apostrophe so it is shown as text. OWASP's list.
@@ -37,49 +35,26 @@ def report_format(path: Path) -> str:
     )
 
 
-def write_report(path: Path, outcomes: Iterable[Outcome]) -> None:
-    """Write one line per row, atomically (temp file + rename), readable by the owner only."""
+def write_report(path: Path, outcomes: Outcomes | Iterable[Outcome]) -> None:
+    """Write one line per row, atomically (temp file + rename), readable by the owner only.
+
+    CSV lines end in CRLF, as RFC 4180 has it, and a value is quoted only when it holds the
+    separator, a quote or a line break (what the csv module writes); a value a spreadsheet would
+    run as a formula starts with an apostrophe. JSON Lines holds one object per row."""
     fmt = report_format(path)
-    buffer = io.StringIO()
+    if not isinstance(outcomes, Outcomes):
+        outcomes = Outcomes.of(outcomes)
+    text_columns = [name for name in COLUMNS if name != "row"]
+    frame = outcomes.frame.select(COLUMNS)
+    buffer = io.BytesIO()
     if fmt == "csv":
-        # CRLF, as RFC 4180 has it: the csv module quotes a value holding a lone CR only when CR
-        # is part of the line terminator, and an unquoted CR splits the row for every reader.
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(COLUMNS)
-        for outcome in outcomes:
-            writer.writerow([_safe_cell(value) for value in _values(outcome)])
+        formula = pl.lit(False)
+        for start in _FORMULA_STARTS:
+            formula = formula | pl.col(text_columns).str.starts_with(start)
+        safe = pl.when(formula).then("'" + pl.col(text_columns)).otherwise(pl.col(text_columns))
+        # An empty value is written bare, as the csv module writes it, not as "".
+        frame = frame.with_columns(pl.when(safe != "").then(safe).name.keep())
+        frame.write_csv(buffer, line_terminator="\r\n", quote_style="necessary", null_value="")
     else:
-        for outcome in outcomes:
-            buffer.write(
-                json.dumps(dict(zip(COLUMNS, _values(outcome), strict=True)), ensure_ascii=False)
-            )
-            buffer.write("\n")
+        frame.with_columns(pl.col(text_columns).fill_null("")).write_ndjson(buffer)
     write_private(path, buffer.getvalue())
-
-
-def summarize(outcomes: Iterable[Outcome]) -> Counter[str]:
-    return Counter(outcome.status.value for outcome in outcomes)
-
-
-def problems(outcomes: Sequence[Outcome], limit: int) -> list[Outcome]:
-    """The first rows that need a person's attention, for the summary."""
-    wanted = {"invalid", "conflict", "failed"}
-    return [outcome for outcome in outcomes if outcome.status.value in wanted][:limit]
-
-
-def _values(outcome: Outcome) -> tuple[object, ...]:
-    return (
-        outcome.row,
-        outcome.status.value,
-        outcome.remote_id or "",
-        outcome.email or "",
-        outcome.tenant_id or "",
-        outcome.field or "",
-        outcome.message,
-    )
-
-
-def _safe_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value

@@ -85,6 +85,13 @@ class ExistingPartners:
         )
         return existing
 
+    @classmethod
+    def of(cls, partners: Iterable[RemotePartner]) -> ExistingPartners:
+        """These partners, the first sighting of each winning, as `plan.RemoteIndex` has it."""
+        existing = cls()
+        existing.extend(partners)
+        return existing
+
     def add(self, partner: RemotePartner) -> None:
         self._pending.append((partner.id, partner.email, partner.tenant_id))
         self._index = None

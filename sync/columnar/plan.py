@@ -73,31 +73,49 @@ class PlanFrame:
     def counts(self) -> Counter[str]:
         return Counter(dict(self.frame[ACTION].value_counts().iter_rows()))
 
+    def replaced(self, entries: list[PlanEntry]) -> PlanFrame:
+        """This plan with these rows decided otherwise."""
+        if not entries:
+            return self
+        rows = pl.Series([entry.row for entry in entries], dtype=pl.Int64).implode()
+        kept = self.frame.filter(~pl.col(ROW).is_in(rows))
+        return PlanFrame(frame=pl.concat([kept, _entries_frame(entries)]).sort(ROW))
+
     def rows(self, action: Action) -> list[int]:
         return self.frame.filter(pl.col(ACTION) == action.value)[ROW].to_list()
 
 
-def split_keys(keys: pl.DataFrame) -> Distinct:
-    """Separate the first row of each key from later rows with the same email or tenant id."""
+def split_keys(keys: pl.DataFrame, tenant_label: str = "tenantId") -> Distinct:
+    """Separate the first row of each key from later rows with the same email or tenant id.
+
+    `tenant_label` is the provider's name for the tenant id, for the messages."""
     shared = hashed_keys.maybe_repeated(keys, KEY) | (
         keys[TENANT].is_not_null() & hashed_keys.maybe_repeated(keys, TENANT)
     )
     tangled = keys.filter(shared)
     firsts, duplicates = split_duplicates(
-        Candidate(row=row, payload={}, email=email, tenant_id=tenant)
-        for row, email, tenant in tangled.select(ROW, EMAIL, TENANT).iter_rows()
+        (
+            Candidate(row=row, payload={}, email=email, tenant_id=tenant)
+            for row, email, tenant in tangled.select(ROW, EMAIL, TENANT).iter_rows()
+        ),
+        tenant_label,
     )
     first_rows = pl.Series([candidate.row for candidate in firsts], dtype=pl.Int64)
     first = ~shared | keys[ROW].is_in(first_rows.implode())
     return Distinct(firsts=keys.filter(first), duplicates=_entries_frame(duplicates))
 
 
-def match(distinct: Distinct, invalid: list[Outcome], partners: ExistingPartners) -> PlanFrame:
+def match(
+    distinct: Distinct,
+    invalid: list[Outcome],
+    partners: ExistingPartners,
+    tenant_label: str = "tenantId",
+) -> PlanFrame:
     """One entry per input row: invalid rows, duplicates, and each first row matched against
     the partners that exist (exists / conflict / create)."""
     index = partners.index
     decided, tangled = _matched(distinct.firsts, index)
-    others = [*_invalid_entries(invalid), *_classify_rows(tangled, index)]
+    others = [*_invalid_entries(invalid), *_classify_rows(tangled, index, tenant_label)]
     parts = [*decided, _entries_frame(others), distinct.duplicates]
     return PlanFrame(frame=pl.concat(parts).sort(ROW))
 
@@ -208,7 +226,9 @@ def _decide(found: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return simple_frame, tangled_frame
 
 
-def _classify_rows(tangled: pl.DataFrame, index: PartnerIndex) -> list[PlanEntry]:
+def _classify_rows(
+    tangled: pl.DataFrame, index: PartnerIndex, tenant_label: str
+) -> list[PlanEntry]:
     """`plan.classify` for the rows whose match is not plain, with the partners they found."""
     ids = [*tangled["e_id"].drop_nulls(), *tangled["t_id"].drop_nulls()]
     emails = index.emails(ids) if ids else {}
@@ -220,7 +240,7 @@ def _classify_rows(tangled: pl.DataFrame, index: PartnerIndex) -> list[PlanEntry
             found.by_email[candidate.key] = RemotePartner(e_id, emails.get(e_id), e_tenant)
         if t_id is not None:
             found.by_tenant[tenant] = RemotePartner(t_id, emails.get(t_id), tenant)
-        entries.append(classify(candidate, found))
+        entries.append(classify(candidate, found, tenant_label))
     return entries
 
 

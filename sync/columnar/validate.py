@@ -52,10 +52,29 @@ class ColumnValidated:
 
     keys: pl.DataFrame
     invalid: list[Outcome]
-    _source: pl.DataFrame
-    _mapping: BoundMapping
-    _checks: _Checks
+    _source: pl.DataFrame | None  # None when every valid row's payload is in `_payloads`
+    _mapping: BoundMapping | None
+    _checks: _Checks | None
     _payloads: dict[int, dict[str, Any]] = field(default_factory=dict)  # rows checked one by one
+
+    @classmethod
+    def of_rows(cls, candidates: Iterable[Candidate], invalid: list[Outcome]) -> ColumnValidated:
+        """Rows validated one by one (`validate.validate_rows`), behind the same interface."""
+        candidates = list(candidates)
+        keys = pl.DataFrame(
+            [(c.row, c.email, c.tenant_id) for c in candidates],
+            schema={ROW: pl.Int64, EMAIL: pl.String, TENANT: pl.String},
+            orient="row",
+        )
+        keys = keys.with_columns(text.email_keys(pl.col(EMAIL)).alias(KEY))
+        return cls(
+            keys=keys.select(ROW, EMAIL, KEY, TENANT),
+            invalid=invalid,
+            _source=None,
+            _mapping=None,
+            _checks=None,
+            _payloads={candidate.row: candidate.payload for candidate in candidates},
+        )
 
     def __len__(self) -> int:
         return self.keys.height
@@ -86,6 +105,7 @@ class ColumnValidated:
     def _payloads_of(self, numbers: pl.Series) -> Iterator[tuple[int, dict[str, Any]]]:
         if numbers.len() == 0:
             return
+        assert self._source is not None and self._mapping is not None and self._checks is not None
         rows = self._source[(numbers - 1).cast(pl.Int64)]
         mapped = map_frame(rows, self._mapping, numbers)
         values = mapped.frame.select(ROW, *self._checks.outputs).collect()
