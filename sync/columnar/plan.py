@@ -55,6 +55,10 @@ class PlanFrame:
 
     frame: pl.DataFrame  # ROW, ACTION, REMOTE_ID, MESSAGE, FIELD, EMAIL, TENANT
 
+    @classmethod
+    def of(cls, entries: list[PlanEntry]) -> PlanFrame:
+        return cls(frame=_entries_frame(sorted(entries, key=lambda entry: entry.row)))
+
     def __len__(self) -> int:
         return self.frame.height
 
