@@ -61,14 +61,8 @@ class ColumnValidated:
     def of_rows(cls, candidates: Iterable[Candidate], invalid: list[Outcome]) -> ColumnValidated:
         """Rows validated one by one (`validate.validate_rows`), behind the same interface."""
         candidates = list(candidates)
-        keys = pl.DataFrame(
-            [(c.row, c.email, c.tenant_id) for c in candidates],
-            schema={ROW: pl.Int64, EMAIL: pl.String, TENANT: pl.String},
-            orient="row",
-        )
-        keys = keys.with_columns(text.email_keys(pl.col(EMAIL)).alias(KEY))
         return cls(
-            keys=keys.select(ROW, EMAIL, KEY, TENANT),
+            keys=_keys_of([(c.row, c.email, c.tenant_id) for c in candidates]),
             invalid=invalid,
             _source=None,
             _mapping=None,
@@ -161,20 +155,25 @@ def validate_frame(
         else:
             invalid.append(result)
     invalid.sort(key=lambda outcome: outcome.row)
+    keys = keys.select(ROW, EMAIL, KEY, TENANT)
     if extra:
-        more = pl.DataFrame(
-            extra, schema={ROW: pl.Int64, EMAIL: pl.String, TENANT: pl.String}, orient="row"
-        )
-        more = more.with_columns(text.email_keys(pl.col(EMAIL)).alias(KEY))
-        keys = pl.concat([keys, more.select(keys.columns)]).sort(ROW)
+        keys = pl.concat([keys, _keys_of(extra)]).sort(ROW)
     return ColumnValidated(
-        keys=keys.select(ROW, EMAIL, KEY, TENANT),
+        keys=keys,
         invalid=invalid,
         _source=frame,
         _mapping=mapping,
         _checks=checks,
         _payloads=payloads,
     )
+
+
+def _keys_of(rows: list[tuple[int, str, str | None]]) -> pl.DataFrame:
+    """The keys frame of rows given as (row number, email, tenant id)."""
+    keys = pl.DataFrame(
+        rows, schema={ROW: pl.Int64, EMAIL: pl.String, TENANT: pl.String}, orient="row"
+    )
+    return keys.select(ROW, EMAIL, text.email_keys(pl.col(EMAIL)).alias(KEY), TENANT)
 
 
 def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | None) -> _Checks:
