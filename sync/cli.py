@@ -10,39 +10,29 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 import structlog
-from pydantic import SecretStr
 
 from sync import logs
 from sync.checkpoint import Checkpoint, read_status
-from sync.errors import ConfigError, Interrupted, SyncError, UsageError
+from sync.errors import Interrupted, SyncError
 from sync.models import RunSummary
-from sync.pipeline import MAPPINGS_DIR, RunResult, export_source, run_plan, run_sync
-from sync.providers import PROVIDERS, get_provider
-from sync.providers.base import Provider
-from sync.report import report_format, write_report
-from sync.retry import RetryPolicy
+from sync.options import resolve_settings
+from sync.pipeline import RunResult, export_source, run_plan, run_sync
+from sync.providers import PROVIDERS
+from sync.report import write_report
 from sync.settings import (
     Settings,
-    check_base_url,
-    default_concurrency,
     environ,
-    is_loopback_url,
-    rate_ceiling,
-    require_invitations,
-    resolve_api_key,
-    resolve_rate_limit,
 )
 
 T = TypeVar("T")
 log = structlog.get_logger("partner-sync")
 
-SANDBOX_KEY = "sandbox-key-not-secret"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 PROBLEM_LINES = 10
 
@@ -385,172 +375,6 @@ def sandbox(
 # --- running -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Account:
-    """Where one provider account is reached, and with which key."""
-
-    base_url: str
-    key: SecretStr
-    embedded: bool  # the built-in sandbox, which forgets everything when the run ends
-
-
-def _account(
-    stack: contextlib.ExitStack,
-    provider: Provider,
-    *,
-    key: SecretStr | None,
-    key_name: str,
-    base_url: str | None,
-    seed: Path | None,
-    seed_option: str,
-) -> _Account:
-    """Resolve an account; with neither key nor URL, start the built-in sandbox for it."""
-    embedded = base_url is None and key is None
-    if embedded:
-        from sync.sandbox import Sandbox, load_seed
-
-        server = stack.enter_context(Sandbox(provider.name, seed=load_seed(seed) if seed else None))
-        base_url = server.base_url
-        log.warning(
-            f"{key_name} is not set: using the built-in {provider.name} sandbox on this "
-            "machine; nothing leaves it",
-            sandbox=base_url,
-        )
-    elif seed is not None:
-        raise UsageError(f"{seed_option} goes with the built-in sandbox (no API key, no URL)")
-    url = check_base_url(base_url or provider.default_base_url)
-    if key is None:
-        if not is_loopback_url(url):
-            raise ConfigError(f"{key_name} is not set", hint=f"export {key_name}=...")
-        key = SecretStr(SANDBOX_KEY)
-    return _Account(base_url=url, key=key, embedded=embedded)
-
-
-def _settings(
-    options: dict[str, Any],
-) -> tuple[Settings, Settings | None, contextlib.ExitStack]:
-    """Resolve flags > environment > defaults, for the target and, in a migration, the source
-    (the second value: the settings that read the source account)."""
-    stack = contextlib.ExitStack()
-    provider = get_provider(options["provider"])
-    invite = bool(options.get("invite"))
-    if invite:
-        require_invitations(provider)
-    env = environ()
-    key = resolve_api_key(provider, env)
-    source_name = options.get("source")
-    source = get_provider(source_name) if source_name else None
-    source_key_name = options.get("from_key_env") or (source.env_key if source else "")
-    source_key = env.get(source_key_name, "").strip() if source else ""
-    logs.configure(
-        secrets=[value for value in (key.get_secret_value() if key else "", source_key) if value],
-        json=options.get("json_logs"),
-        verbose=bool(options.get("verbose")),
-    )
-    input_path: Path | None = options.get("input")
-    if (input_path is None) == (source is None):
-        raise UsageError("give either an INPUT file or --from PROVIDER, not both or neither")
-    target = _account(
-        stack,
-        provider,
-        key=key,
-        key_name=provider.env_key,
-        base_url=options.get("base_url"),
-        seed=options.get("sandbox_seed"),
-        seed_option="--sandbox-seed",
-    )
-    rate = resolve_rate_limit(provider, options.get("rate_limit"), options.get("account_plan"))
-    known = options.get("rate_limit") is not None or options.get("account_plan") is not None
-    if options.get("rate_limit_guess") is not None:
-        if known:
-            raise UsageError("--rate-limit-guess is for an unknown budget: drop --rate-limit")
-        rate = float(options["rate_limit_guess"])
-    ceiling = None if known else rate_ceiling(provider)
-    name = input_path.name if input_path else f"{source_name}-to-{provider.name}"
-    folder = input_path.parent if input_path else Path()
-    settings = Settings(
-        input=input_path or folder / f"{name}.source.csv",
-        provider=provider,
-        base_url=target.base_url,
-        api_key=target.key,
-        mapping=options.get("mapping")
-        or (_direction_mapping(source, provider) if source else None),
-        report=options.get("report") or folder / f"{name}.{provider.name}.report.csv",
-        rate_limit=rate,
-        rate_limit_known=known,
-        rate_ceiling=ceiling,
-        concurrency=options.get("concurrency") or default_concurrency(max(rate, ceiling or 0)),
-        encoding=options.get("encoding"),
-        restart=bool(options.get("restart")),
-        timeout=float(options.get("timeout") or 30.0),
-        max_creates=options.get("max_creates"),
-        max_invalid_share=float(options.get("max_invalid_share", 1.0)),
-        recheck=bool(options.get("recheck")),
-        retry=RetryPolicy(attempts=int(options.get("max_attempts") or 12)),
-        sandbox_seed=options.get("sandbox_seed"),
-        source=source,
-        invite=invite,
-    )
-    if settings.report is not None:
-        report_format(settings.report)
-    if not target.embedded and options.get("checkpoint") is None:
-        checkpoint = folder / f"{name}.{provider.name}.checkpoint"
-    elif options.get("checkpoint") is None:
-        # The built-in sandbox forgets everything when the run ends; so must the journal.
-        checkpoint = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "sandbox.checkpoint"
-    else:
-        checkpoint = options["checkpoint"]
-    settings = replace(settings, checkpoint=checkpoint)
-    if source is not None:
-        # The snapshot of the source lives beside the checkpoint it feeds.
-        settings = replace(settings, input=checkpoint.with_name(checkpoint.name + ".source.csv"))
-    reading = None
-    if source is not None:
-        if (
-            source.name == provider.name
-            and not options.get("from_key_env")
-            and not (options.get("from_base_url") or options.get("base_url"))
-        ):
-            raise UsageError(
-                f"--from {source.name} into {provider.name} needs the source account's key in "
-                "another variable",
-                hint="pass --from-key-env VARIABLE",
-            )
-        origin = _account(
-            stack,
-            source,
-            key=SecretStr(source_key) if source_key else None,
-            key_name=source_key_name,
-            base_url=options.get("from_base_url"),
-            seed=options.get("from_sandbox_seed"),
-            seed_option="--from-sandbox-seed",
-        )
-        source_rate = resolve_rate_limit(source, options.get("from_rate_limit"), None)
-        source_known = options.get("from_rate_limit") is not None
-        reading = replace(
-            settings,
-            provider=source,
-            base_url=origin.base_url,
-            api_key=origin.key,
-            rate_limit=source_rate,
-            rate_limit_known=source_known,
-            rate_ceiling=None if source_known else rate_ceiling(source),
-            concurrency=default_concurrency(source_rate),
-            source=None,
-        )
-    return settings, reading, stack
-
-
-def _direction_mapping(source: Provider, target: Provider) -> Path:
-    path = MAPPINGS_DIR / f"{source.name}-to-{target.name}.toml"
-    if not path.exists():
-        raise UsageError(
-            f"there is no mapping from {source.name} to {target.name}",
-            hint="pass --mapping FILE over the columns of sync/neutral.py",
-        )
-    return path
-
-
 def _read_source(
     settings: Settings, reading: Settings | None, progress: Any, *, reuse: bool
 ) -> None:
@@ -564,7 +388,7 @@ def _read_source(
 
 
 def _plan(options: dict[str, Any]) -> int:
-    settings, reading, stack = _settings(options)
+    settings, reading, stack = resolve_settings(options)
     with stack, _progress() as progress:
         if reading is not None:  # a plan keeps no snapshot of the source
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -575,7 +399,7 @@ def _plan(options: dict[str, Any]) -> int:
 
 
 def _sync(options: dict[str, Any]) -> int:
-    settings, reading, stack = _settings(options)
+    settings, reading, stack = resolve_settings(options)
     checkpoint_path = settings.checkpoint
     assert checkpoint_path is not None
     with stack, Checkpoint.open(checkpoint_path) as checkpoint, _progress() as progress:
