@@ -102,7 +102,10 @@ def test_without_a_total_pages_are_read_ahead_and_few_are_wasted(concurrency):
 def test_with_a_total_exactly_the_pages_it_implies_are_read():
     listing = Listing(250, with_total=True)
     assert scan(listing, concurrency=4, expected=250) == names(250)
-    assert sorted(listing.calls) == list(range(1, scan_calls(250, SIZE) + 1))
+    # The 25 full pages, and the empty page 26 that the total implies, unless page 25 (which
+    # says it is the last) came back before page 26 was asked for: never a page more.
+    pages = scan_calls(250, SIZE)
+    assert sorted(listing.calls) in (list(range(1, pages + 1)), list(range(1, pages)))
     assert listing.max_in_flight == 4
 
 
