@@ -1,11 +1,15 @@
-"""Shared fixtures: structlog and the provider keys are reset around every test."""
+"""Shared fixtures: structlog and the provider keys are reset around every test; the summary of
+the end-to-end suite's key scan (here, where the controller of parallel workers sees it)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import structlog
+from e2e.keyscan import SCAN
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +18,44 @@ def _reset_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     yield
     structlog.reset_defaults()
+
+
+# With pytest-xdist, each worker scans what its tests wrote; the totals travel to the controller
+# (the keys as hashes, to count the distinct ones).
+_WORKER_SCANS: list[dict[str, Any]] = []
+
+
+def _scan_totals() -> dict[str, Any]:
+    return {
+        "bytes": SCAN.bytes_scanned,
+        "sources": SCAN.sources,
+        "keys": sorted(hashlib.sha256(key.encode()).hexdigest() for key in SCAN.keys),
+        "leaks": len(SCAN.leaks),
+    }
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:  # an xdist worker
+        output["key_scan"] = _scan_totals()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    totals = getattr(node, "workeroutput", {}).get("key_scan")
+    if totals:
+        _WORKER_SCANS.append(totals)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Report what the key scan of the end-to-end suite covered."""
+    scans = [*_WORKER_SCANS, _scan_totals()]
+    sources = sum(scan["sources"] for scan in scans)
+    if sources:
+        scanned = sum(scan["bytes"] for scan in scans)
+        keys = len({key for scan in scans for key in scan["keys"]})
+        leaks = sum(scan["leaks"] for scan in scans)
+        terminalreporter.write_line(
+            f"key scan: {scanned:,} bytes in {sources} outputs and files scanned for {keys} API "
+            f"keys; keys found: {leaks}"
+        )
