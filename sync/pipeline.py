@@ -22,7 +22,9 @@ from sync.columnar.plan import (
     REMOTE_ID,
     Distinct,
     PlanFrame,
+    candidates_of,
     match,
+    needing_check,
     split_keys,
 )
 from sync.columnar.validate import EMAIL, TENANT, ColumnValidated, validate_frame
@@ -172,16 +174,16 @@ def connect(settings: Settings) -> ProviderHTTP:
 
 
 async def _existing(
-    settings: Settings, http: ProviderHTTP, candidates: list[Candidate], progress: Progress | None
+    settings: Settings, http: ProviderHTTP, to_check: pl.DataFrame, progress: Progress | None
 ) -> tuple[RemoteIndex, Strategy]:
-    """Learn which candidates exist, the cheaper way; candidates are first-of-their-key rows."""
+    """Learn which of these rows (first-of-their-key rows' keys) exist, the cheaper way."""
     reader = RemoteReader(settings.provider, http, settings.retry, settings.concurrency, progress)
-    strategy, existing = await reader.choose(len(candidates))
+    strategy, existing = await reader.choose(to_check.height)
     log.info("existing partners", strategy=strategy.name, reason=strategy.reason, count=existing)
     if strategy.name == "scan":
         return await reader.scan(existing), strategy
     if strategy.name == "lookup":
-        return await reader.look_up(candidates), strategy
+        return await reader.look_up(list(candidates_of(to_check))), strategy
     return RemoteIndex(), strategy
 
 
@@ -200,9 +202,9 @@ async def make_plan(
     """
     distinct = split_keys(prepared.valid.keys, settings.tenant_label)
     # Only the first row of each email / tenant id is checked: later ones are duplicates.
-    to_check = list(distinct.candidates())
+    to_check = distinct.firsts
     if knowledge is not None:
-        to_check = [candidate for candidate in to_check if knowledge.needs_check(candidate)]
+        to_check = needing_check(to_check, knowledge.known)
     index, strategy = await _existing(settings, http, to_check, progress)
     existing = ExistingPartners.of(index.partners)
     if knowledge is not None:
@@ -222,7 +224,7 @@ def plan_rows(
     plan = match(distinct, valid.invalid, existing, tenant_label)
     if knowledge is not None and knowledge.refusals:
         # Only rows to create can have been refused; their payloads are built to compare.
-        creates = [entry for entry in plan.entries() if entry.action is Action.CREATE]
+        creates = list(plan.entries(Action.CREATE))
         payloads = {c.row: c.payload for c in valid.candidates(e.row for e in creates)}
         refused = apply_refusals(creates, knowledge, payloads)
         plan = plan.replaced([entry for entry in refused if entry.action is not Action.CREATE])

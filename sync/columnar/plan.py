@@ -11,7 +11,7 @@ decided by `plan.classify`, with its messages.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -45,8 +45,28 @@ class Distinct:
 
     def candidates(self) -> Iterator[Candidate]:
         """The first rows as candidates without payloads (what lookups need)."""
-        for row, email, tenant in self.firsts.select(ROW, EMAIL, TENANT).iter_rows():
-            yield Candidate(row=row, payload={}, email=email, tenant_id=tenant)
+        return candidates_of(self.firsts)
+
+
+def candidates_of(keys: pl.DataFrame) -> Iterator[Candidate]:
+    """Rows of a keys frame (ROW, EMAIL, TENANT) as candidates without payloads."""
+    for row, email, tenant in keys.select(ROW, EMAIL, TENANT).iter_rows():
+        yield Candidate(row=row, payload={}, email=email, tenant_id=tenant)
+
+
+def needing_check(keys: pl.DataFrame, known: Mapping[str, tuple[str | None, str]]) -> pl.DataFrame:
+    """The rows `plan.Knowledge.needs_check` sends to the provider, on columns: the email key
+    was never seen, or was seen with another tenant id (both set)."""
+    if not known:
+        return keys
+    seen = pl.DataFrame(
+        {"k_key": list(known), "k_tenant": [tenant for tenant, _ in known.values()]},
+        schema={"k_key": pl.String, "k_tenant": pl.String},
+    ).with_columns(pl.lit(True).alias("k_seen"))
+    joined = keys.join(seen, left_on=KEY, right_on="k_key", how="left")
+    other_tenant = _set(TENANT) & _set("k_tenant") & (pl.col(TENANT) != pl.col("k_tenant"))
+    needed = pl.col("k_seen").is_null() | other_tenant
+    return joined.filter(needed).select(keys.columns).sort(ROW)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +82,13 @@ class PlanFrame:
     def __len__(self) -> int:
         return self.frame.height
 
-    def entries(self) -> Iterator[PlanEntry]:
-        for row, action, remote_id, message, field, email, tenant in self.frame.iter_rows():
+    def entries(self, action: Action | None = None) -> Iterator[PlanEntry]:
+        """Every row's entry, in row order (only those of `action` when given)."""
+        frame = self.frame if action is None else self.frame.filter(pl.col(ACTION) == action.value)
+        for row, action_, remote_id, message, field, email, tenant in frame.iter_rows():
             yield PlanEntry(
                 row=row,
-                action=Action(action),
+                action=Action(action_),
                 remote_id=remote_id,
                 message=message,
                 field=field,

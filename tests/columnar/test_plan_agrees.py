@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from sync.columnar import keys
 from sync.columnar.existing import ExistingPartners
-from sync.columnar.plan import match, split_keys
+from sync.columnar.plan import candidates_of, match, needing_check, split_keys
 from sync.models import Candidate, Outcome, RemotePartner, Status, email_key
-from sync.plan import RemoteIndex, build_plan
+from sync.plan import Knowledge, RemoteIndex, build_plan
 
 EMAILS = ["a@x.com", "A@X.com", "b@x.com", "c@x.com", "d@x.com", "Straße@x.com"]
 TENANTS = [None, None, "t1", "t2", "t3", ""]
@@ -70,3 +70,27 @@ def test_keys_sharing_a_hash_are_still_told_apart(rows, partners):
             keys, "text_hash", lambda column: pl.col(column).str.len_bytes().cast(pl.UInt64)
         )
         test_columns_plan_as_the_rows_do.hypothesis.inner_test(rows, partners)
+
+
+known_partners = st.dictionaries(
+    st.sampled_from([email_key(email) for email in EMAILS]),
+    st.tuples(st.sampled_from(TENANTS), st.sampled_from(["pn_1", "pn_2"])),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(candidate_rows, known_partners)
+def test_columns_pick_the_rows_to_check_as_knowledge_does(rows, known):
+    candidates = [
+        Candidate(number, {}, email, tenant)
+        for number, (email, tenant, _) in enumerate(rows, start=1)
+    ]
+    knowledge = Knowledge(known=known, refusals={})
+    keys = pl.DataFrame(
+        [(c.row, c.email, email_key(c.email), c.tenant_id) for c in candidates],
+        schema={"row": pl.Int64, "email": pl.String, "key": pl.String, "tenant_id": pl.String},
+        orient="row",
+    )
+    picked = needing_check(keys, known)
+    assert list(candidates_of(picked)) == [c for c in candidates if knowledge.needs_check(c)]
