@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -11,7 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
@@ -168,6 +169,19 @@ def parse_iso(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def created_at_of(fields: Mapping[str, JSON], name: str, created: datetime, what: str) -> datetime:
+    """The creation time a seed record gives in `name`, or `created` when it gives none."""
+    stamp = fields.get(name)
+    if stamp is None:
+        return created
+    if not isinstance(stamp, str):
+        raise ValueError(f"{what}: {name} must be an ISO-8601 string")
+    try:
+        return parse_iso(stamp)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {name} {stamp!r} is not ISO-8601") from exc
+
+
 def random_id(rng: random.Random, alphabet: str, length: int) -> str:
     return "".join(rng.choices(alphabet, k=length))
 
@@ -230,17 +244,42 @@ class Emulator(ABC):
     def limit_header_units(self, status: int) -> dict[str, str]:
         """Rate-limit headers the provider adds to a reply of `status` (header -> unit)."""
 
-    @abstractmethod
+    # --- state ----------------------------------------------------------------------------
+
+    record_noun: ClassVar[str] = "partner"  # what the provider calls a partner, for messages
+
     def seed(self, records: Sequence[Mapping[str, JSON]]) -> None:
         """Store records given in the create-body shape; raises ValueError on a bad one."""
+        # Seeded partners predate the run, one second apart, unless the seed says when.
+        base = datetime.now(UTC) - timedelta(days=1, seconds=len(records))
+        with self.lock:
+            for index, fields in enumerate(records):
+                created = base + timedelta(seconds=index)
+                self._insert_lenient(fields, created, f"seed record {index}")
 
-    @abstractmethod
     def partners(self) -> list[dict[str, JSON]]:
         """A snapshot of the stored partners in the provider's response shape."""
+        with self.lock:
+            return copy.deepcopy(self._stored())
 
-    @abstractmethod
     def add_partner(self, fields: Mapping[str, JSON]) -> dict[str, JSON]:
         """Insert a partner as the provider's own UI would; returns the stored record."""
+        with self.lock:
+            record = self._insert_lenient(fields, self._created_now(), self.record_noun)
+            return copy.deepcopy(record)
+
+    @abstractmethod
+    def _stored(self) -> list[dict[str, Any]]:
+        """The stored records, in creation order (read under the lock)."""
+
+    @abstractmethod
+    def _insert_lenient(
+        self, fields: Mapping[str, JSON], created: datetime, what: str
+    ) -> dict[str, Any]:
+        """Store one record given in the create-body shape (held lock); ValueError if bad."""
+
+    def _created_now(self) -> datetime:
+        return datetime.now(UTC)
 
     def key_of(self, request: Request) -> str | None:
         """The credential a rate-limit window is counted against."""

@@ -23,6 +23,7 @@ from sync.sandbox.base import (
     Reply,
     Request,
     Route,
+    created_at_of,
     json_reply,
     parse_iso,
     random_id,
@@ -156,22 +157,11 @@ class DubEmulator(Emulator):
 
     # --- state ----------------------------------------------------------------------------
 
-    def seed(self, records: Sequence[Mapping[str, JSON]]) -> None:
-        # Seeded partners predate the run, one second apart, unless the seed says when.
-        base = datetime.now(UTC) - timedelta(days=1, seconds=len(records))
-        with self.lock:
-            for index, fields in enumerate(records):
-                created = base + timedelta(seconds=index)
-                self._insert_lenient(fields, created, f"seed record {index}")
+    def _stored(self) -> list[dict[str, Any]]:
+        return self._records
 
-    def partners(self) -> list[dict[str, JSON]]:
-        with self.lock:
-            return copy.deepcopy(self._records)
-
-    def add_partner(self, fields: Mapping[str, JSON]) -> dict[str, JSON]:
-        with self.lock:
-            record = self._insert_lenient(fields, self._next_created_at(), "partner")
-            return copy.deepcopy(record)
+    def _created_now(self) -> datetime:
+        return self._next_created_at()
 
     def _insert_lenient(
         self, fields: Mapping[str, JSON], created: datetime, what: str
@@ -193,14 +183,7 @@ class DubEmulator(Emulator):
             not isinstance(partner_id, str) or partner_id in self._by_id
         ):
             raise ValueError(f"{what}: id {partner_id!r} is not a new string id")
-        stamp = fields.get("createdAt")
-        if stamp is not None:
-            if not isinstance(stamp, str):
-                raise ValueError(f"{what}: createdAt must be an ISO-8601 string")
-            try:
-                created = parse_iso(stamp)
-            except ValueError as exc:
-                raise ValueError(f"{what}: createdAt {stamp!r} is not ISO-8601") from exc
+        created = created_at_of(fields, "createdAt", created, what)
         group = fields.get("groupId")
         if isinstance(group, str):
             self._groups.add(group)

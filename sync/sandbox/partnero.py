@@ -11,7 +11,7 @@ import copy
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,8 +28,8 @@ from sync.sandbox.base import (
     Request,
     Route,
     bearer_token,
+    created_at_of,
     json_reply,
-    parse_iso,
     random_id,
     utc_iso,
 )
@@ -223,21 +223,8 @@ class PartneroEmulator(Emulator):
 
     # --- state ----------------------------------------------------------------------------
 
-    def seed(self, records: Sequence[Mapping[str, JSON]]) -> None:
-        base = datetime.now(UTC) - timedelta(days=1, seconds=len(records))
-        with self.lock:
-            for index, fields in enumerate(records):
-                self._insert_lenient(
-                    fields, base + timedelta(seconds=index), f"seed record {index}"
-                )
-
-    def partners(self) -> list[dict[str, JSON]]:
-        with self.lock:
-            return copy.deepcopy(self._rows)
-
-    def add_partner(self, fields: Mapping[str, JSON]) -> dict[str, JSON]:
-        with self.lock:
-            return copy.deepcopy(self._insert_lenient(fields, datetime.now(UTC), "partner"))
+    def _stored(self) -> list[dict[str, Any]]:
+        return self._rows
 
     def _insert_lenient(
         self, fields: Mapping[str, JSON], created: datetime, what: str
@@ -255,14 +242,7 @@ class PartneroEmulator(Emulator):
             raise ValueError(f"{what}: id {partner_id!r} is not a new id")
         if key is not None and (not isinstance(key, str) or key in self._by_key):
             raise ValueError(f"{what}: key {key!r} is not a new key")
-        stamp = fields.get("created_at")
-        if stamp is not None:
-            if not isinstance(stamp, str):
-                raise ValueError(f"{what}: created_at must be an ISO-8601 string")
-            try:
-                created = parse_iso(stamp)
-            except ValueError as exc:
-                raise ValueError(f"{what}: created_at {stamp!r} is not ISO-8601") from exc
+        created = created_at_of(fields, "created_at", created, what)
         tags = fields.get("tags")
         record = self._new_record(
             email=email,

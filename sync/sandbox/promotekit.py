@@ -26,6 +26,7 @@ from sync.sandbox.base import (
     Request,
     Route,
     bearer_token,
+    created_at_of,
     json_reply,
     parse_iso,
     random_id,
@@ -62,6 +63,7 @@ class PromoteKitEmulator(Emulator):
 
     name = "promotekit"
     base_path = "/api/v1"
+    record_noun = "affiliate"
     default_rate_limit = 200
 
     def __init__(self, options: Options) -> None:
@@ -131,21 +133,8 @@ class PromoteKitEmulator(Emulator):
             "first_payment_commission": {"enabled": False, "type": "percentage", "amount": 0},
         }
 
-    def seed(self, records: Sequence[Mapping[str, JSON]]) -> None:
-        base = datetime.now(UTC) - timedelta(days=1, seconds=len(records))
-        with self.lock:
-            for index, fields in enumerate(records):
-                self._insert_lenient(
-                    fields, base + timedelta(seconds=index), f"seed record {index}"
-                )
-
-    def partners(self) -> list[dict[str, JSON]]:
-        with self.lock:
-            return copy.deepcopy(self._rows)
-
-    def add_partner(self, fields: Mapping[str, JSON]) -> dict[str, JSON]:
-        with self.lock:
-            return copy.deepcopy(self._insert_lenient(fields, datetime.now(UTC), "affiliate"))
+    def _stored(self) -> list[dict[str, Any]]:
+        return self._rows
 
     def _insert_lenient(
         self, fields: Mapping[str, JSON], created: datetime, what: str
@@ -160,14 +149,7 @@ class PromoteKitEmulator(Emulator):
             not isinstance(affiliate_id, str) or affiliate_id in self._by_id
         ):
             raise ValueError(f"{what}: id {affiliate_id!r} is not a new string id")
-        stamp = fields.get("created_at")
-        if stamp is not None:
-            if not isinstance(stamp, str):
-                raise ValueError(f"{what}: created_at must be an ISO-8601 string")
-            try:
-                created = parse_iso(stamp)
-            except ValueError as exc:
-                raise ValueError(f"{what}: created_at {stamp!r} is not ISO-8601") from exc
+        created = created_at_of(fields, "created_at", created, what)
         campaign_id = fields.get("campaign_id")
         if isinstance(campaign_id, str) and campaign_id not in self._campaigns:
             self._campaigns[campaign_id] = self._campaign(campaign_id, default=False)
