@@ -28,6 +28,9 @@ from sync.plan import Knowledge
 
 SCHEMA_VERSION = 1
 SENDING = "sending"
+
+# One plan decision as stored: (row, action, remote id, message, field).
+Decision = tuple[int, str, str | None, str | None, str | None]
 CREATE = Action.CREATE.value
 
 _SCHEMA = """
@@ -229,22 +232,20 @@ class Checkpoint:
 
     # --- plan ----------------------------------------------------------------------------
 
-    def save_plan(self, binding: Binding, entries: Iterable[PlanEntry], strategy: Strategy) -> None:
-        """Store the whole plan in one transaction: from here on the run is resumable."""
+    def save_plan(
+        self, binding: Binding, decisions: Iterable[Decision], strategy: Strategy
+    ) -> None:
+        """Store the whole plan in one transaction: from here on the run is resumable.
+
+        `decisions` holds one (row, action, remote id, message, field) per input row."""
         with self._transaction() as db:
             db.execute("DELETE FROM rows")
             db.execute("DELETE FROM meta WHERE key = 'finished_at'")
             db.executemany(
                 "INSERT INTO rows (row, state, remote_id, message, field) VALUES (?, ?, ?, ?, ?)",
                 (
-                    (
-                        entry.row,
-                        _state_of(entry.action),
-                        entry.remote_id,
-                        entry.message,
-                        entry.field,
-                    )
-                    for entry in entries
+                    (row, _STATE_OF_ACTION[action], remote_id, message or "", field)
+                    for row, action, remote_id, message, field in decisions
                 ),
             )
             self._set_meta(db, "version", str(SCHEMA_VERSION))
@@ -318,10 +319,13 @@ class Checkpoint:
         """Every row's (state, remote_id, message, field)."""
         return {
             row: (state, remote_id, message, field)
-            for row, state, remote_id, message, field in self._db.execute(
-                "SELECT row, state, remote_id, message, field FROM rows"
-            )
+            for row, state, remote_id, message, field in self.journal_rows()
         }
+
+    def journal_rows(self) -> list[tuple[int, str, str | None, str, str | None]]:
+        """Every row's (row, state, remote_id, message, field), in row order."""
+        query = "SELECT row, state, remote_id, message, field FROM rows ORDER BY row"
+        return self._db.execute(query).fetchall()
 
     def counts(self) -> Counter[str]:
         return Counter(
@@ -373,14 +377,20 @@ def read_status(path: Path) -> tuple[dict[str, str], Counter[str]]:
     return meta, counts
 
 
-def _state_of(action: Action) -> str:
-    return {
-        Action.CREATE: CREATE,
-        Action.EXISTS: Status.EXISTS.value,
-        Action.CONFLICT: Status.CONFLICT.value,
-        Action.DUPLICATE: Status.DUPLICATE.value,
-        Action.INVALID: Status.INVALID.value,
-    }[action]
+# The journal state a plan's action starts a row in.
+_STATE_OF_ACTION = {
+    Action.CREATE.value: CREATE,
+    Action.EXISTS.value: Status.EXISTS.value,
+    Action.CONFLICT.value: Status.CONFLICT.value,
+    Action.DUPLICATE.value: Status.DUPLICATE.value,
+    Action.INVALID.value: Status.INVALID.value,
+}
+
+
+def decisions(entries: Iterable[PlanEntry]) -> Iterator[Decision]:
+    """Plan entries as the rows `Checkpoint.save_plan` stores."""
+    for entry in entries:
+        yield entry.row, entry.action.value, entry.remote_id, entry.message, entry.field
 
 
 def _lock(path: Path) -> int:

@@ -34,7 +34,6 @@ from sync.mapping import BoundMapping, MappingSpec, bind_mapping, identity_mappi
 from sync.models import (
     Action,
     Candidate,
-    Outcome,
     RemotePartner,
     RunSummary,
     Status,
@@ -208,7 +207,7 @@ async def make_plan(
     index, strategy = await _existing(settings, http, to_check, progress)
     existing = ExistingPartners.of(index.partners)
     if knowledge is not None:
-        existing.extend(knowledge.partners())  # after the fresh answers: those win
+        existing.extend_columns(*knowledge.columns())  # after the fresh answers: those win
     plan = plan_rows(prepared.valid, distinct, existing, settings.tenant_label, knowledge)
     return plan, strategy, index.partners
 
@@ -304,7 +303,7 @@ async def run_sync(
             plan, strategy, seen = await make_plan(settings, prepared, http, progress, knowledge)
             check_guards(settings, plan)
             checkpoint.remember((p.key, p.tenant_id, p.id) for p in seen if p.key)
-            checkpoint.save_plan(binding, plan.entries(), strategy)
+            checkpoint.save_plan(binding, plan.decisions(), strategy)
             log.info("plan saved", checkpoint=str(checkpoint.path), **plan.counts())
         to_send = checkpoint.rows_to_send()
         by_row = prepared.candidates(row for row, _ in to_send)
@@ -416,36 +415,48 @@ def _budget(http: ProviderHTTP) -> dict[str, Any]:
 
 def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> Outcomes:
     """One outcome per input row from the journal; rows it does not settle are `pending`."""
-    journal = checkpoint.journal()
+    journal = pl.DataFrame(
+        checkpoint.journal_rows(),
+        schema={
+            ROW: pl.Int64,
+            "state": pl.String,
+            "remote_id": pl.String,
+            "message": pl.String,
+            "field": pl.String,
+        },
+        orient="row",
+    )
     valid = prepared.valid
-    keys = {
-        row: (email, tenant)
-        for row, email, tenant in valid.keys.select(ROW, EMAIL, TENANT).iter_rows()
-    }
-    for outcome in valid.invalid:
-        keys[outcome.row] = (outcome.email, None)
-    outcomes = []
-    for number in prepared.table.row_numbers:
-        email, tenant = keys.get(number, (None, None))
-        state, remote_id, message, field_name = journal.get(
-            number, (CREATE, None, "not in the checkpoint", None)
-        )
-        if state in (CREATE, SENDING):
-            status, message = Status.PENDING, message or "not finished; run the same command again"
-        else:
-            status = Status(state)
-        outcomes.append(
-            Outcome(
-                row=number,
-                status=status,
-                remote_id=remote_id,
-                message=message,
-                field=field_name,
-                email=email,
-                tenant_id=tenant,
-            )
-        )
-    return Outcomes.of(outcomes)
+    invalid = pl.DataFrame(
+        [(outcome.row, outcome.email) for outcome in valid.invalid],
+        schema={ROW: pl.Int64, "invalid_email": pl.String},
+        orient="row",
+    )
+    numbers = pl.DataFrame({ROW: list(prepared.table.row_numbers)}, schema={ROW: pl.Int64})
+    joined = (
+        numbers.lazy()
+        .join(journal.lazy(), on=ROW, how="left")
+        .join(valid.keys.lazy().select(ROW, EMAIL, TENANT), on=ROW, how="left")
+        .join(invalid.lazy(), on=ROW, how="left")
+        .sort(ROW)
+    )
+    state, message = pl.col("state"), pl.col("message")
+    unsettled = state.is_null() | state.is_in([CREATE, SENDING])
+    frame = joined.select(
+        ROW,
+        pl.when(unsettled).then(pl.lit(Status.PENDING.value)).otherwise(state).alias("status"),
+        "remote_id",
+        pl.coalesce(EMAIL, "invalid_email").alias("email"),
+        pl.col(TENANT).alias("tenant_id"),
+        "field",
+        pl.when(state.is_null())
+        .then(pl.lit("not in the checkpoint"))
+        .when(unsettled & (message.fill_null("") == ""))
+        .then(pl.lit("not finished; run the same command again"))
+        .otherwise(message.fill_null(""))
+        .alias("message"),
+    ).collect()
+    return Outcomes(frame)
 
 
 def plan_outcomes(plan: PlanFrame, mode: str) -> Outcomes:

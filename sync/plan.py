@@ -189,9 +189,14 @@ class Knowledge:
         tenant = seen[0]
         return bool(candidate.tenant_id and tenant and tenant != candidate.tenant_id)
 
-    def partners(self) -> Iterable[RemotePartner]:
-        for key, (tenant, remote_id) in self.known.items():
-            yield RemotePartner(id=remote_id, email=key, tenant_id=tenant)
+    def columns(self) -> tuple[list[str], list[str], list[str | None]]:
+        """The partners seen as three parallel lists: ids, email keys, tenant ids."""
+        known = self.known
+        return (
+            [remote_id for _, remote_id in known.values()],
+            list(known),
+            [tenant for tenant, _ in known.values()],
+        )
 
 
 def apply_refusals(

@@ -92,6 +92,17 @@ class ExistingPartners:
         existing.extend(partners)
         return existing
 
+    def extend_columns(
+        self,
+        ids: Sequence[str],
+        emails: Sequence[str | None],
+        tenants: Sequence[str | None],
+    ) -> None:
+        """Partners given as three parallel columns, after those already here."""
+        self._flush()
+        self._chunks.append(pl.DataFrame({ID: ids, EMAIL: emails, TENANT: tenants}, schema=_SCHEMA))
+        self._index = None
+
     def add(self, partner: RemotePartner) -> None:
         self._pending.append((partner.id, partner.email, partner.tenant_id))
         self._index = None

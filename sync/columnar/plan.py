@@ -96,6 +96,10 @@ class PlanFrame:
                 tenant_id=tenant,
             )
 
+    def decisions(self) -> Iterator[tuple[int, str, str | None, str | None, str | None]]:
+        """Every row's (row, action, remote id, message, field), as the checkpoint stores it."""
+        return self.frame.select(ROW, ACTION, REMOTE_ID, MESSAGE, FIELD).iter_rows()
+
     def counts(self) -> Counter[str]:
         return Counter(dict(self.frame[ACTION].value_counts().iter_rows()))
 

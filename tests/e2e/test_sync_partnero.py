@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from sync.checkpoint import Binding, Checkpoint
+from sync.checkpoint import Binding, Checkpoint, decisions
 from sync.models import Action, Candidate, PlanEntry, Strategy
 from sync.pipeline import connect, probe
 from sync.providers.partnero import Partnero
@@ -166,7 +166,7 @@ def _execute(sandbox, tmp_path: Path, jobs: list[Job]):
             await http.aclose()
 
     with Checkpoint.open(tmp_path / "run.checkpoint") as checkpoint:
-        checkpoint.save_plan(binding, entries, Strategy("scan", "test", 0))
+        checkpoint.save_plan(binding, decisions(entries), Strategy("scan", "test", 0))
         asyncio.run(run())
         return checkpoint.journal()
 

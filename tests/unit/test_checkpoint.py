@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.checkpoint import Binding, Checkpoint, read_status
+from sync.checkpoint import Binding, Checkpoint, decisions, read_status
 from sync.errors import ConfigError
 from sync.models import Action, Candidate, Outcome, PlanEntry, Status, Strategy
 
@@ -26,7 +26,7 @@ def test_plan_journal_and_resume(tmp_path: Path):
     path = tmp_path / "run.checkpoint"
     with Checkpoint.open(path) as checkpoint:
         assert not checkpoint.has_plan
-        checkpoint.save_plan(BINDING, entries(), STRATEGY)
+        checkpoint.save_plan(BINDING, decisions(entries()), STRATEGY)
         checkpoint.mark_sending(1)
     with Checkpoint.open(path) as checkpoint:
         assert checkpoint.has_plan and checkpoint.strategy == STRATEGY
@@ -42,7 +42,7 @@ def test_plan_journal_and_resume(tmp_path: Path):
 
 def test_transient_failures_are_retried_by_the_next_run_but_refusals_are_not(tmp_path: Path):
     with Checkpoint.open(tmp_path / "c") as checkpoint:
-        checkpoint.save_plan(BINDING, entries(), STRATEGY)
+        checkpoint.save_plan(BINDING, decisions(entries()), STRATEGY)
         checkpoint.mark_done(Outcome(row=1, status=Status.FAILED, message="503"), retryable=True)
         assert checkpoint.rows_to_send() == [(1, "failed")]
         checkpoint.mark_done(Outcome(row=1, status=Status.FAILED, message="refused"))
@@ -52,7 +52,7 @@ def test_transient_failures_are_retried_by_the_next_run_but_refusals_are_not(tmp
 def test_another_job_is_refused_with_what_changed_and_how_to_start_over(tmp_path: Path):
     path = tmp_path / "c"
     with Checkpoint.open(path) as checkpoint:
-        checkpoint.save_plan(BINDING, entries(), STRATEGY)
+        checkpoint.save_plan(BINDING, decisions(entries()), STRATEGY)
         other = Binding("other", "identity", "dub", "http://127.0.0.1:1", "acct2")
         with pytest.raises(ConfigError) as caught:
             checkpoint.check_binding(other)
@@ -71,7 +71,7 @@ def test_second_run_on_the_same_checkpoint_is_refused(tmp_path: Path):
 def test_files_are_private_and_hold_no_key(tmp_path: Path):
     path = tmp_path / "c"
     with Checkpoint.open(path) as checkpoint:
-        checkpoint.save_plan(BINDING, entries(), STRATEGY)
+        checkpoint.save_plan(BINDING, decisions(entries()), STRATEGY)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
