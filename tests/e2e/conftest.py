@@ -201,8 +201,11 @@ def sync_args(
     input_path: Path = SAMPLES / "roster.csv",
     *extra: str,
     command: str = "sync",
+    report: str = "report.csv",
+    rate_limit: str | None = RATE_LIMIT,
 ) -> list[str]:
-    """A `sync` (or `plan`) of `input_path` into the sandbox's provider, with a report."""
+    """A `sync` (or `plan`) of `input_path` into the sandbox's provider, with a report in
+    `tmp_path`; `rate_limit` None leaves the provider's default budget."""
     args = [
         command,
         str(input_path),
@@ -211,10 +214,10 @@ def sync_args(
         "--base-url",
         sandbox.base_url,
         "--report",
-        str(tmp_path / "report.csv"),
-        "--rate-limit",
-        RATE_LIMIT,
+        str(tmp_path / report),
     ]
+    if rate_limit is not None:
+        args += ["--rate-limit", rate_limit]
     if command == "sync":
         args += ["--checkpoint", str(tmp_path / "run.checkpoint")]
     return [*args, *extra]

@@ -8,25 +8,11 @@ from pathlib import Path
 
 from sync.sandbox import Faults
 
-from .conftest import email_counts, run_cli, start_cli, statuses, write_roster
+from .conftest import email_counts, run_cli, start_cli, statuses, sync_args, write_roster
 
 
 def args(sandbox, tmp_path: Path, roster: Path, *extra: str) -> list[str]:
-    return [
-        "sync",
-        str(roster),
-        "-p",
-        "dub",
-        "--base-url",
-        sandbox.base_url,
-        "--checkpoint",
-        str(tmp_path / "nightly.checkpoint"),
-        "--report",
-        str(tmp_path / "r.csv"),
-        "--rate-limit",
-        "100000",
-        *extra,
-    ]
+    return sync_args(sandbox, tmp_path, roster, *extra, report="r.csv", rate_limit=None)
 
 
 def test_nightly_run_costs_calls_in_proportion_to_what_is_new(make_sandbox, tmp_path: Path):

@@ -20,42 +20,17 @@ from .conftest import (
     run_cli,
     start_cli,
     statuses,
+    sync_args,
     write_roster,
 )
 
 
 def provider_args(sandbox, tmp_path: Path, roster: Path, *extra: str) -> list[str]:
-    return [
-        "sync",
-        str(roster),
-        "-p",
-        sandbox.provider,
-        "--base-url",
-        sandbox.base_url,
-        "--checkpoint",
-        str(tmp_path / "run.checkpoint"),
-        "--report",
-        str(tmp_path / "r.csv"),
-        "--rate-limit",
-        "6000",
-        *extra,
-    ]
+    return sync_args(sandbox, tmp_path, roster, *extra, report="r.csv", rate_limit="6000")
 
 
 def args(sandbox, tmp_path: Path, roster: Path, *extra: str) -> list[str]:
-    return [
-        "sync",
-        str(roster),
-        "-p",
-        "dub",
-        "--base-url",
-        sandbox.base_url,
-        "--checkpoint",
-        str(tmp_path / "run.checkpoint"),
-        "--report",
-        str(tmp_path / "r.csv"),
-        *extra,
-    ]
+    return sync_args(sandbox, tmp_path, roster, *extra, report="r.csv", rate_limit=None)
 
 
 @pytest.mark.slow
