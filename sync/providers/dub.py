@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
-from sync.neutral import neutral_row, tags_text
+from sync.neutral import ACTIVE, neutral_row, tags_text
 from sync.providers.base import BaseProvider, Page, Resolution
 from sync.providers.countries import ISO_3166_ALPHA2
 from sync.providers.fields import (
@@ -207,14 +207,22 @@ class Dub(BaseProvider):
             email=record.get("email"),
             name=record.get("name"),
             external_id=record.get("tenantId"),
-            username=record.get("username"),
+            referral_code=_link_key(record),
             country=record.get("country"),
             description=record.get("description"),
             tags=tags_text(record.get("tags") or []),
             payout_email=record.get("paypalEmail"),
-            status=record.get("status"),
+            status=ACTIVE if record.get("status") == "approved" else record.get("status"),
             created_at=record.get("createdAt"),
         )
+
+
+def _link_key(record: Mapping[str, Any]) -> str | None:
+    """The key of the partner's first (default) link: its referral code (providers.md §6)."""
+    for link in record.get("links") or []:
+        if isinstance(link, Mapping) and isinstance(link.get("key"), str) and link["key"]:
+            return str(link["key"])
+    return None
 
 
 def _short(error: RejectedError) -> str:

@@ -28,7 +28,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
-from sync.neutral import neutral_row, tags_text
+from sync.neutral import ACTIVE, neutral_row, tags_text
 from sync.providers.base import BaseProvider, Page, Resolution, unexpected_answer
 from sync.providers.fields import Email, TrimmedStr
 from sync.providers.http import ProviderHTTP
@@ -185,6 +185,14 @@ def taken_fields(body: Any) -> set[str]:
     return set()
 
 
+def _status(record: Mapping[str, Any]) -> object:
+    """The neutral status: an active partner not yet approved is still waiting (`pending`)."""
+    status = record.get("status")
+    if status == ACTIVE and record.get("approved") is False:
+        return "pending"
+    return status
+
+
 def _first_error_field(body: Any) -> str | None:
     errors = body.get("errors") if isinstance(body, dict) else None
     if isinstance(errors, dict) and errors:
@@ -230,9 +238,9 @@ class Partnero(BaseProvider):
             first_name=record.get("name"),
             last_name=record.get("surname"),
             external_id=record.get("id"),
-            username=record.get("key"),
+            referral_code=record.get("key"),
             tags=tags_text(record.get("tags") or []),
-            status=record.get("status"),
+            status=_status(record),
             created_at=record.get("created_at"),
         )
 

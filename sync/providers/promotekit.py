@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
-from sync.neutral import neutral_row
+from sync.neutral import ACTIVE, neutral_row
 from sync.providers.base import BaseProvider, Page, Resolution, unexpected_answer
 from sync.providers.fields import Email, TrimmedStr
 from sync.providers.http import ProviderHTTP
@@ -133,7 +133,7 @@ class PromoteKit(BaseProvider):
         "clicks": "click counts and referrals stay at PromoteKit",
         "commissions": "commissions and payouts are PromoteKit's records",
         "campaign": "campaigns (commission structures) exist only at PromoteKit",
-        "links": "affiliate links change with the platform (the ref code is carried as username)",
+        "links": "affiliate links change with the platform (the ref code is carried as the code)",
     }
 
     def to_neutral(self, record: Mapping[str, Any]) -> dict[str, str | None]:
@@ -142,14 +142,14 @@ class PromoteKit(BaseProvider):
         status = (
             "banned"
             if record.get("banned")
-            else ("approved" if record.get("approved", True) else "pending")
+            else (ACTIVE if record.get("approved", True) else "pending")
         )
         return neutral_row(
             source_id=record.get("id"),
             email=record.get("email"),
             first_name=record.get("first_name"),
             last_name=record.get("last_name"),
-            username=links[0].get("code") if links else None,
+            referral_code=links[0].get("code") if links else None,
             description=record.get("details"),
             payout_email=record.get("payout_email"),
             promo_code=codes[0].get("code") if codes else None,
