@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import polars as pl
 import structlog
 from pydantic import BaseModel
@@ -151,8 +152,9 @@ def _mapping_spec(settings: Settings, table: Table, known: list[str]) -> Mapping
     return load_mapping(default) if default else identity_mapping()
 
 
-def connect(settings: Settings) -> ProviderHTTP:
-    """The rate-limited HTTP client for the settings' provider account."""
+def connect(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> ProviderHTTP:
+    """The rate-limited HTTP client for the settings' provider account (over `transport`, in
+    tests, instead of the network)."""
     provider = settings.provider
     limiter = RateLimiter(
         settings.rate_limit,
@@ -169,6 +171,7 @@ def connect(settings: Settings) -> ProviderHTTP:
         max_retry_after=settings.retry.max_retry_after,
         max_connections=settings.concurrency,
         timeout=settings.timeout,
+        transport=transport,
     )
 
 

@@ -72,7 +72,9 @@ class ProviderHTTP:
         max_retry_after: float = 60.0,
         timeout: float = DEFAULT_TIMEOUT,
         max_connections: int = 64,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """`transport` replaces the network, for tests (e.g. `httpx.MockTransport`)."""
         self.provider_name = provider_name
         self.limiter = limiter
         self.calls: Counter[str] = Counter()
@@ -87,6 +89,7 @@ class ProviderHTTP:
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
+            transport=transport,
         )
 
     async def aclose(self) -> None:
