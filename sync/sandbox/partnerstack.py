@@ -160,7 +160,8 @@ class PartnerStackEmulator(Emulator):
             "email": email.strip(),
             "first_name": fields.get("first_name") or "",
             "last_name": fields.get("last_name") or "",
-            "partner_key": fields.get("partner_key") or f"pk_{random_id(self.rng, LOWER_ALNUM, 12)}",
+            "partner_key": fields.get("partner_key")
+            or f"pk_{random_id(self.rng, LOWER_ALNUM, 12)}",
             "approved_status": status,
             "address": copy.deepcopy(address),
             "stats": {"CUSTOMER_COUNT": int(fields.get("customer_count") or 0)},

@@ -41,14 +41,19 @@ from sync.sandbox.base import (
 from sync.sandbox.dub import DubEmulator
 from sync.sandbox.faults import HTML_BAD_GATEWAY, Draw, Faults, draw, truncate
 from sync.sandbox.partnero import PartneroEmulator
+from sync.sandbox.partnerstack import PartnerStackEmulator
 from sync.sandbox.promotekit import PromoteKitEmulator
 from sync.sandbox.ratelimit import SlidingWindowLog
 from sync.sandbox.stats import SandboxStats, StatsRecorder
+from sync.sandbox.tapfiliate import TapfiliateEmulator
 
 PROVIDERS: dict[str, type[Emulator]] = {
     "dub": DubEmulator,
     "partnero": PartneroEmulator,
     "promotekit": PromoteKitEmulator,
+    # Migration sources, read-only.
+    "partnerstack": PartnerStackEmulator,
+    "tapfiliate": TapfiliateEmulator,
 }
 UNKNOWN_ROUTE = "<unknown>"  # the template stats count unmatched paths under
 

@@ -39,7 +39,7 @@ log = structlog.get_logger(__name__)
 NAME = "partnerstack"
 DEFAULT_BASE_URL = "https://api.partnerstack.com/api/v2"
 PUBLIC_KEY_ENV = "PARTNERSTACK_PUBLIC_KEY"
-SECRET_KEY_ENV = "PARTNERSTACK_SECRET_KEY"
+SECRET_KEY_ENV = "PARTNERSTACK_SECRET_KEY"  # noqa: S105 - the variable's name, not a key
 PAGE_LIMIT = 100
 # Unpublished. Dub's importer spaces its per-partner link calls 100 ms apart (at most 600 a
 # minute) in production; a fifth of that is a start no account should refuse.
@@ -63,9 +63,8 @@ def auth_headers(public_key: str, secret_key: str) -> dict[str, str]:
 
 def error_message(status: int, body: Any) -> str:
     """PartnerStack's `{message, status}` error body in one line."""
-    if isinstance(body, Mapping) and isinstance(body.get("message"), str):
-        return body["message"]
-    return f"HTTP {status}"
+    message = body.get("message") if isinstance(body, Mapping) else None
+    return message if isinstance(message, str) else f"HTTP {status}"
 
 
 # --- records -> neutral rows (pure) ------------------------------------------------------
