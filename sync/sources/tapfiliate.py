@@ -28,6 +28,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 from sync.errors import ProviderError
 from sync.neutral import neutral_row
 from sync.providers.countries import country_code
+from sync.providers.http import ProviderHTTP
+from sync.providers.link_header import LinkRecorder
+from sync.retry import RetryPolicy, call_with_retries
 
 NAME = "tapfiliate"
 DEFAULT_BASE_URL = "https://api.tapfiliate.com/1.6"
@@ -203,6 +206,22 @@ def _items(body: Any, what: str, page: int) -> list[Mapping[str, Any]]:
 
 # One page of a listing: the decoded body and the answer's Link header (None when absent).
 FetchPage = Callable[[str, int], Awaitable[tuple[Any, str | None]]]
+
+
+def page_fetcher(
+    http: ProviderHTTP, links: LinkRecorder, base_url: str, policy: RetryPolicy
+) -> FetchPage:
+    """Pages read through `http` (whose transport is `links`), each with its Link header."""
+    base_path = urlsplit(base_url).path.rstrip("/")
+
+    async def fetch(path: str, page: int) -> tuple[Any, str | None]:
+        async def call() -> Any:
+            return await http.request("GET", path, params={"page": page}, kind="list")
+
+        body = await call_with_retries(call, policy=policy, write=False)
+        return body, links.link_of(base_path + path, page)
+
+    return fetch
 
 
 async def read_listing(fetch: FetchPage, path: str, what: str) -> list[Mapping[str, Any]]:

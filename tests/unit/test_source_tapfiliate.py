@@ -169,3 +169,72 @@ def test_reading_costs_the_pages_of_the_two_listings() -> None:
     assert statuses.count("active") == 45 and statuses.count("not approved") == 5
     assert statuses.count("not in program") == 10
     assert all(row["referral_code"] == f"code{row['source_id'][3:]}" for row in rows[:50])
+
+
+# --- over HTTP (MockTransport), Link headers and all ---------------------------------------
+
+
+def over_http(handler: Any, program: str = PROGRAM) -> tuple[list[Any], Any]:
+    import httpx
+
+    from sync.providers.http import ProviderHTTP
+    from sync.providers.link_header import LinkRecorder
+    from sync.ratelimit import RateLimiter
+    from sync.retry import RetryPolicy
+
+    base = "https://api.example.test/1.6"
+    links = LinkRecorder(httpx.MockTransport(handler))
+
+    async def go() -> tuple[list[Any], Any]:
+        http = ProviderHTTP(
+            provider_name="tapfiliate",
+            base_url=base,
+            headers=tf.auth_headers("tap_key_7Qm2"),
+            limiter=RateLimiter(1_000_000),
+            error_message=tf.error_message,
+            is_account_error=lambda status, body: status in (401, 403),
+            transport=links,
+        )
+        try:
+            fetch = tf.page_fetcher(http, links, base, RetryPolicy(attempts=2, initial_wait=0))
+            return await tf.read_roster(fetch, program), http
+        finally:
+            await http.aclose()
+
+    return asyncio.run(go())
+
+
+def test_the_link_header_is_read_through_the_client() -> None:
+    import httpx
+
+    affiliates = [affiliate(n) for n in range(30)]
+    affiliations = [affiliation(n) for n in range(25)]
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        assert request.headers["x-api-key"] == "tap_key_7Qm2"
+        path = request.url.path.removeprefix("/1.6")
+        page = int(request.url.params["page"])
+        items = affiliations if path == tf.affiliations_path(PROGRAM) else affiliates
+        last = max(1, -(-len(items) // 25))
+        rels = {"last": last} | ({"next": page + 1} if page < last else {})
+        return httpx.Response(
+            200, json=items[(page - 1) * 25 : page * 25], headers={"Link": link(path, **rels)}
+        )
+
+    rows, http = over_http(handler)
+    assert len(rows) == 30 and http.calls == {"list": 3}  # 1 program page (full, last) + 2
+    assert [r.url.params["page"] for r in seen] == ["1", "1", "2"]
+
+
+def test_a_server_whose_next_link_points_back_is_stopped() -> None:
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        items = [affiliation(n + 25 * page) for n in range(25)]
+        return httpx.Response(200, json=items, headers={"Link": link("/x/", next=1)})
+
+    with pytest.raises(ProviderError, match="links to page 1 as the next"):
+        over_http(handler)
