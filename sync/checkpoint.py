@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -22,12 +24,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from sync.errors import ConfigError
 from sync.models import Action, Outcome, PlanEntry, Status, Strategy, email_key
 from sync.plan import Knowledge
 
 SCHEMA_VERSION = 1
 SENDING = "sending"
+# Where --restart keeps a damaged checkpoint: beside it, under this suffix.
+DAMAGED = ".damaged"
+# NORMAL survives a killed process (the WAL is in the OS page cache); a power cut may lose the
+# last transactions, which is safe for every mark but `sending` (see `mark_sending`).
+_SYNCHRONOUS = "NORMAL"
+
+log = structlog.get_logger(__name__)
 
 # One plan decision as stored: (row, action, remote id, message, field).
 Decision = tuple[int, str, str | None, str | None, str | None]
@@ -95,27 +106,34 @@ class Checkpoint:
         self._lock_fd = lock_fd
 
     @classmethod
-    def open(cls, path: Path) -> Checkpoint:
-        """Open (creating if needed) and lock the checkpoint at `path`.
+    def open(cls, path: Path, *, restart: bool = False) -> Checkpoint:
+        """Open (creating if needed) and lock the checkpoint at `path`, checked whole.
+
+        Args:
+            path: the checkpoint file.
+            restart: a damaged checkpoint is set aside (`.damaged`) and a new one started.
 
         Raises:
-            ConfigError: another run holds the lock, or the file is not a checkpoint.
+            ConfigError: another run holds the lock, the file is not a checkpoint, or it is
+                damaged; the message says how to start over and what that costs.
         """
         lock_fd = _lock(path)
+        before = _mark_lock(lock_fd, _IN_USE)
         try:
-            _create_private(path)
-            connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-            connection.execute("PRAGMA journal_mode=WAL")
-            # NORMAL survives a killed process (the WAL is in the OS page cache); only a power
-            # cut could lose the last transactions, and those rows are looked up on resume.
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
+            unclean = before == _IN_USE
+            try:
+                connection = _open_whole(path, unclean=unclean)
+            except _Damaged as damage:
+                if not restart:
+                    raise damage.error(path) from None
+                log.warning("damaged checkpoint set aside", checkpoint=str(path), why=damage.why)
+                _set_aside(path)
+                connection = _open_whole(path, unclean=False)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                _mark_lock(lock_fd, before)  # this run never used it
             os.close(lock_fd)
-            raise ConfigError(
-                f"{path} is not a partner-sync checkpoint ({exc})",
-                hint="pass another --checkpoint path",
-            ) from None
+            raise
         checkpoint = cls(path, connection, lock_fd)
         version = checkpoint._meta("version")
         if version is not None and int(version) > SCHEMA_VERSION:
@@ -133,9 +151,13 @@ class Checkpoint:
         self.close()
 
     def close(self) -> None:
+        closed = False
         with contextlib.suppress(sqlite3.Error):
-            self._db.close()
+            self._db.close()  # the last connection folds the WAL into the file and removes it
+            closed = True
         with contextlib.suppress(OSError):
+            if closed:
+                _mark_lock(self._lock_fd, b"")
             os.close(self._lock_fd)
 
     # --- binding -------------------------------------------------------------------------
@@ -271,7 +293,9 @@ class Checkpoint:
         return [(row, state) for row, state in self._db.execute(query + " ORDER BY row", params)]
 
     def mark_sending(self, row: int) -> None:
-        with self._transaction() as db:
+        # On disk before the request leaves: a `sending` mark lost to a power cut would leave
+        # the row `create`, and the next run would send it again without looking it up first.
+        with self._transaction(durable=True) as db:
             db.execute(
                 "UPDATE rows SET state = ?, attempts = attempts + 1 WHERE row = ?", (SENDING, row)
             )
@@ -338,14 +362,21 @@ class Checkpoint:
     # --- storage -------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """One transaction; a `durable` one is on disk (fsync'd) when COMMIT returns."""
+        if durable:
+            self._db.execute("PRAGMA synchronous=FULL")  # not allowed inside a transaction
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        finally:
+            if durable:
+                self._db.execute(f"PRAGMA synchronous={_SYNCHRONOUS}")
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -391,6 +422,149 @@ def decisions(entries: Iterable[PlanEntry]) -> Iterator[Decision]:
     """Plan entries as the rows `Checkpoint.save_plan` stores."""
     for entry in entries:
         yield entry.row, entry.action.value, entry.remote_id, entry.message, entry.field
+
+
+def side_files(path: Path) -> list[tuple[str, Path]]:
+    """The files kept beside the checkpoint at `path`, each with what it is (for messages)."""
+    return [
+        (f"the checkpoint's {suffix} file", path.with_name(path.name + suffix))
+        for suffix in _SIDE_SUFFIXES
+    ]
+
+
+# SQLite's write-ahead log, its index and its rollback journal; our lock; where --restart
+# keeps a damaged checkpoint.
+_SIDE_SUFFIXES = ("-wal", "-shm", "-journal", ".lock", DAMAGED)
+# The lock file holds this while a run has the checkpoint open: found there by the next run,
+# it says the last one stopped without closing (a crash, kill -9, a power cut).
+_IN_USE = b"in use\n"
+
+
+class _Damaged(Exception):
+    """The checkpoint file cannot be trusted; `ours` is False when it is not a checkpoint."""
+
+    def __init__(self, why: str, *, ours: bool = True) -> None:
+        super().__init__(why)
+        self.why = why
+        self.ours = ours
+
+    def error(self, path: Path) -> ConfigError:
+        what = (
+            f"checkpoint {path} is damaged"
+            if self.ours
+            else (f"{path} is not a partner-sync checkpoint")
+        )
+        other = "" if self.ours else "; or pass another --checkpoint path"
+        return ConfigError(
+            f"{what} ({self.why}); nothing was sent",
+            hint=f"to start over, run the same command with --restart: it keeps this file as "
+            f"{path.name}{DAMAGED} and lists or looks up the account's partners again, which "
+            "costs API calls but creates nobody twice (matching finds the partners that "
+            f"exist){other}",
+        )
+
+
+def _open_whole(path: Path, *, unclean: bool) -> sqlite3.Connection:
+    """Connect to the checkpoint once it is known to be one, and whole.
+
+    Everything is checked before anything is written to the file: someone else's database
+    is not given our tables, nor switched to WAL.
+
+    Raises:
+        _Damaged: what is wrong with the file.
+    """
+    lost = _lost_wal(path, unclean=unclean)
+    if lost:
+        raise _Damaged(lost)
+    _create_private(path)
+    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        names = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
+        foreign = sorted(n for n in names - _own_names() if not n.startswith("sqlite_"))
+        if foreign:
+            raise _Damaged(f"it holds other tables: {', '.join(foreign[:5])}", ours=False)
+        # A truncated or overwritten file may open and fail only at the first row read:
+        # every page is read once now, before the run relies on it.
+        verdict = connection.execute("PRAGMA quick_check(1)").fetchone()[0]
+        if verdict != "ok":
+            raise _Damaged(verdict)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={_SYNCHRONOUS}")
+        connection.executescript(_SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        connection.close()
+        ours = "not a database" not in str(exc)
+        raise _Damaged(str(exc), ours=ours) from None
+    except _Damaged:
+        connection.close()
+        raise
+    return connection
+
+
+@functools.cache
+def _own_names() -> frozenset[str]:
+    """The tables and indexes a checkpoint has (anything else belongs to another program)."""
+    with contextlib.closing(sqlite3.connect(":memory:")) as db:
+        db.executescript(_SCHEMA)
+        return frozenset(name for (name,) in db.execute("SELECT name FROM sqlite_master"))
+
+
+def _lost_wal(path: Path, *, unclean: bool) -> str | None:
+    """Why the checkpoint's write-ahead log is missing with changes in it, or None.
+
+    SQLite keeps the latest transactions in `-wal` until it folds them into the file, at the
+    latest when the last connection closes (which removes it). Opened without it, the file
+    shows an older journal: rows created since would look unsent and be sent again. Its index
+    (`-shm`) counts the frames the log held; without the index, a run that did not close the
+    checkpoint (`unclean`) may have left anything in it.
+    """
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() or not path.exists() or path.stat().st_size == 0:
+        return None
+    frames = _wal_frames(path.with_name(path.name + "-shm"))
+    if frames == 0 or (frames is None and not unclean):
+        return None
+    return (
+        f"its write-ahead log {wal.name} is missing, and with it the latest changes: "
+        "resuming could send rows again that were already created"
+    )
+
+
+def _wal_frames(shm: Path) -> int | None:
+    """The committed frames of the WAL as its index (-shm) counts them; None if unknown.
+
+    The index starts with SQLite's WalIndexHdr, in the machine's byte order: `isInit` at
+    byte 12, `mxFrame` (the last valid frame) at bytes 16-19."""
+    try:
+        with shm.open("rb") as handle:
+            header = handle.read(48)
+    except OSError:
+        return None
+    if len(header) < 48 or header[12] != 1:
+        return None
+    return int.from_bytes(header[16:20], sys.byteorder)
+
+
+def _set_aside(path: Path) -> None:
+    """Keep a damaged checkpoint (and its log) as `.damaged`, so that a new one can start."""
+    aside = path.with_name(path.name + DAMAGED)
+    for suffix in ("", "-wal", "-journal"):
+        target = aside.with_name(aside.name + suffix)
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            source.replace(target)
+        else:
+            target.unlink(missing_ok=True)  # not to pair an older copy with this one
+    path.with_name(path.name + "-shm").unlink(missing_ok=True)
+
+
+def _mark_lock(fd: int, content: bytes) -> bytes:
+    """Replace what the lock file says (synced to disk); returns what it said before."""
+    before = os.pread(fd, 64, 0)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, content, 0)
+    os.fsync(fd)
+    return before
 
 
 def _lock(path: Path) -> int:

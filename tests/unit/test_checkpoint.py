@@ -82,3 +82,34 @@ def test_not_a_checkpoint(tmp_path: Path):
         Checkpoint.open(path)
     with pytest.raises(ConfigError, match="no checkpoint"):
         read_status(tmp_path / "missing")
+
+
+def test_the_sending_mark_is_synced_to_disk_before_it_returns(tmp_path: Path):
+    """A `sending` mark lost to a power cut would turn into a resend without a lookup."""
+    with Checkpoint.open(tmp_path / "c") as checkpoint:
+        checkpoint.save_plan(BINDING, decisions(entries()), STRATEGY)
+        statements: list[str] = []
+        checkpoint._db.set_trace_callback(statements.append)
+        checkpoint.mark_sending(1)
+        checkpoint.mark_done(Outcome(row=1, status=Status.CREATED, remote_id="pn_1"))
+        checkpoint._db.set_trace_callback(None)
+        synchronous = checkpoint._db.execute("PRAGMA synchronous").fetchone()[0]
+    sending = statements.index(next(s for s in statements if "UPDATE rows SET state" in s))
+    assert statements[: sending + 2] == [
+        "PRAGMA synchronous=FULL",
+        "BEGIN IMMEDIATE",
+        statements[sending],
+        "COMMIT",
+    ]
+    assert statements[sending + 2] == "PRAGMA synchronous=NORMAL"
+    assert "PRAGMA synchronous=FULL" not in statements[sending + 2 :]  # the rest: NORMAL
+    assert synchronous == 1  # NORMAL
+
+
+def test_a_checkpoint_closed_cleanly_reopens_without_its_log(tmp_path: Path):
+    path = tmp_path / "c"
+    with Checkpoint.open(path) as checkpoint:
+        checkpoint.save_plan(BINDING, decisions(entries()), STRATEGY)
+    assert not path.with_name("c-wal").exists()  # folded into the file on close
+    with Checkpoint.open(path) as checkpoint:
+        assert checkpoint.has_plan
