@@ -19,9 +19,10 @@ import structlog
 
 from sync import logs
 from sync.checkpoint import Checkpoint, read_status
-from sync.errors import Interrupted, SyncError
+from sync.errors import Interrupted, ReportError, SyncError
 from sync.models import RunSummary
 from sync.options import resolve_settings
+from sync.paths import check_run_files, run_files
 from sync.pipeline import RunResult, export_source, run_plan, run_sync
 from sync.providers import PROVIDERS
 from sync.report import write_report
@@ -393,6 +394,7 @@ def _plan(options: dict[str, Any]) -> int:
         if reading is not None:  # a plan keeps no snapshot of the source
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             settings = replace(settings, input=folder / "source.csv")
+        check_run_files(run_files(settings, keeps_checkpoint=False))
         _read_source(settings, reading, progress, reuse=False)
         result = _run_async(run_plan(settings, progress))
     return _finish(result, settings, "plan")
@@ -402,7 +404,12 @@ def _sync(options: dict[str, Any]) -> int:
     settings, reading, stack = resolve_settings(options)
     checkpoint_path = settings.checkpoint
     assert checkpoint_path is not None
-    with stack, Checkpoint.open(checkpoint_path) as checkpoint, _progress() as progress:
+    with stack, contextlib.ExitStack() as opened:
+        # Before the checkpoint is created: a refused run leaves nothing behind.
+        check_run_files(run_files(settings))
+        restart = settings.restart  # a damaged checkpoint is set aside, then started anew
+        checkpoint = opened.enter_context(Checkpoint.open(checkpoint_path, restart=restart))
+        progress = opened.enter_context(_progress())
         # An unfinished migration resumes from its snapshot, not from a new listing.
         unfinished = checkpoint.has_plan and not checkpoint.finished and not settings.restart
         _read_source(settings, reading, progress, reuse=unfinished)
@@ -422,7 +429,16 @@ def _finish(
     result: RunResult, settings: Settings, command: str, checkpoint: Path | None = None
 ) -> int:
     if settings.report is not None:
-        write_report(settings.report, result.outcomes)
+        try:
+            write_report(settings.report, result.outcomes)
+        except ReportError as error:
+            error.hint = (
+                f"nothing is lost: checkpoint {checkpoint} holds every row's outcome; make "
+                "room, then run the same command again: it writes the report and sends nothing"
+                if checkpoint is not None
+                else "make room, then run the plan again"
+            )
+            raise
     _print_summary(result.summary, settings, command, checkpoint)
     if result.warnings:
         click.echo("  not carried across:")

@@ -7,6 +7,7 @@ This module imports nothing from `sync`, so every other module can raise these.
     ├── InputError                  exit 3   the input file or mapping is unusable; nothing sent
     │   ├── ConfigError             exit 3   settings, checkpoint binding or lock; nothing written
     │   └── GuardError              exit 3   a safety limit of unattended runs; nothing sent
+    ├── ReportError                 exit 1   the report could not be written; outcomes kept
     ├── ProviderError               exit 1
     │   ├── RetryableProviderError  exit 1   try again later (429, 5xx, network); carries `reached`
     │   └── FatalProviderError      exit 4   the provider refused the account (auth, plan, limit)
@@ -48,6 +49,10 @@ class ConfigError(InputError):
 
 class GuardError(InputError):
     """A safety limit for unattended runs tripped (--max-creates, --max-invalid-share)."""
+
+
+class ReportError(SyncError):
+    """The report file could not be written (a full disk); the run's outcomes are kept."""
 
 
 class ProviderError(SyncError):

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from sync import logs
 from sync.errors import ConfigError, UsageError
+from sync.paths import snapshot_path
 from sync.pipeline import MAPPINGS_DIR
 from sync.providers import get_provider
 from sync.providers.base import Provider
@@ -158,7 +159,7 @@ def resolve_settings(
     settings = replace(settings, checkpoint=checkpoint)
     if source is not None:
         # The snapshot of the source lives beside the checkpoint it feeds.
-        settings = replace(settings, input=checkpoint.with_name(checkpoint.name + ".source.csv"))
+        settings = replace(settings, input=snapshot_path(checkpoint))
     reading = None
     if source is not None:
         if (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from sync.errors import UsageError
+from sync.errors import ReportError, UsageError
 from sync.files import write_private
 from sync.models import Outcome
 from sync.outcomes import COLUMNS, Outcomes
@@ -40,7 +40,11 @@ def write_report(path: Path, outcomes: Outcomes | Iterable[Outcome]) -> None:
 
     CSV lines end in CRLF, as RFC 4180 has it, and a value is quoted only when it holds the
     separator, a quote or a line break (what the csv module writes); a value a spreadsheet would
-    run as a formula starts with an apostrophe. JSON Lines holds one object per row."""
+    run as a formula starts with an apostrophe. JSON Lines holds one object per row.
+
+    Raises:
+        ReportError: the file could not be written (it is then left as it was).
+    """
     fmt = report_format(path)
     if not isinstance(outcomes, Outcomes):
         outcomes = Outcomes.of(outcomes)
@@ -57,4 +61,10 @@ def write_report(path: Path, outcomes: Outcomes | Iterable[Outcome]) -> None:
         frame.write_csv(buffer, line_terminator="\r\n", quote_style="necessary", null_value="")
     else:
         frame.with_columns(pl.col(text_columns).fill_null("")).write_ndjson(buffer)
-    write_private(path, buffer.getvalue())
+    try:
+        write_private(path, buffer.getvalue())
+    except OSError as exc:  # a full disk, a directory gone since the start: no old report lost
+        raise ReportError(
+            f"cannot write the report {path}: {exc.strerror or exc}; the old report, if any, "
+            "is unchanged"
+        ) from None

@@ -197,7 +197,7 @@ def test_two_runs_with_their_own_checkpoints_on_one_account_create_nobody_twice(
                 "--checkpoint",
                 str(tmp_path / f"{path.stem}.checkpoint"),
                 "--report",
-                str(tmp_path / f"{path.stem}.csv"),
+                str(tmp_path / f"{path.stem}.report.csv"),
             ],
             env=cli_env(provider=case.name),
         )
@@ -207,8 +207,8 @@ def test_two_runs_with_their_own_checkpoints_on_one_account_create_nobody_twice(
         process.communicate(timeout=120)
     counts = email_counts(sandbox)
     assert len(counts) == 90 and max(counts.values()) == 1
-    rows = list(statuses(tmp_path / "left.csv").values()) + list(
-        statuses(tmp_path / "right.csv").values()
+    rows = list(statuses(tmp_path / "left.report.csv").values()) + list(
+        statuses(tmp_path / "right.report.csv").values()
     )
     assert len(rows) == 120 and set(rows) <= {"created", "exists"}
     if case.name != "dub":
