@@ -98,6 +98,8 @@ class BoundMapping:
     passthrough: tuple[tuple[str, str], ...]  # (column, target)
     digest: str
     unused_columns: tuple[str, ...] = field(default=())
+    # Input columns of lists or structs (Parquet), with what they hold: see `nested_problem`.
+    nested: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def targets(self) -> list[str]:
@@ -117,13 +119,26 @@ class BoundMapping:
 
     def _values(self, values: Mapping[str, str | None]) -> Iterable[tuple[str, Any]]:
         for rule, columns in self.steps:
+            self._refuse_nested(rule.target, columns, values, takes_lists(rule))
             value = _rule_value(rule, columns, values)
             if value is not None:
                 yield rule.target, value
         for column, target in self.passthrough:
+            self._refuse_nested(target, (column,), values, takes=False)
             cell = values.get(column)
             if cell is not None and trim(cell):
                 yield target, cell
+
+    def nested_columns(self, columns: Iterable[str], *, takes: bool) -> list[str]:
+        """Which of these columns hold lists or structs a rule cannot take as text."""
+        return [] if takes else [column for column in columns if column in self.nested]
+
+    def _refuse_nested(
+        self, target: str, columns: Iterable[str], values: Mapping[str, str | None], takes: bool
+    ) -> None:
+        for column in self.nested_columns(columns, takes=takes):
+            if values.get(column) is not None:
+                raise CellError(target, f"{column}: {self.nested[column]}, expected text")
 
 
 def load_mapping(path: Path) -> MappingSpec:
@@ -176,7 +191,10 @@ def identity_mapping() -> MappingSpec:
 
 
 def bind_mapping(
-    mapping: MappingSpec, columns: list[str], known_fields: Iterable[str]
+    mapping: MappingSpec,
+    columns: list[str],
+    known_fields: Iterable[str],
+    nested: Mapping[str, str] | None = None,
 ) -> BoundMapping:
     """Fit a mapping to a file's header.
 
@@ -184,6 +202,7 @@ def bind_mapping(
         mapping: the parsed mapping.
         columns: the input file's header.
         known_fields: the provider's field names (dotted for nested ones), for passthrough.
+        nested: the columns that hold lists or structs (Parquet), with what they hold.
 
     Raises:
         InputError: the mapping names a column the file does not have.
@@ -244,7 +263,15 @@ def bind_mapping(
         passthrough=tuple(passthrough),
         digest=mapping.digest,
         unused_columns=tuple(column for column in columns if column not in used),
+        nested=dict(nested or {}),
     )
+
+
+def takes_lists(rule: FieldRule) -> bool:
+    """Whether a rule reads a list or struct cell (Parquet) as what it is: its text form is
+    what `split` ("a,b") and `json` read. Any other rule wants text, and a list or struct
+    there is a bad value, not its text sent as a name or an id."""
+    return "split" in rule.transforms or "json" in rule.transforms
 
 
 def describe_columns(columns: list[str], limit: int = 30) -> str:

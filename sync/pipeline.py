@@ -109,7 +109,7 @@ def prepare(settings: Settings) -> Prepared:
             + ", ".join(unknown_targets),
             hint=f"{provider.name}'s fields are: {', '.join(known)}",
         )
-    mapping = bind_mapping(spec, table.columns, known)
+    mapping = bind_mapping(spec, table.columns, known, table.nested)
     schema = settings.schema
     if settings.invite:
         _warn_unsent_fields(mapping, schema)

@@ -37,7 +37,7 @@ class Table:
     when asked for. Any other input is read row by row (`rows`), and `frame` built from them.
     """
 
-    __slots__ = ("_frame", "_rows", "columns", "content_hash", "path")
+    __slots__ = ("_frame", "_rows", "columns", "content_hash", "nested", "path")
 
     def __init__(
         self,
@@ -47,6 +47,7 @@ class Table:
         *,
         rows: list[Row] | None = None,
         frame: pl.DataFrame | None = None,
+        nested: dict[str, str] | None = None,
     ) -> None:
         if (rows is None) == (frame is None):
             raise ValueError("a table is given either its rows or its frame")
@@ -55,6 +56,9 @@ class Table:
         self.content_hash = content_hash
         self._rows = rows
         self._frame = frame
+        # Parquet columns of lists or structs, by name, with what they hold ("a list"): their
+        # cells are text here, but only a `split` or `json` transform may take them.
+        self.nested = nested or {}
 
     @property
     def height(self) -> int:
@@ -139,10 +143,17 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
         if path.suffix.lower() in PARQUET_SUFFIXES:
-            frame = _read_parquet(path, data)
+            frame, nested = _read_parquet(path, data)
             columns = _clean_header(path, list(frame.columns))
+            nested = {trim(name): kind for name, kind in nested.items()}
             frame.columns = columns
-            return Table(path=path, columns=columns, frame=frame, content_hash=digest.result())
+            return Table(
+                path=path,
+                columns=columns,
+                frame=frame,
+                content_hash=digest.result(),
+                nested=nested,
+            )
         clean = _read_clean_csv(path, data, encoding)
         if clean is not None:
             header, frame = clean
@@ -154,7 +165,8 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
 # --- Parquet ---------------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path, data: bytes) -> pl.DataFrame:
+def _read_parquet(path: Path, data: bytes) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The file as text columns, and its columns of lists or structs with what they hold."""
     try:
         frame = pl.read_parquet(io.BytesIO(data))
     except Exception as exc:  # polars raises several unrelated types for a bad file
@@ -164,7 +176,13 @@ def _read_parquet(path: Path, data: bytes) -> pl.DataFrame:
         )
         raise InputError(f"{path} is not a readable Parquet file: {what}", hint=hint) from None
     # Every cell is compared and sent as text; numbers, dates and lists become their text form.
-    return pl.DataFrame([_parquet_text(path, frame.get_column(name)) for name in frame.columns])
+    text = pl.DataFrame([_parquet_text(path, frame.get_column(name)) for name in frame.columns])
+    nested = {
+        name: "a struct" if dtype == pl.Struct else "a list"
+        for name, dtype in frame.schema.items()
+        if dtype.is_nested()
+    }
+    return text, nested
 
 
 def _not_parquet(data: bytes) -> tuple[str, str] | None:

@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from sync.columnar import text
-from sync.mapping import BoundMapping, FieldRule
+from sync.mapping import BoundMapping, FieldRule, takes_lists
 from sync.models import trim
 
 ROW = "row"  # the 1-based data row number
@@ -61,6 +61,7 @@ def map_frame(
     trimmed: set[str] = set()
     per_row: list[pl.Expr] = []
     for rule, sources in mapping.steps:
+        per_row.extend(_nested_cells(mapping, sources, takes=takes_lists(rule)))
         result = _rule(rule, sources)
         if result.kind == _OPAQUE:
             per_row.append(result.present.fill_null(False))  # null: a missing cell, no value
@@ -72,6 +73,7 @@ def map_frame(
         if result.trimmed:
             trimmed.add(rule.target)
     for column, target in mapping.passthrough:
+        per_row.extend(_nested_cells(mapping, (column,), takes=False))
         cell = pl.col(column)
         columns[target] = pl.when(text.trimmed(cell).str.len_bytes() > 0).then(cell)
         kinds[target] = pl.String()
@@ -89,6 +91,11 @@ def map_frame(
         *(expression.alias(target) for target, expression in columns.items()),
     )
     return Mapped(frame=query, targets=kinds, trimmed=frozenset(trimmed))
+
+
+def _nested_cells(mapping: BoundMapping, sources: tuple[str, ...], *, takes: bool) -> list[pl.Expr]:
+    """Where a rule meets a list or struct it cannot take: the row path refuses those rows."""
+    return [pl.col(name).is_not_null() for name in mapping.nested_columns(sources, takes=takes)]
 
 
 def _rule(rule: FieldRule, sources: tuple[str, ...]) -> _Column:

@@ -23,7 +23,15 @@ from sync.checkpoint import Checkpoint
 from sync.cli import cli
 from sync.sandbox import Sandbox
 
-from .conftest import DUB_KEY, ROOT, email_counts, statuses, sync_args, write_roster
+from .conftest import (
+    DUB_KEY,
+    ROOT,
+    email_counts,
+    read_report,
+    statuses,
+    sync_args,
+    write_roster,
+)
 
 ROWS = 4
 
@@ -354,3 +362,46 @@ def test_a_damaged_checkpoint_stops_before_any_request_and_restart_starts_over(
 
 def nothing_sent_since_reset(sandbox: Sandbox) -> None:
     assert sandbox.stats.total == 0, sandbox.stats.requests
+
+
+# --- 5. Parquet lists and structs in text fields -------------------------------------------
+
+
+def test_a_parquet_list_or_struct_in_a_text_field_is_an_invalid_row_naming_its_type(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "roster.parquet"
+    table = pa.table(
+        {
+            "email": ["ann@example.com", "bob@example.com", "cy@example.com", "di@example.com"],
+            "tenant_id": pa.array([["1", "2"], ["3"], None, []], pa.list_(pa.string())),
+            "name": pa.array(
+                [None, None, {"first": "Cy", "last": "Lee"}, None],
+                pa.struct([("first", pa.string()), ("last", pa.string())]),
+            ),
+            # A list where the mapping splits one: tags, as Dub's default mapping has them.
+            "tags": pa.array([None, None, None, ["vip", "eu"]], pa.list_(pa.string())),
+        }
+    )
+    pq.write_table(table, path)
+    result = invoke(sync_args(sandbox, tmp_path, path))
+    assert result.escaped is None and result.code == 1, result.stderr
+    lines = {int(line["row"]): line for line in read_report(tmp_path / "report.csv")}
+    assert [lines[row]["status"] for row in (1, 2, 3, 4)] == [
+        "invalid",
+        "invalid",
+        "invalid",
+        "created",
+    ]
+    assert (lines[1]["field"], lines[1]["message"]) == (
+        "tenantId",
+        "tenant_id: a list, expected text",
+    )
+    assert lines[2]["message"] == "tenant_id: a list, expected text"
+    assert (lines[3]["field"], lines[3]["message"]) == ("name", "name: a struct, expected text")
+    sent = sandbox.partners()
+    assert [partner["email"] for partner in sent] == ["di@example.com"]
+    assert sandbox.stats.creates_committed == 1
