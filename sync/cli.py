@@ -201,7 +201,8 @@ def plan(**options: Any) -> None:
 @click.option(
     "--restart",
     is_flag=True,
-    help="Discard the checkpoint: its unfinished job and what it learned about the account.",
+    help="Discard the checkpoint: its unfinished job and what it learned about the account. "
+    "A damaged checkpoint is kept as CHECKPOINT.damaged and a new one started.",
 )
 @click.option(
     "--max-creates",
