@@ -44,6 +44,8 @@ log = structlog.get_logger(__name__)
 Decision = tuple[int, str, str | None, str | None, str | None]
 CREATE = Action.CREATE.value
 
+# Every table and index a checkpoint may hold is named here (a later format adds its own here
+# too): a file with any other is another program's database, and is refused (`_open_whole`).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rows (
@@ -404,7 +406,8 @@ def read_status(path: Path) -> tuple[dict[str, str], Counter[str]]:
                 dict(connection.execute("SELECT state, COUNT(*) FROM rows GROUP BY state"))
             )
     except sqlite3.DatabaseError as exc:
-        raise ConfigError(f"{path} is not a partner-sync checkpoint ({exc})") from None
+        ours = not any(word in str(exc) for word in ("not a database", "no such table"))
+        raise _Damaged(str(exc), ours=ours).error(path) from None
     return meta, counts
 
 

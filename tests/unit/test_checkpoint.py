@@ -113,3 +113,11 @@ def test_a_checkpoint_closed_cleanly_reopens_without_its_log(tmp_path: Path):
     assert not path.with_name("c-wal").exists()  # folded into the file on close
     with Checkpoint.open(path) as checkpoint:
         assert checkpoint.has_plan
+
+
+def test_status_of_a_damaged_checkpoint_says_how_to_start_over(tmp_path: Path):
+    path = tmp_path / "c"
+    path.write_bytes(b"\x00garbage" * 2000)
+    with pytest.raises(ConfigError, match="not a partner-sync checkpoint") as caught:
+        read_status(path)
+    assert "--restart" in str(caught.value)
