@@ -203,6 +203,8 @@ class Options:
     partners_limit: int | None = None
     email_lookup: bool = True
     rng_seed: int = 0
+    # Dub's partner groups besides the default one: {"id": "grp_…", "slug": …, "programId": …}.
+    groups: tuple[Mapping[str, Any], ...] = ()
 
 
 class Emulator(ABC):

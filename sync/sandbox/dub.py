@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from sync.sandbox import dub_links as links
 from sync.sandbox import dub_schema as schema
 from sync.sandbox.base import (
     EPOCH_MS,
     JSON,
     LIMIT,
-    LOWER_ALNUM,
     REMAINING,
     UPPER_ALNUM,
     Emulator,
@@ -47,8 +47,6 @@ DOC_URL = "https://dub.co/docs/api-reference/errors"
 INTERNAL_MESSAGE = (
     "An internal server error occurred. Please contact our support if the problem persists."
 )
-LINK_DOMAIN = "refer.sandbox.dub"
-PROGRAM_URL = "https://sandbox.example.com"
 # Assumption (providers.md: inferred, UNCERTAIN): tenantId lands in a VARCHAR(191) column,
 # and a longer value fails in the database, which Dub answers with a generic 500.
 TENANT_ID_COLUMN = 191
@@ -63,7 +61,11 @@ _LEGACY_METRICS = {
 }
 _FILTER_LISTS = ("country", "groupId")
 # Fields a lenient insert computes itself rather than copying from the given ones.
-_DERIVED = frozenset({"id", "partnerId", "createdAt", "links", "email", "name", "tenantId"})
+_DERIVED = frozenset(
+    {"id", "partnerId", "createdAt", "links", "email", "name", "tenantId", "username", "groupId"}
+)
+# What only the list and retrieve answers carry: the create answer (201) is the plain enrolment.
+_READ_ONLY = ("tags", *_LEGACY_METRICS)
 _GROUP_BY = ("status", "country", "groupId")
 
 
@@ -79,10 +81,6 @@ def error(code: str, message: str, headers: dict[str, str] | None = None) -> Rep
     return json_reply(STATUS_OF[code], body, headers=headers)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 class DubEmulator(Emulator):
     """One workspace with one default program, as every partner endpoint assumes."""
 
@@ -92,14 +90,16 @@ class DubEmulator(Emulator):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.program_id = "prog_" + random_id(self.rng, UPPER_ALNUM, 24)
-        self.default_group_id = "grp_" + random_id(self.rng, UPPER_ALNUM, 24)
-        self._groups = {self.default_group_id}
+        self.groups = links.Groups(self.rng, self.program_id)
+        for index, group in enumerate(options.groups):
+            self.groups.add_given(group, f"group {index}")
         self._records: list[dict[str, Any]] = []
         self._by_id: dict[str, dict[str, Any]] = {}
         self._by_email: dict[str, dict[str, Any]] = {}  # lower-cased, as MySQL's collation compares
         self._by_tenant: dict[str, dict[str, Any]] = {}
         self._order: dict[str, int] = {}  # enrolment id -> insertion rank
-        self._link_keys: set[str] = set()
+        self._link_keys = links.LinkKeys()
+        self._usernames: set[str] = set()
         self._external_ids: set[str] = set()
         self._last_created = datetime(1970, 1, 1, tzinfo=UTC)
         # The whole table in list order, per (sortBy, descending), until the next insert: what a
@@ -112,6 +112,8 @@ class DubEmulator(Emulator):
         return (
             Route("GET", "/partners", self._list),
             Route("GET", "/partners/count", self._count),
+            Route("GET", "/partners/links", self._links),
+            Route("POST", "/partners/links", self._create_link, write=True),
             Route("GET", "/partners/{partnerId}", self._retrieve),
             Route("POST", "/partners", self._create, write=True),
         )
@@ -166,7 +168,45 @@ class DubEmulator(Emulator):
     def _insert_lenient(
         self, fields: Mapping[str, JSON], created: datetime, what: str
     ) -> dict[str, Any]:
-        """Store a record that did not come through the API: no zod, but keys stay unique."""
+        """Store a record that did not come through the API: no zod, but keys stay unique.
+
+        Beyond the create body, a seed may give `links` (objects with a `key`, or bare keys)
+        for the partner's links instead of the default one, and its `status` (banned,
+        deactivated, archived, pending, ...); `username` seeds the default link's key, as a
+        create's does, and Dub's own username is generated.
+        """
+        email, tenant, partner_id = self._seed_keys(fields, what)
+        created = created_at_of(fields, "createdAt", created, what)
+        group = fields.get("groupId")
+        if group is not None and not isinstance(group, str):
+            raise ValueError(f"{what}: groupId must be a string")
+        clean: dict[str, Any] = {
+            "email": email,
+            "name": fields.get("name"),
+            "username": fields.get("username"),
+            "image": fields.get("image"),
+            "tenantId": tenant,
+            "groupId": self.groups.ensure(group).id if group else None,
+            "country": fields.get("country"),
+            "description": fields.get("description"),
+            "linkProps": fields.get("linkProps")
+            if isinstance(fields.get("linkProps"), dict)
+            else None,
+        }
+        given_links = self._seed_links(fields.get("links"), what)
+        record = self._new_record(clean, created, partner_id, given_links)
+        # Any other field in the response shape (status, metrics, ...) is taken as given.
+        for key, value in fields.items():
+            if key in record and key not in _DERIVED:
+                record[key] = value
+        _check_seeded_status(record, what)
+        self._store(record)
+        return record
+
+    def _seed_keys(
+        self, fields: Mapping[str, JSON], what: str
+    ) -> tuple[str, str | None, str | None]:
+        """A seed record's email, tenantId and id, each checked to be new."""
         email = fields.get("email")
         if not isinstance(email, str) or not email.strip():
             raise ValueError(f"{what}: needs an email (a non-empty string)")
@@ -183,34 +223,26 @@ class DubEmulator(Emulator):
             not isinstance(partner_id, str) or partner_id in self._by_id
         ):
             raise ValueError(f"{what}: id {partner_id!r} is not a new string id")
-        created = created_at_of(fields, "createdAt", created, what)
-        group = fields.get("groupId")
-        if isinstance(group, str):
-            self._groups.add(group)
-        clean: dict[str, Any] = {
-            "email": email,
-            "name": fields.get("name"),
-            "username": fields.get("username"),
-            "image": fields.get("image"),
-            "tenantId": tenant,
-            "groupId": group if isinstance(group, str) else None,
-            "country": fields.get("country"),
-            "description": fields.get("description"),
-            "linkProps": fields.get("linkProps")
-            if isinstance(fields.get("linkProps"), dict)
-            else None,
-        }
-        record = self._new_record(
-            clean, created, partner_id if isinstance(partner_id, str) else None
-        )
-        # Any other field in the response shape (status, metrics, ...) is taken as given.
-        for key, value in fields.items():
-            if key in record and key not in _DERIVED:
-                record[key] = value
-        if isinstance(fields.get("links"), list):
-            record["links"] = fields["links"]
-        self._store(record)
-        return record
+        return email, tenant, partner_id
+
+    def _seed_links(self, given: object, what: str) -> list[dict[str, Any]] | None:
+        """The links a seed record gives, their keys claimed; None when it gives none."""
+        if given is None:
+            return None
+        if not isinstance(given, list):
+            raise ValueError(f"{what}: links must be a list of links (or of keys)")
+        out: list[dict[str, Any]] = []
+        for item in given:
+            link = {"key": item} if isinstance(item, str) else item
+            key = link.get("key") if isinstance(link, dict) else None
+            if not isinstance(key, str) or not links.processed_key(key):
+                raise ValueError(f"{what}: every link needs a non-empty string key")
+            key = links.processed_key(key)
+            if key in self._link_keys:
+                raise ValueError(f"{what}: link key {key!r} is already taken")
+            self._link_keys.claim(key)
+            out.append({**links.link_record(self.rng, key), **link, "key": key})
+        return out
 
     def _next_created_at(self) -> datetime:
         # Kept strictly increasing: at the sandbox's speed many creates share a millisecond,
@@ -222,19 +254,27 @@ class DubEmulator(Emulator):
         return now
 
     def _new_record(
-        self, fields: Mapping[str, Any], created: datetime, partner_id: str | None = None
+        self,
+        fields: Mapping[str, Any],
+        created: datetime,
+        partner_id: str | None = None,
+        given_links: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         partner_id = partner_id or "pn_" + random_id(self.rng, UPPER_ALNUM, 24)
         email: str = fields["email"]
         name = fields.get("name") or email
-        props = fields.get("linkProps") or {}
-        link = self._new_link(fields, props)
+        # Dub makes the username itself; the one sent only seeds the default link's key.
+        username = links.generated_username(self.rng, name, email, self._usernames)
+        self._usernames.add(username)
+        if given_links is None:
+            link = self._new_link(fields, fields.get("linkProps") or {})
+            given_links = [link] if link else []
         record: dict[str, Any] = {
             "id": partner_id,
             "name": name,
             "companyName": None,
             "email": email,
-            "username": fields.get("username"),
+            "username": username,
             # External image URLs are uploaded in the background: the 201 shows null.
             "image": None,
             "description": fields.get("description"),
@@ -250,8 +290,8 @@ class DubEmulator(Emulator):
             "tenantId": fields.get("tenantId"),
             "createdAt": utc_iso(created, digits=3),
             "status": "approved",
-            "groupId": fields.get("groupId") or self.default_group_id,
-            "links": [link] if link else [],
+            "groupId": fields.get("groupId") or self.groups.default.id,
+            "links": given_links,
             "clickRewardId": None,
             "leadRewardId": None,
             "saleRewardId": None,
@@ -276,32 +316,20 @@ class DubEmulator(Emulator):
     def _new_link(
         self, fields: Mapping[str, Any], props: Mapping[str, Any]
     ) -> dict[str, Any] | None:
+        """The default link: its key from the sent username (or the name, or the email), and
+        silently suffixed with -xxxx when that key is taken, as Dub does."""
         external = props.get("externalId")
         if isinstance(external, str) and external in self._external_ids:
             # Default-link failures are swallowed by Dub: the partner gets no link.
             return None
-        email: str = fields["email"]
-        base = fields.get("username") or _slug(fields.get("name") or email.split("@")[0])
-        key = base or random_id(self.rng, LOWER_ALNUM, 7)
-        while key in self._link_keys:
-            key = f"{base}-{random_id(self.rng, LOWER_ALNUM, 4)}"
-        self._link_keys.add(key)
+        wanted = links.default_key_base(fields.get("username"), fields.get("name"), fields["email"])
+        prefix = props.get("prefix")
+        if prefix and wanted:
+            wanted = f"{prefix.strip('/')}/{wanted}".lstrip("/")
+        key = self._link_keys.claim_free(self.rng, wanted)
         if isinstance(external, str):
             self._external_ids.add(external)
-        prefix = props.get("prefix") or "/"
-        short_key = f"{prefix.strip('/')}/{key}".lstrip("/")
-        return {
-            "id": "link_" + random_id(self.rng, UPPER_ALNUM, 24),
-            "domain": LINK_DOMAIN,
-            "key": short_key,
-            "shortLink": f"https://{LINK_DOMAIN}/{short_key}",
-            "url": PROGRAM_URL,
-            "clicks": 0,
-            "leads": 0,
-            "conversions": 0,
-            "sales": 0,
-            "saleAmount": 0,
-        }
+        return links.link_record(self.rng, key)
 
     def _store(self, record: dict[str, Any]) -> None:
         self._version += 1
@@ -345,7 +373,7 @@ class DubEmulator(Emulator):
             if found is not None:
                 if not tenant or found["tenantId"] == tenant:
                     # Upsert: the existing enrolment comes back as it is; the rest is ignored.
-                    return json_reply(201, copy.deepcopy(found))
+                    return json_reply(201, _create_answer(found))
                 if tenant in self._by_tenant:
                     return error(
                         "conflict",
@@ -356,17 +384,29 @@ class DubEmulator(Emulator):
                     del self._by_tenant[found["tenantId"]]
                 found["tenantId"] = tenant
                 self._by_tenant[tenant] = found
-                return json_reply(201, copy.deepcopy(found), committed=True)
-            group = fields["groupId"]
-            if group is not None and group not in self._groups:
-                return error("not_found", "Group not found.")
+                return json_reply(201, _create_answer(found), committed=True)
+            group = self._group_of(fields["groupId"])
+            if isinstance(group, Reply):
+                return group
+            fields["groupId"] = group.id
             if tenant is not None and tenant in self._by_tenant:
                 # Only reachable with tenantId "" (the lookup skips empty values): the unique
                 # key refuses the second one, and Dub rethrows that as a 500.
                 return error("internal_server_error", INTERNAL_MESSAGE)
             record = self._new_record(fields, self._next_created_at())
             self._store(record)
-            return json_reply(201, copy.deepcopy(record), committed=True)
+            return json_reply(201, _create_answer(record), committed=True)
+
+    def _group_of(self, value: str | None) -> links.Group | Reply:
+        """getGroupOrThrow: a `grp_…` id or a slug; 404 unknown, 403 another program's."""
+        if not value:
+            return self.groups.default
+        group = self.groups.find(value)
+        if group is None:
+            return error("not_found", f'Group "{value}" not found.')
+        if group.program_id != self.program_id:
+            return error("forbidden", f'Group "{value}" not found in your program.')
+        return group
 
     def _find(self, tenant: str | None, email: str) -> dict[str, Any] | None:
         """The enrolment matching tenantId OR email; with two matches, the older row wins."""
@@ -376,14 +416,90 @@ class DubEmulator(Emulator):
             return by_tenant or by_email
         return min(by_tenant, by_email, key=lambda record: self._order[record["id"]])
 
+    # --- /partners/links -----------------------------------------------------------------
+
+    def _enrolment_of(
+        self, partner_id: str | None, tenant_id: str | None
+    ) -> dict[str, Any] | Reply:
+        """The enrolment a links route names (held lock): partnerId wins over tenantId."""
+        if not partner_id and not tenant_id:
+            return error("bad_request", "Either `partnerId` or `tenantId` must be provided.")
+        found = self._by_id.get(partner_id) if partner_id else self._by_tenant.get(str(tenant_id))
+        if found is None:
+            return error("not_found", "Partner not found.")
+        return found
+
+    def _links(self, request: Request) -> Reply:
+        with self.lock:
+            found = self._enrolment_of(request.arg("partnerId"), request.arg("tenantId"))
+            if isinstance(found, Reply):
+                return found
+            return json_reply(200, copy.deepcopy(found["links"]))
+
+    def _create_link(self, request: Request) -> Reply:
+        """POST /partners/links: one more link, with exactly the key asked for (409 if taken)."""
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            return error(
+                "bad_request",
+                "Invalid JSON format in request body. Please provide a valid JSON object.",
+            )
+        try:
+            fields = schema.parse_link_body(body)
+        except schema.Issue as issue:
+            return error("unprocessable_entity", str(issue))
+        with self.lock:
+            found = self._enrolment_of(fields["partnerId"], fields["tenantId"])
+            if isinstance(found, Reply):
+                return found
+            refused = self._link_refusal(fields)
+            if refused is not None:
+                return refused
+            key = links.processed_key(fields["key"] or "")
+            if key:
+                self._link_keys.claim(key)
+            else:
+                key = self._link_keys.claim_free(self.rng, "")
+            external = (fields["linkProps"] or {}).get("externalId")
+            if isinstance(external, str):
+                self._external_ids.add(external)
+            link = links.link_record(self.rng, key, fields["url"])
+            found["links"].append(link)
+            created = utc_iso(self._next_created_at(), digits=3)
+            answer = links.full_link(link, found, created, fields["comments"])
+            return json_reply(201, answer, committed=True)
+
+    def _link_refusal(self, fields: Mapping[str, Any]) -> Reply | None:
+        """Why a new link cannot be made as asked (held lock), in the order Dub checks."""
+        url = fields["url"]
+        host = urlsplit(url).hostname if url else None
+        if url and host != urlsplit(links.PROGRAM_URL).hostname:
+            return error(
+                "bad_request",
+                f"The provided URL's domain ({host}) does not match the program's link domains.",
+            )
+        key = fields["key"]
+        if key and not schema.valid_username(key):
+            return error("unprocessable_entity", "Invalid key.")
+        if key and links.processed_key(key) in self._link_keys:
+            return error("conflict", "Duplicate key: This short link already exists.")
+        external = (fields["linkProps"] or {}).get("externalId")
+        if isinstance(external, str) and external in self._external_ids:
+            return error(
+                "conflict", "A link with this externalId already exists in this workspace."
+            )
+        return None
+
     # --- reads ----------------------------------------------------------------------------
 
     def _filtered(self, request: Request) -> list[dict[str, Any]]:
         """Records matching the shared list/count filters; raises schema.Issue on bad input."""
         status = schema.parse_choice(request.arg("status"), "status", schema.STATUSES, None)
         lists = {name: _filter_value(request.arg(name)) for name in _FILTER_LISTS}
-        email = request.arg("email")
-        tenant = request.arg("tenantId")
+        # Empty filters filter nothing: `?email=` is no email filter at all.
+        email = request.arg("email") or None
+        tenant = request.arg("tenantId") or None
         search = request.arg("search") if email is None else None
         ids_raw = request.arg("partnerIds")
         ids = {part for part in ids_raw.split(",") if part} if ids_raw else None
@@ -487,11 +603,25 @@ class DubEmulator(Emulator):
         return json_reply(200, found)
 
 
+def _create_answer(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The create's 201: the plain enrolled partner, without what only reads add."""
+    return {key: copy.deepcopy(value) for key, value in record.items() if key not in _READ_ONLY}
+
+
+def _check_seeded_status(record: dict[str, Any], what: str) -> None:
+    """A seeded status must be one of Dub's; a banned partner gets its bannedAt."""
+    if record["status"] not in schema.STATUSES:
+        raise ValueError(
+            f"{what}: status {record['status']!r} is not one of {', '.join(schema.STATUSES)}"
+        )
+    if record["status"] == "banned" and record["bannedAt"] is None:
+        record["bannedAt"] = record["createdAt"]
+
+
 def _unfiltered(request: Request) -> bool:
-    """No filter at all: every enrolment, in list order. (An empty email or tenantId is a
-    filter that matches nothing; empty lists and an empty search are none.)"""
-    absent = ("status", "email", "tenantId")
-    blank = ("country", "groupId", "search", "partnerIds")
+    """No filter at all: every enrolment, in list order. (An empty value filters nothing.)"""
+    absent = ("status",)
+    blank = ("email", "tenantId", "country", "groupId", "search", "partnerIds")
     return all(request.arg(name) is None for name in absent) and all(
         not request.arg(name) for name in blank
     )

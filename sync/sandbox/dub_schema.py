@@ -56,10 +56,7 @@ _EMAIL = re.compile(
 )
 # Dub's validKeyRegex allows these ASCII characters; \p{Emoji} adds '#', '*' and the digits.
 _KEY_ASCII = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_/-.#*")
-USERNAME_MESSAGE = (
-    "Invalid username. Usernames can only contain letters, numbers, '-', '_', '/', '.' "
-    "and emojis, cannot start with '_' or '.well-known', and cannot end with '.php'."
-)
+USERNAME_MESSAGE = "Invalid username. Must be a URL-friendly string."
 
 _MISSING = object()
 
@@ -277,7 +274,8 @@ def parse_create_body(body: object) -> dict[str, Any]:
     clean: dict[str, Any] = {"email": _email(body)}
     name = _string(body, "name", "name", trim=True, max_len=100)
     username = _string(body, "username", "username", max_len=100)
-    if isinstance(username, str) and not valid_username(username):
+    # The refine is skipped for falsy values: an empty username is accepted.
+    if isinstance(username, str) and username and not valid_username(username):
         raise Issue("custom", "username", USERNAME_MESSAGE)
     image = _string(body, "image", "image")
     # tenantId is optional but not nullable: null is refused, "" is accepted as a value.
@@ -301,19 +299,28 @@ def parse_create_body(body: object) -> dict[str, Any]:
     return clean
 
 
+def _js_number(raw: str) -> float:
+    """JavaScript's Number(raw), as z.coerce.number() applies it: blank text is 0."""
+    text = raw.strip()
+    if not text:
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
 def _positive_int(raw: str | None, path: str, default: int, what: str) -> int:
+    """z.coerce.number().int().positive(), each with Dub's own message."""
     if raw is None:
         return default
-    try:
-        number = float(raw)
-    except ValueError:
-        raise Issue("invalid_type", path, f"{what} must be a number.") from None
-    if number != number:  # NaN
+    number = _js_number(raw)
+    if number != number or number in (float("inf"), float("-inf")):  # NaN or infinite
         raise Issue("invalid_type", path, f"{what} must be a number.")
+    if number != int(number):
+        raise Issue("invalid_type", path, f"{what} must be an integer.")
     if number <= 0:
         raise Issue("too_small", path, f"{what} must be greater than 0.")
-    if number != int(number):
-        raise Issue("invalid_type", path, "Invalid input: expected int, received number")
     return int(number)
 
 
@@ -349,7 +356,24 @@ def parse_sort_by(raw: str | None) -> str:
     if raw in SORT_ALIASES:
         return SORT_ALIASES[raw]
     if raw not in SORT_FIELDS:
-        raise Issue(
-            "invalid_value", "sortBy", f"Invalid option: expected one of {_options(SORT_FIELDS)}"
-        )
+        # The route's schema is `sortBy.or(z.enum(aliases))`: a union, whose issue says only this.
+        raise Issue("invalid_union", "sortBy", "Invalid input")
     return raw
+
+
+def parse_link_body(body: object) -> dict[str, Any]:
+    """Validate a POST /partners/links body (createPartnerLinkSchema); the first Issue fails."""
+    if not isinstance(body, dict):
+        raise _type_issue("", "object", body)
+    fields = {
+        "partnerId": _string(body, "partnerId", "partnerId"),
+        "tenantId": _string(body, "tenantId", "tenantId"),
+        "url": _string(body, "url", "url"),
+        "key": _string(body, "key", "key", nullable=False, max_len=190),
+        "comments": _string(body, "comments", "comments"),
+    }
+    clean: dict[str, Any] = {
+        key: None if value is _MISSING else value for key, value in fields.items()
+    }
+    clean["linkProps"] = _link_props(body)
+    return clean

@@ -93,6 +93,7 @@ class Sandbox:
         api_key: str | None = None,
         partners_limit: int | None = None,
         email_lookup: bool = True,
+        groups: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         """Set up the emulator; nothing listens until start().
 
@@ -108,6 +109,8 @@ class Sandbox:
             api_key: the only bearer token accepted; None accepts any well-formed one.
             partners_limit: Dub's plan cap on enrolled partners (403 beyond it).
             email_lookup: whether Partnero's undocumented GET /v1/partner answers.
+            groups: Dub's partner groups besides `default`, each with an `id` (grp_…) and/or
+                a `slug`, and a `programId` to make it another program's group.
 
         Raises:
             ValueError: an unknown provider, a negative rate limit, or a bad seed record.
@@ -120,7 +123,12 @@ class Sandbox:
             raise ValueError("rate_limit must be 0 (unlimited) or a positive number per window")
         self.provider = provider
         self._emulator = PROVIDERS[provider](
-            Options(api_key=api_key, partners_limit=partners_limit, email_lookup=email_lookup)
+            Options(
+                api_key=api_key,
+                partners_limit=partners_limit,
+                email_lookup=email_lookup,
+                groups=tuple(groups),
+            )
         )
         if seed:
             self._emulator.seed(list(seed))
