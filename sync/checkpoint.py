@@ -418,6 +418,7 @@ _STATE_OF_ACTION = {
     Action.CONFLICT.value: Status.CONFLICT.value,
     Action.DUPLICATE.value: Status.DUPLICATE.value,
     Action.INVALID.value: Status.INVALID.value,
+    Action.SKIPPED.value: Status.SKIPPED.value,
 }
 
 

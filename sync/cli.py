@@ -147,6 +147,18 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Invite the missing partners instead of creating them (Partnero): each gets an "
             "email to sign up. Invitations carry email and names only; rows match by email.",
         ),
+        click.option(
+            "--include-status",
+            metavar="STATUS[,STATUS]",
+            help="Move partners with these statuses at the source too (e.g. pending,invited). "
+            "By default only active partners move; the others are reported `skipped`.",
+        ),
+        click.option(
+            "--status-column",
+            metavar="COLUMN",
+            help="An INPUT file's column holding each partner's status: only rows whose status is "
+            "`active` (or empty) move, as in a migration.",
+        ),
         click.option("--verbose", "-v", is_flag=True, help="Log every row."),
     ]
     for option in reversed(options):
@@ -441,6 +453,8 @@ def _finish(
             )
             raise
     _print_summary(result.summary, settings, command, checkpoint)
+    for note in result.notes:
+        click.echo(f"  {note}")
     if result.warnings:
         click.echo("  not carried across:")
         for warning in result.warnings:

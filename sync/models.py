@@ -19,6 +19,7 @@ class Action(StrEnum):
     CONFLICT = "conflict"
     DUPLICATE = "duplicate"
     INVALID = "invalid"
+    SKIPPED = "skipped"  # left behind by the status policy (sync.migration)
 
 
 class Status(StrEnum):
@@ -31,6 +32,8 @@ class Status(StrEnum):
     DUPLICATE = "duplicate"
     INVALID = "invalid"
     FAILED = "failed"
+    # A migration's partner left behind for its status at the source (sync.migration).
+    SKIPPED = "skipped"
     # Only in `plan` reports: the row would be created.
     CREATE = "create"
     # Only in the report of an unfinished run: the row is still to be created.
@@ -100,6 +103,8 @@ class RemotePartner:
     email: str | None
     tenant_id: str | None = None
     created_at: str | None = None
+    # The referral codes its links carry, when the provider's answer shows them.
+    codes: tuple[str, ...] = ()
 
     @property
     def key(self) -> str | None:

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from sync import logs
 from sync.errors import ConfigError, UsageError
+from sync.migration import StatusPolicy, parse_statuses
 from sync.paths import snapshot_path
 from sync.pipeline import MAPPINGS_DIR
 from sync.providers import get_provider
@@ -36,6 +37,8 @@ from sync.settings import (
 )
 
 log = structlog.get_logger("partner-sync")
+
+NEUTRAL_STATUS = "status"  # the neutral column a migration's status policy reads
 
 # The built-in sandbox accepts any key; this one says what it is wherever it shows.
 SANDBOX_KEY = "sandbox-key-not-secret"
@@ -146,6 +149,7 @@ def resolve_settings(
         sandbox_seed=options.get("sandbox_seed"),
         source=source,
         invite=invite,
+        statuses=_status_policy(options, migrating=source is not None),
     )
     if settings.report is not None:
         report_format(settings.report)
@@ -195,6 +199,18 @@ def resolve_settings(
             source=None,
         )
     return settings, reading, stack
+
+
+def _status_policy(options: dict[str, Any], *, migrating: bool) -> StatusPolicy:
+    """Who moves: a migration reads the neutral `status`; a file, the column it names."""
+    column = NEUTRAL_STATUS if migrating else options.get("status_column")
+    include = parse_statuses(options.get("include_status"))
+    if include and column is None:
+        raise UsageError(
+            "--include-status needs a status: migrate with --from, or name the input's status "
+            "column with --status-column"
+        )
+    return StatusPolicy(column=column, include=include)
 
 
 def _direction_mapping(source: Provider, target: Provider) -> Path:

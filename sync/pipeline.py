@@ -14,6 +14,7 @@ import structlog
 from pydantic import BaseModel
 
 from sync.checkpoint import CREATE, SENDING, Binding, Checkpoint
+from sync.codes import check_codes
 from sync.columnar.existing import ExistingPartners
 from sync.columnar.mapping import ROW
 from sync.columnar.plan import (
@@ -32,9 +33,11 @@ from sync.columnar.validate import EMAIL, TENANT, ColumnValidated, validate_fram
 from sync.errors import GuardError, InputError
 from sync.files import write_private
 from sync.mapping import BoundMapping, MappingSpec, bind_mapping, identity_mapping, load_mapping
+from sync.migration import STATUS, StatusPolicy, skip_message, skipped_summary
 from sync.models import (
     Action,
     Candidate,
+    PlanEntry,
     RemotePartner,
     RunSummary,
     Status,
@@ -72,6 +75,8 @@ class Prepared:
     table: Table
     mapping: BoundMapping
     valid: ColumnValidated
+    # Rows the status policy leaves behind (ROW, their status), left out of `valid`.
+    skipped: pl.DataFrame = field(default_factory=lambda: StatusPolicy().skipped_frame())
 
     def candidates(self, rows: Iterable[int]) -> dict[int, Candidate]:
         """The candidates of these rows (valid ones only), by row number."""
@@ -85,6 +90,7 @@ class RunResult:
     outcomes: Outcomes
     summary: RunSummary
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # summary lines: rows skipped, codes taken
 
 
 def default_mapping_path(provider: str) -> Path | None:
@@ -116,7 +122,16 @@ def prepare(settings: Settings) -> Prepared:
     valid = _validate(table, mapping, schema, settings.tenant_field)
     if not table.height:
         log.warning("the input has a header but no rows", input=str(settings.input))
-    return Prepared(table=table, mapping=mapping, valid=valid)
+    skipped = _skipped(settings.statuses, table, valid)
+    return Prepared(table=table, mapping=mapping, valid=valid, skipped=skipped)
+
+
+def _skipped(policy: StatusPolicy, table: Table, valid: ColumnValidated) -> pl.DataFrame:
+    """The rows the status policy leaves behind, taken out of `valid`, with their emails."""
+    skipped = policy.skipped(table)
+    emails = valid.keys.select(ROW, EMAIL)
+    valid.without(skipped[ROW])
+    return skipped.join(emails, on=ROW, how="left")
 
 
 def _validate(
@@ -212,7 +227,23 @@ async def make_plan(
     if knowledge is not None:
         existing.extend_columns(*knowledge.columns())  # after the fresh answers: those win
     plan = plan_rows(prepared.valid, distinct, existing, settings.tenant_label, knowledge)
+    plan = plan.replaced(skipped_entries(prepared.skipped))
     return plan, strategy, index.partners
+
+
+def skipped_entries(skipped: pl.DataFrame) -> list[PlanEntry]:
+    """A plan entry for each row the status policy leaves behind."""
+    emails = skipped[EMAIL] if EMAIL in skipped.columns else [None] * skipped.height
+    return [
+        PlanEntry(
+            row=row,
+            action=Action.SKIPPED,
+            message=skip_message(status),
+            field="status",
+            email=email,
+        )
+        for row, status, email in zip(skipped[ROW], skipped[STATUS], emails, strict=True)
+    ]
 
 
 def plan_rows(
@@ -247,7 +278,8 @@ async def run_plan(settings: Settings, progress: Progress | None = None) -> RunR
     http = connect(settings)
     try:
         await probe(settings, http)
-        plan, strategy, _ = await make_plan(settings, prepared, http, progress)
+        plan, strategy, seen = await make_plan(settings, prepared, http, progress)
+        plan, codes = await _check_codes(settings, prepared, http, plan, strategy, seen, ask=True)
     finally:
         await http.aclose()
     outcomes = plan_outcomes(plan, settings.mode)
@@ -259,7 +291,10 @@ async def run_plan(settings: Settings, progress: Progress | None = None) -> RunR
         **_budget(http),
     )
     return RunResult(
-        outcomes=outcomes, summary=summary, warnings=migration_losses(settings, prepared)
+        outcomes=outcomes,
+        summary=summary,
+        warnings=migration_losses(settings, prepared),
+        notes=run_notes(prepared, codes),
     )
 
 
@@ -275,7 +310,7 @@ async def run_sync(
     prepared = prepare(settings)
     binding = Binding(
         input_hash=prepared.table.content_hash,
-        mapping=prepared.mapping.digest,
+        mapping=prepared.mapping.digest + settings.statuses.digest,
         provider=settings.provider.name,
         base_url=settings.base_url,
         account=settings.account,
@@ -298,12 +333,16 @@ async def run_sync(
     try:
         # Also on resume: the rows left `sending` are looked up, and lookups may need it.
         await probe(settings, http)
+        codes = None
         if resumed:
             strategy = checkpoint.strategy or Strategy("resume", "resumed", 0)
             log.info("resuming from checkpoint", checkpoint=str(checkpoint.path))
         else:
             knowledge = None if settings.recheck else checkpoint.knowledge()
             plan, strategy, seen = await make_plan(settings, prepared, http, progress, knowledge)
+            plan, codes = await _check_codes(
+                settings, prepared, http, plan, strategy, seen, ask=False
+            )
             check_guards(settings, plan)
             checkpoint.remember((p.key, p.tenant_id, p.id) for p in seen if p.key)
             checkpoint.save_plan(binding, plan.decisions(), strategy)
@@ -337,7 +376,10 @@ async def run_sync(
         **_budget(http),
     )
     return RunResult(
-        outcomes=outcomes, summary=summary, warnings=migration_losses(settings, prepared)
+        outcomes=outcomes,
+        summary=summary,
+        warnings=migration_losses(settings, prepared),
+        notes=run_notes(prepared, codes),
     )
 
 
@@ -367,6 +409,40 @@ async def export_source(
     write_private(snapshot, snapshot_csv(rows))
     log.info("source read", provider=provider.name, partners=len(rows), snapshot=str(snapshot))
     return len(rows)
+
+
+def run_notes(prepared: Prepared, *more: str | None) -> list[str]:
+    """The summary's lines about rows the run left behind on purpose, and about codes."""
+    return [note for note in (skipped_summary(prepared.skipped), *more) if note]
+
+
+async def _check_codes(
+    settings: Settings,
+    prepared: Prepared,
+    http: ProviderHTTP,
+    plan: PlanFrame,
+    strategy: Strategy,
+    seen: list[RemotePartner],
+    *,
+    ask: bool,
+) -> tuple[PlanFrame, str | None]:
+    """The plan with the rows to create whose referral code is taken decided (or worded) so,
+    and the summary's line about codes. A scan shows every code for free; `ask` lets the
+    provider be asked per code (`plan` does; `sync` learns it from the create's answer)."""
+    provider = settings.provider
+    if provider.code_field is None or settings.invite:
+        return plan, None
+    creates = list(prepared.candidates(plan.rows(Action.CREATE)).values())
+    check = await check_codes(
+        provider,
+        http,
+        creates,
+        seen if strategy.name == "scan" else None,
+        ask=ask,
+        policy=settings.retry,
+        concurrency=settings.concurrency,
+    )
+    return plan.replaced(check.entries), check.note(provider)
 
 
 def migration_losses(settings: Settings, prepared: Prepared) -> list[str]:
@@ -441,6 +517,7 @@ def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> Outcomes:
         .join(journal.lazy(), on=ROW, how="left")
         .join(valid.keys.lazy().select(ROW, EMAIL, TENANT), on=ROW, how="left")
         .join(invalid.lazy(), on=ROW, how="left")
+        .join(_skipped_emails(prepared).lazy(), on=ROW, how="left")
         .sort(ROW)
     )
     state, message = pl.col("state"), pl.col("message")
@@ -449,7 +526,7 @@ def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> Outcomes:
         ROW,
         pl.when(unsettled).then(pl.lit(Status.PENDING.value)).otherwise(state).alias("status"),
         "remote_id",
-        pl.coalesce(EMAIL, "invalid_email").alias("email"),
+        pl.coalesce(EMAIL, "invalid_email", "skipped_email").alias("email"),
         pl.col(TENANT).alias("tenant_id"),
         "field",
         pl.when(state.is_null())
@@ -460,6 +537,13 @@ def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> Outcomes:
         .alias("message"),
     ).collect()
     return Outcomes(frame)
+
+
+def _skipped_emails(prepared: Prepared) -> pl.DataFrame:
+    skipped = prepared.skipped
+    if EMAIL not in skipped.columns:
+        return pl.DataFrame(schema={ROW: pl.Int64, "skipped_email": pl.String})
+    return skipped.select(ROW, pl.col(EMAIL).alias("skipped_email"))
 
 
 def plan_outcomes(plan: PlanFrame, mode: str) -> Outcomes:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, SecretStr
 
 from sync.errors import ConfigError, UsageError
+from sync.migration import StatusPolicy
 from sync.providers.base import Provider
 from sync.retry import RetryPolicy
 
@@ -48,6 +49,7 @@ class Settings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sandbox_seed: Path | None = None  # set when the run uses the embedded sandbox
     invite: bool = False  # send invitations instead of creating partners
+    statuses: StatusPolicy = field(default_factory=StatusPolicy)  # who moves (sync.migration)
 
     @property
     def account(self) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import structlog
 
 from sync.checkpoint import Checkpoint
+from sync.codes import code_not_kept, sent_code
 from sync.errors import RejectedError, RetryableProviderError
 from sync.models import Action, Candidate, Outcome, Status
 from sync.plan import (
@@ -160,6 +161,12 @@ class Worker:
         if existed_before(returned, sent_at):
             message = f"already there: the provider returned its record from {returned.created_at}"
             return _outcome(candidate, Status.EXISTS, message, remote_id=returned.id)
+        code = sent_code(self._provider, candidate.payload)
+        changed = code_not_kept(self._provider, code, returned) if code else None
+        if changed:
+            log.warning("referral code not kept", row=candidate.row, code=code)
+            field = self._provider.code_field
+            return _outcome(candidate, self._done, changed, remote_id=returned.id, field=field)
         return _outcome(candidate, self._done, "", remote_id=returned.id or None)
 
     async def _refused(

@@ -78,6 +78,15 @@ class ColumnValidated:
         """How many rows needed the row-by-row path (for the bench and the logs)."""
         return len(self._payloads) + len(self.invalid)
 
+    def without(self, rows: pl.Series) -> None:
+        """Leave these rows out of both the valid and the invalid ones (rows that do not move)."""
+        if rows.len() == 0:
+            return
+        left_out = rows.implode()
+        self.keys = self.keys.filter(~pl.col(ROW).is_in(left_out))
+        gone = set(rows.to_list())
+        self.invalid = [outcome for outcome in self.invalid if outcome.row not in gone]
+
     def accepted_in_columns(self) -> list[int]:
         """The rows the column checks accepted on their own."""
         return [row for row in self.keys[ROW].to_list() if row not in self._payloads]

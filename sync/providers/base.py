@@ -107,6 +107,16 @@ class Provider(Protocol):
         ...
 
     unportable: ClassVar[dict[str, str]]  # what a migration from here cannot carry, and why
+    # The create body's field for the partner's referral code (sync.codes), if any, and
+    # whether the provider tells codes apart by case.
+    code_field: ClassVar[str | None]
+    codes_ignore_case: ClassVar[bool]
+    # True when a taken code is not refused but replaced by another (Dub's suffixed key).
+    suffixes_taken_codes: ClassVar[bool]
+
+    async def code_holders(self, http: ProviderHTTP, code: str) -> list[RemotePartner] | None:
+        """The partners holding this referral code, or None if the API cannot be asked."""
+        ...
 
     def to_neutral(self, record: Mapping[str, Any]) -> dict[str, str | None]:
         """One of this provider's partner records as a provider-neutral row (sync.neutral)."""
@@ -127,6 +137,12 @@ class BaseProvider:
     schema: ClassVar[type[BaseModel]]
     invite_schema: ClassVar[type[BaseModel] | None] = None
     name: ClassVar[str]
+    code_field: ClassVar[str | None] = None
+    codes_ignore_case: ClassVar[bool] = False
+    suffixes_taken_codes: ClassVar[bool] = False
+
+    async def code_holders(self, http: ProviderHTTP, code: str) -> list[RemotePartner] | None:
+        return None
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}

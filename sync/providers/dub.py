@@ -113,6 +113,7 @@ def _partner(record: Mapping[str, Any]) -> RemotePartner:
         email=record.get("email"),
         tenant_id=record.get("tenantId") or None,
         created_at=record.get("createdAt"),
+        codes=tuple(_link_keys(record)),
     )
 
 
@@ -135,6 +136,10 @@ class Dub(BaseProvider):
     tenant_field: ClassVar[str | None] = "tenantId"
     page_size: ClassVar[int] = 100
     lookup_calls_per_row: int = 1
+    # The sent username seeds the default link key, the referral code; a taken key gets a
+    # silent "-xxxx" suffix, which the worker reads off the answer's links (sync.codes).
+    code_field: ClassVar[str | None] = "username"
+    suffixes_taken_codes: ClassVar[bool] = True
 
     def error_message(self, status: int, body: Any) -> str:
         error = body.get("error") if isinstance(body, dict) else None
@@ -217,12 +222,20 @@ class Dub(BaseProvider):
         )
 
 
+def _link_keys(record: Mapping[str, Any]) -> list[str]:
+    """The keys of the partner's links, default link first: its referral codes (providers.md
+    §6; Dub's `username` is not one)."""
+    links = record.get("links")
+    return [
+        link["key"]
+        for link in (links if isinstance(links, list) else [])
+        if isinstance(link, Mapping) and isinstance(link.get("key"), str) and link["key"]
+    ]
+
+
 def _link_key(record: Mapping[str, Any]) -> str | None:
-    """The key of the partner's first (default) link: its referral code (providers.md §6)."""
-    for link in record.get("links") or []:
-        if isinstance(link, Mapping) and isinstance(link.get("key"), str) and link["key"]:
-            return str(link["key"])
-    return None
+    keys = _link_keys(record)
+    return keys[0] if keys else None
 
 
 def _short(error: RejectedError) -> str:

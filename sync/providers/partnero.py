@@ -21,11 +21,12 @@ import re
 import secrets
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import structlog
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from sync.codes import holds_code, taken_message
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
 from sync.neutral import ACTIVE, neutral_row, tags_text
@@ -36,6 +37,8 @@ from sync.providers.http import ProviderHTTP
 log = structlog.get_logger(__name__)
 
 PASSWORD_MIN_LENGTH = 8
+# The query parameter of a Partnero referral link that carries the partner's key (?aff=KEY).
+REFERRAL_PARAMETER = "aff"
 # The columns behind Laravel's `string` rule are VARCHAR(255) unless said otherwise.
 MAX_TEXT = 255
 
@@ -126,12 +129,27 @@ def partner_from(record: Mapping[str, Any]) -> RemotePartner:
     """A partner record of any Partnero answer; its `id` is also its tenant id."""
     raw_id = record.get("id")
     own_id = "" if raw_id is None else str(raw_id)
+    key = referral_key(record)
     return RemotePartner(
         id=own_id,
         email=record.get("email"),
         tenant_id=own_id or None,
         created_at=record.get("created_at"),
+        codes=(key,) if key else (),
     )
+
+
+def referral_key(record: Mapping[str, Any]) -> str | None:
+    """The partner's referral key: `key` where the record has it (older docs show it in the
+    list), else the `aff` parameter of its `referral_link`, which carries the key."""
+    key = record.get("key")
+    if isinstance(key, str) and key:
+        return key
+    link = record.get("referral_link")
+    if not isinstance(link, str):
+        return None
+    values = parse_qs(urlsplit(link).query).get(REFERRAL_PARAMETER)
+    return values[0] if values else None
 
 
 def parse_page(body: Any) -> Page:
@@ -222,6 +240,7 @@ class Partnero(BaseProvider):
     tenant_field: ClassVar[str | None] = "id"
     # The n8n node stays within 10-100 although the docs allow 250.
     page_size: ClassVar[int] = 100
+    code_field: ClassVar[str | None] = "key"
 
     unportable: ClassVar[dict[str, str]] = {
         "password": "passwords are never readable through the API: partners set a new one",
@@ -238,7 +257,7 @@ class Partnero(BaseProvider):
             first_name=record.get("name"),
             last_name=record.get("surname"),
             external_id=record.get("id"),
-            referral_code=record.get("key"),
+            referral_code=referral_key(record),
             tags=tags_text(record.get("tags") or []),
             status=_status(record),
             created_at=record.get("created_at"),
@@ -322,6 +341,13 @@ class Partnero(BaseProvider):
                 return None
             raise
 
+    async def code_holders(self, http: ProviderHTTP, code: str) -> list[RemotePartner] | None:
+        # partners:search matches keys partially: only an exact key is a holder.
+        body = await http.request(
+            "GET", "/v1/partners:search", params={"key": code, "limit": 10}, kind="code"
+        )
+        return [p for p in parse_page(body).partners if holds_code(self, p, code)]
+
     async def create(self, http: ProviderHTTP, payload: Mapping[str, Any]) -> RemotePartner:
         body = await http.request("POST", "/v1/partners", json=dict(payload), kind="create")
         return _record(body, "POST /v1/partners")
@@ -343,6 +369,9 @@ class Partnero(BaseProvider):
                 # or key is another partner's. The lookup still comes first, in case the API
                 # stops at its first error: a partner of ours already there is found.
                 held = "id" if "id" in taken else "key"
+                code = candidate.payload.get("key")
+                if held == "key" and isinstance(code, str):
+                    text = f"{taken_message(self, code, None)} ({text})"
                 return Resolution(None, text, field=held, if_not_found=Status.CONFLICT)
             return Resolution(Status.INVALID, text, field=_first_error_field(error.body))
         if error.status == 400:

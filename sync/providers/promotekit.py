@@ -23,6 +23,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from sync.codes import holds_code, taken_message
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
 from sync.neutral import ACTIVE, neutral_row
@@ -67,7 +68,18 @@ def affiliate_from(record: Mapping[str, Any]) -> RemotePartner:
         id=str(record.get("id") or ""),
         email=record.get("email"),
         created_at=record.get("created_at"),
+        codes=tuple(ref_codes(record)),
     )
+
+
+def ref_codes(record: Mapping[str, Any]) -> list[str]:
+    """The codes of the affiliate's links (`links[].code`), first link first."""
+    links = record.get("links")
+    return [
+        link["code"]
+        for link in (links if isinstance(links, list) else [])
+        if isinstance(link, Mapping) and isinstance(link.get("code"), str) and link["code"]
+    ]
 
 
 def _data(body: Any, where: str) -> Any:
@@ -129,6 +141,8 @@ class PromoteKit(BaseProvider):
     tenant_field: ClassVar[str | None] = None
     page_size: ClassVar[int] = 100
     lookup_calls_per_row: int = 1
+    code_field: ClassVar[str | None] = "ref_code"
+    codes_ignore_case: ClassVar[bool] = True  # a code taken in another case is taken
     unportable: ClassVar[dict[str, str]] = {
         "clicks": "click counts and referrals stay at PromoteKit",
         "commissions": "commissions and payouts are PromoteKit's records",
@@ -137,7 +151,7 @@ class PromoteKit(BaseProvider):
     }
 
     def to_neutral(self, record: Mapping[str, Any]) -> dict[str, str | None]:
-        links = [link for link in record.get("links") or [] if isinstance(link, Mapping)]
+        links = ref_codes(record)
         codes = [code for code in record.get("promo_codes") or [] if isinstance(code, Mapping)]
         status = (
             "banned"
@@ -149,7 +163,7 @@ class PromoteKit(BaseProvider):
             email=record.get("email"),
             first_name=record.get("first_name"),
             last_name=record.get("last_name"),
-            referral_code=links[0].get("code") if links else None,
+            referral_code=links[0] if links else None,
             description=record.get("details"),
             payout_email=record.get("payout_email"),
             promo_code=codes[0].get("code") if codes else None,
@@ -179,6 +193,10 @@ class PromoteKit(BaseProvider):
         # pass its first page off as matches.
         return [p for p in parse_page(body).partners if p.key == candidate.key]
 
+    async def code_holders(self, http: ProviderHTTP, code: str) -> list[RemotePartner] | None:
+        body = await http.request("GET", "/affiliates", params={"ref_code": code}, kind="code")
+        return [p for p in parse_page(body).partners if holds_code(self, p, code)]
+
     async def create(self, http: ProviderHTTP, payload: Mapping[str, Any]) -> RemotePartner:
         body = await http.request("POST", "/affiliates", json=dict(payload), kind="create")
         data = _data(body, "POST /affiliates")
@@ -196,6 +214,9 @@ class PromoteKit(BaseProvider):
                 return Resolution(None, text, field="email", if_not_found=Status.EXISTS)
             # A taken code: unless the lookup shows the affiliate is already there (ours), the
             # row clashes with another affiliate's code.
+            code = candidate.payload.get(field or "")
+            if field == self.code_field and isinstance(code, str):
+                text = f"{taken_message(self, code, None)} ({text})"
             return Resolution(None, text, field=field, if_not_found=Status.CONFLICT)
         if error.status in (400, 404, 422):
             # 404 on a create is the campaign: "Campaign <id> not found".
