@@ -26,7 +26,7 @@ from typing import Any
 
 import structlog
 
-from sync.errors import ConfigError
+from sync.errors import CheckpointError, ConfigError
 from sync.models import Action, Outcome, PlanEntry, Status, Strategy, email_key
 from sync.plan import Knowledge
 
@@ -372,10 +372,17 @@ class Checkpoint:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # a full disk, an I/O error
+            raise CheckpointError(
+                f"cannot write checkpoint {self.path}: {exc}; every change before this one is kept",
+                hint="make room, then run the same command again: a row whose outcome was not "
+                "saved is looked up before anything is sent again",
+            ) from None
         finally:
             if durable:
                 self._db.execute(f"PRAGMA synchronous={_SYNCHRONOUS}")

@@ -8,6 +8,7 @@ This module imports nothing from `sync`, so every other module can raise these.
     │   ├── ConfigError             exit 3   settings, checkpoint binding or lock; nothing written
     │   └── GuardError              exit 3   a safety limit of unattended runs; nothing sent
     ├── ReportError                 exit 1   the report could not be written; outcomes kept
+    ├── CheckpointError             exit 1   the checkpoint could not be written (a full disk)
     ├── ProviderError               exit 1
     │   ├── RetryableProviderError  exit 1   try again later (429, 5xx, network); carries `reached`
     │   └── FatalProviderError      exit 4   the provider refused the account (auth, plan, limit)
@@ -53,6 +54,10 @@ class GuardError(InputError):
 
 class ReportError(SyncError):
     """The report file could not be written (a full disk); the run's outcomes are kept."""
+
+
+class CheckpointError(SyncError):
+    """A change could not be written to the checkpoint (a full disk); earlier ones are kept."""
 
 
 class ProviderError(SyncError):

@@ -276,6 +276,32 @@ def test_a_full_disk_at_the_report_loses_nothing_and_the_rerun_writes_it_sending
     assert max(email_counts(sandbox).values()) == 1
 
 
+def test_a_full_disk_under_the_checkpoint_stops_cleanly_and_the_rerun_creates_nobody_twice(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roster = tmp_path / "roster.csv"
+    emails = write_roster(roster, 60)
+    args = sync_args(sandbox, tmp_path, roster, rate_limit="60000")
+    save_plan = Checkpoint.save_plan
+
+    def then_full(checkpoint: Checkpoint, *args: object, **kwargs: object) -> None:
+        save_plan(checkpoint, *args, **kwargs)  # type: ignore[arg-type]
+        pages = checkpoint._db.execute("PRAGMA page_count").fetchone()[0]
+        checkpoint._db.execute(f"PRAGMA max_page_count={pages}")  # SQLite's "disk is full"
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Checkpoint, "save_plan", then_full)
+        first = invoke(args)
+    refused(first, 1, "cannot write checkpoint", "full", "run the same command again")
+    assert sandbox.stats.creates_committed > 0  # it stopped while creating
+
+    again = invoke(args)
+    assert again.code == 0, again.stderr
+    assert set(statuses(tmp_path / "report.csv").values()) <= {"created", "exists"}
+    counts = email_counts(sandbox)
+    assert len(counts) == len(emails) and max(counts.values()) == 1
+
+
 # --- 4. a damaged checkpoint -----------------------------------------------------------------
 
 
