@@ -30,6 +30,7 @@ from sync.settings import (
     Settings,
     environ,
 )
+from sync.sources.platform import PLATFORMS, Reading, export_platform
 
 T = TypeVar("T")
 log = structlog.get_logger("partner-sync")
@@ -52,9 +53,11 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--from",
             "source",
-            type=click.Choice(sorted(PROVIDERS)),
-            help="Migrate: read the partners of this provider's account instead of an INPUT "
-            "file (key from its variable, e.g. PROMOTEKIT_API_KEY).",
+            type=click.Choice(sorted([*PROVIDERS, *PLATFORMS])),
+            help="Migrate: read the partners of this provider's account, or of this platform "
+            "(partnerstack, tapfiliate), instead of an INPUT file. Keys from their variables "
+            "(e.g. PROMOTEKIT_API_KEY; PARTNERSTACK_PUBLIC_KEY and PARTNERSTACK_SECRET_KEY; "
+            "TAPFILIATE_API_KEY and TAPFILIATE_PROGRAM_ID); without them, a built-in sandbox.",
         ),
         click.option("--from-base-url", help="API base URL of the source account."),
         click.option(
@@ -390,7 +393,7 @@ def sandbox(
 
 
 def _read_source(
-    settings: Settings, reading: Settings | None, progress: Any, *, reuse: bool
+    settings: Settings, reading: Settings | Reading | None, progress: Any, *, reuse: bool
 ) -> None:
     """For a migration, write the snapshot of the source account that the run reads as input."""
     if reading is None:
@@ -398,7 +401,10 @@ def _read_source(
     if reuse and settings.input.exists():
         log.info("reusing the snapshot of the source", snapshot=str(settings.input))
         return
-    _run_async(export_source(reading, settings.input, progress))
+    if isinstance(reading, Reading):
+        _run_async(export_platform(reading, settings.input))
+    else:
+        _run_async(export_source(reading, settings.input, progress))
 
 
 def _plan(options: dict[str, Any]) -> int:
@@ -561,7 +567,9 @@ def _one_line(message: str, limit: int = 2000) -> str:
 
 def _secrets() -> list[str]:
     env = environ()
-    return [env[p.env_key] for p in (cls() for cls in PROVIDERS.values()) if env.get(p.env_key)]
+    names = [cls().env_key for cls in PROVIDERS.values()]
+    names += [name for cls in PLATFORMS.values() for name in cls.secret_env_keys]
+    return [env[name] for name in names if env.get(name)]
 
 
 def main() -> None:

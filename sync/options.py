@@ -35,6 +35,7 @@ from sync.settings import (
     resolve_api_key,
     resolve_rate_limit,
 )
+from sync.sources.platform import PLATFORMS, Reading, resolve_reading
 
 log = structlog.get_logger("partner-sync")
 
@@ -87,9 +88,9 @@ def _account(
 
 def resolve_settings(
     options: dict[str, Any],
-) -> tuple[Settings, Settings | None, contextlib.ExitStack]:
+) -> tuple[Settings, Settings | Reading | None, contextlib.ExitStack]:
     """Resolve flags > environment > defaults, for the target and, in a migration, the source
-    (the second value: the settings that read the source account)."""
+    (the second value: how the source account or platform is read)."""
     stack = contextlib.ExitStack()
     provider = get_provider(options["provider"])
     invite = bool(options.get("invite"))
@@ -98,16 +99,29 @@ def resolve_settings(
     env = environ()
     key = resolve_api_key(provider, env)
     source_name = options.get("source")
-    source = get_provider(source_name) if source_name else None
+    platform = PLATFORMS[source_name]() if source_name in PLATFORMS else None
+    source = get_provider(source_name) if source_name and platform is None else None
+    origin_name = source.name if source else (platform.name if platform else None)
     source_key_name = options.get("from_key_env") or (source.env_key if source else "")
     source_key = env.get(source_key_name, "").strip() if source else ""
     logs.configure(
-        secrets=[value for value in (key.get_secret_value() if key else "", source_key) if value],
+        secrets=[
+            value
+            for value in (
+                key.get_secret_value() if key else "",
+                source_key,
+                *(
+                    env.get(name, "").strip()
+                    for name in (platform.secret_env_keys if platform else ())
+                ),
+            )
+            if value
+        ],
         json=options.get("json_logs"),
         verbose=bool(options.get("verbose")),
     )
     input_path: Path | None = options.get("input")
-    if (input_path is None) == (source is None):
+    if (input_path is None) == (origin_name is None):
         raise UsageError("give either an INPUT file or --from PROVIDER, not both or neither")
     target = _account(
         stack,
@@ -133,7 +147,7 @@ def resolve_settings(
         base_url=target.base_url,
         api_key=target.key,
         mapping=options.get("mapping")
-        or (_direction_mapping(source, provider) if source else None),
+        or (_direction_mapping(origin_name, provider) if origin_name else None),
         report=options.get("report") or folder / f"{name}.{provider.name}.report.csv",
         rate_limit=rate,
         rate_limit_known=known,
@@ -147,9 +161,9 @@ def resolve_settings(
         recheck=bool(options.get("recheck")),
         retry=RetryPolicy(attempts=int(options.get("max_attempts") or 12)),
         sandbox_seed=options.get("sandbox_seed"),
-        source=source,
+        source=source or platform,
         invite=invite,
-        statuses=_status_policy(options, migrating=source is not None),
+        statuses=_status_policy(options, migrating=origin_name is not None),
     )
     if settings.report is not None:
         report_format(settings.report)
@@ -161,10 +175,22 @@ def resolve_settings(
     else:
         checkpoint = options["checkpoint"]
     settings = replace(settings, checkpoint=checkpoint)
-    if source is not None:
+    if origin_name is not None:
         # The snapshot of the source lives beside the checkpoint it feeds.
         settings = replace(settings, input=snapshot_path(checkpoint))
-    reading = None
+    reading: Settings | Reading | None = None
+    if platform is not None:
+        reading = resolve_reading(
+            stack,
+            platform,
+            env,
+            base_url=options.get("from_base_url"),
+            seed=options.get("from_sandbox_seed"),
+            rate_limit=options.get("from_rate_limit"),
+            retry=settings.retry,
+            timeout=settings.timeout,
+            concurrency=default_concurrency,
+        )
     if source is not None:
         if (
             source.name == provider.name
@@ -213,11 +239,11 @@ def _status_policy(options: dict[str, Any], *, migrating: bool) -> StatusPolicy:
     return StatusPolicy(column=column, include=include)
 
 
-def _direction_mapping(source: Provider, target: Provider) -> Path:
-    path = MAPPINGS_DIR / f"{source.name}-to-{target.name}.toml"
+def _direction_mapping(source: str, target: Provider) -> Path:
+    path = MAPPINGS_DIR / f"{source}-to-{target.name}.toml"
     if not path.exists():
         raise UsageError(
-            f"there is no mapping from {source.name} to {target.name}",
+            f"there is no mapping from {source} to {target.name}",
             hint="pass --mapping FILE over the columns of sync/neutral.py",
         )
     return path

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr
@@ -22,6 +23,16 @@ MAX_CONCURRENCY = 64
 DEFAULT_MAX_INVALID_SHARE = 0.25
 # Latency we plan for before any answer is seen: enough workers to keep the budget busy.
 ASSUMED_LATENCY = 1.0
+
+
+class Origin(Protocol):
+    """Where a migration's partners come from: a provider account or a source platform."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def unportable(self) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +56,7 @@ class Settings:
     max_creates: int | None = None
     max_invalid_share: float = DEFAULT_MAX_INVALID_SHARE
     recheck: bool = False  # ignore what earlier runs learned about the account
-    source: Provider | None = None  # the platform a migration reads from
+    source: Origin | None = None  # the platform a migration reads from
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sandbox_seed: Path | None = None  # set when the run uses the embedded sandbox
     invite: bool = False  # send invitations instead of creating partners
