@@ -137,13 +137,17 @@ def test_active_partners_move_once_with_names_and_codes_exact(
     source = sources(name)
     target = make_sandbox(target_name, api_key=CASES[target_name].key)
     env = env_for(name, target)
-    active, _ = expected(name)
+    active, others = expected(name)
     result = run_cli(migrate(name, source, target, tmp_path), env=env)
     assert result.code == 0, result.output
     report = {line["email"]: line for line in read_report(tmp_path / "sync.csv")}
     assert len(report) == len(source.partners())  # every source partner accounted for
+    assert {e for e, line in report.items() if line["status"] == "created"} == set(active)
+    for email, status in others.items():
+        assert report[email]["status"] == "skipped", report[email]
+        assert status in report[email]["message"], report[email]
     moved = target_view(target)
-    assert {email: moved.get(email) for email in active} == active  # names and codes exact
+    assert moved == active  # names and codes exact, and nobody else
     assert max(email_counts(target).values()) == 1
     assert source.stats.creates_committed == 0
 
@@ -228,6 +232,6 @@ def test_without_keys_the_built_in_sandbox_is_the_source(tmp_path: Path, name: s
     report = read_report(tmp_path / "plan.csv")
     assert len(report) == 12  # the sample seed: every partner read and accounted for
     planned = {line["email"]: line["status"] for line in report}
-    assert {email for email, status in planned.items() if status == "create"} >= set(
-        expected(name)[0]
-    )
+    active, others = expected(name)
+    assert {email for email, status in planned.items() if status == "create"} == set(active)
+    assert {email for email, status in planned.items() if status == "skipped"} == set(others)
