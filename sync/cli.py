@@ -55,8 +55,10 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "source",
             type=click.Choice(sorted([*PROVIDERS, *PLATFORMS])),
             help="Migrate: read the partners of this provider's account, or of this platform "
-            "(partnerstack, tapfiliate), instead of an INPUT file. Keys from their variables "
-            "(e.g. PROMOTEKIT_API_KEY; PARTNERSTACK_PUBLIC_KEY and PARTNERSTACK_SECRET_KEY; "
+            "(firstpromoter, partnerstack, rewardful, tapfiliate, tolt), instead of an INPUT "
+            "file. Keys from their variables (e.g. PROMOTEKIT_API_KEY; REWARDFUL_API_SECRET; "
+            "TOLT_API_KEY and TOLT_PROGRAM_ID; FIRSTPROMOTER_API_KEY and "
+            "FIRSTPROMOTER_ACCOUNT_ID; PARTNERSTACK_PUBLIC_KEY and PARTNERSTACK_SECRET_KEY; "
             "TAPFILIATE_API_KEY and TAPFILIATE_PROGRAM_ID); without them, a built-in sandbox.",
         ),
         click.option("--from-base-url", help="API base URL of the source account."),
@@ -306,7 +308,13 @@ def status(checkpoint: Path, as_json: bool) -> None:
 
 
 @cli.command()
-@provider_option
+@click.option(
+    "--provider",
+    "-p",
+    required=True,
+    type=click.Choice(sorted([*PROVIDERS, *PLATFORMS])),
+    help="The platform to emulate: a provider, or a migration source (read-only).",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
 @click.option(
     "--seed",

@@ -240,7 +240,10 @@ def _status_policy(options: dict[str, Any], *, migrating: bool) -> StatusPolicy:
 
 
 def _direction_mapping(source: str, target: Provider) -> Path:
+    """The pair's own mapping, else (for a source platform) the target's generic one."""
     path = MAPPINGS_DIR / f"{source}-to-{target.name}.toml"
+    if not path.exists() and source in PLATFORMS:
+        path = MAPPINGS_DIR / f"source-to-{target.name}.toml"
     if not path.exists():
         raise UsageError(
             f"there is no mapping from {source} to {target.name}",

@@ -213,6 +213,7 @@ class Emulator(ABC):
     name: ClassVar[str]
     base_path: ClassVar[str] = ""
     default_rate_limit: ClassVar[int]
+    default_window: ClassVar[float] = 60.0  # seconds that default_rate_limit is counted over
 
     def __init__(self, options: Options) -> None:
         self.options = options

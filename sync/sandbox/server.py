@@ -40,12 +40,15 @@ from sync.sandbox.base import (
 )
 from sync.sandbox.dub import DubEmulator
 from sync.sandbox.faults import HTML_BAD_GATEWAY, Draw, Faults, draw, truncate
+from sync.sandbox.firstpromoter import FirstPromoterEmulator
 from sync.sandbox.partnero import PartneroEmulator
 from sync.sandbox.partnerstack import PartnerStackEmulator
 from sync.sandbox.promotekit import PromoteKitEmulator
 from sync.sandbox.ratelimit import SlidingWindowLog
+from sync.sandbox.rewardful import RewardfulEmulator
 from sync.sandbox.stats import SandboxStats, StatsRecorder
 from sync.sandbox.tapfiliate import TapfiliateEmulator
+from sync.sandbox.tolt import ToltEmulator
 
 PROVIDERS: dict[str, type[Emulator]] = {
     "dub": DubEmulator,
@@ -54,6 +57,9 @@ PROVIDERS: dict[str, type[Emulator]] = {
     # Migration sources, read-only.
     "partnerstack": PartnerStackEmulator,
     "tapfiliate": TapfiliateEmulator,
+    "rewardful": RewardfulEmulator,
+    "tolt": ToltEmulator,
+    "firstpromoter": FirstPromoterEmulator,
 }
 UNKNOWN_ROUTE = "<unknown>"  # the template stats count unmatched paths under
 
@@ -89,7 +95,7 @@ class Sandbox:
         seed: Sequence[Mapping[str, Any]] | None = None,
         faults: Faults | None = None,
         rate_limit: int | None = None,
-        window: float = 60.0,
+        window: float | None = None,
         api_key: str | None = None,
         partners_limit: int | None = None,
         email_lookup: bool = True,
@@ -105,7 +111,8 @@ class Sandbox:
             faults: what to inject; none by default.
             rate_limit: requests per `window` per API key; None is the provider's default
                 (dub 1200, partnero 600, promotekit 200), 0 is unlimited.
-            window: the rate-limit window in seconds.
+            window: the rate-limit window in seconds; None is the provider's (60, Rewardful's
+                30, Tolt's 1).
             api_key: the only bearer token accepted; None accepts any well-formed one.
             partners_limit: Dub's plan cap on enrolled partners (403 beyond it).
             email_lookup: whether Partnero's undocumented GET /v1/partner answers.
@@ -134,7 +141,9 @@ class Sandbox:
             self._emulator.seed(list(seed))
         self._routes: Sequence[Route] = self._emulator.routes
         limit = self._emulator.default_rate_limit if rate_limit is None else rate_limit
-        self._limiter = SlidingWindowLog(limit, window) if limit else None
+        self._limiter = (
+            SlidingWindowLog(limit, window or self._emulator.default_window) if limit else None
+        )
         # Injected 429s still report a limit, the provider's default when none is enforced.
         self._header_limit = limit or self._emulator.default_rate_limit
         self._faults = faults or Faults()

@@ -1,4 +1,4 @@
-"""Platforms a migration reads from but never writes to (PartnerStack, Tapfiliate).
+"""Platforms a migration reads from but never writes to (see sync/sources/__init__.py).
 
 Each is one module with its reading rules (sync/sources/<name>.py); this one holds what they
 share: their credentials from the environment, the built-in sandbox when none are set, the
@@ -25,7 +25,7 @@ from sync.providers.link_header import LinkRecorder
 from sync.ratelimit import RateLimiter
 from sync.retry import RetryPolicy
 from sync.settings import check_base_url, is_loopback_url
-from sync.sources import partnerstack, tapfiliate
+from sync.sources import firstpromoter, partnerstack, rewardful, tapfiliate, tolt
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +49,9 @@ class PlatformSource:
     env_keys: ClassVar[tuple[str, ...]]  # every variable the platform needs, in order
     secret_env_keys: ClassVar[tuple[str, ...]]  # those of them that hold secrets
     default_base_url: ClassVar[str]
-    default_rate_limit: ClassVar[int]  # requests per minute, a starting guess (unpublished)
+    default_rate_limit: ClassVar[int]  # requests per minute: published, or a starting guess
+    # True when the platform publishes its budget: it is kept, never probed upwards.
+    rate_published: ClassVar[bool] = False
     unportable: ClassVar[dict[str, str]]
     sample_seed: ClassVar[str]  # what the built-in sandbox holds, under samples/
     # In the built-in sandbox: the values of `env_keys` it accepts.
@@ -120,9 +122,96 @@ class TapfiliateSource(PlatformSource):
         return await tapfiliate.read_roster(fetch, credentials[tapfiliate.PROGRAM_ID_ENV])
 
 
+class RewardfulSource(PlatformSource):
+    name = rewardful.NAME
+    env_keys = (rewardful.API_SECRET_ENV,)
+    secret_env_keys = env_keys
+    default_base_url = rewardful.DEFAULT_BASE_URL
+    default_rate_limit = rewardful.DEFAULT_RATE_LIMIT
+    rate_published = True
+    unportable = rewardful.UNPORTABLE
+    sample_seed = "rewardful_affiliates.json"
+    sandbox_credentials: ClassVar[dict[str, str]] = {rewardful.API_SECRET_ENV: "sandbox-not-secret"}
+
+    def auth_headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        return rewardful.auth_headers(credentials[rewardful.API_SECRET_ENV])
+
+    def sandbox_key(self, credentials: Mapping[str, str]) -> str:
+        return credentials[rewardful.API_SECRET_ENV]
+
+    def error_message(self, status: int, body: Any) -> str:
+        return rewardful.error_message(status, body)
+
+    async def read(self, client: Client, credentials: Mapping[str, str], reading: Reading) -> Rows:
+        return await rewardful.read_roster(client.http, reading.retry)
+
+
+class ToltSource(PlatformSource):
+    name = tolt.NAME
+    env_keys = (tolt.API_KEY_ENV, tolt.PROGRAM_ID_ENV)
+    secret_env_keys = (tolt.API_KEY_ENV,)
+    default_base_url = tolt.DEFAULT_BASE_URL
+    default_rate_limit = tolt.DEFAULT_RATE_LIMIT
+    rate_published = True
+    unportable = tolt.UNPORTABLE
+    sample_seed = "tolt_partners.json"
+    sandbox_credentials: ClassVar[dict[str, str]] = {
+        tolt.API_KEY_ENV: "sandbox-not-secret",
+        tolt.PROGRAM_ID_ENV: "prg_sandbox",  # the emulator's program
+    }
+
+    def auth_headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        return tolt.auth_headers(credentials[tolt.API_KEY_ENV])
+
+    def sandbox_key(self, credentials: Mapping[str, str]) -> str:
+        return credentials[tolt.API_KEY_ENV]
+
+    def error_message(self, status: int, body: Any) -> str:
+        return tolt.error_message(status, body)
+
+    async def read(self, client: Client, credentials: Mapping[str, str], reading: Reading) -> Rows:
+        return await tolt.read_roster(client.http, reading.retry, credentials[tolt.PROGRAM_ID_ENV])
+
+
+class FirstPromoterSource(PlatformSource):
+    name = firstpromoter.NAME
+    env_keys = (firstpromoter.API_KEY_ENV, firstpromoter.ACCOUNT_ID_ENV)
+    secret_env_keys = (firstpromoter.API_KEY_ENV,)
+    default_base_url = firstpromoter.DEFAULT_BASE_URL
+    default_rate_limit = firstpromoter.DEFAULT_RATE_LIMIT
+    rate_published = True
+    unportable = firstpromoter.UNPORTABLE
+    sample_seed = "firstpromoter_promoters.json"
+    sandbox_credentials: ClassVar[dict[str, str]] = {
+        firstpromoter.API_KEY_ENV: "sandbox-not-secret",
+        firstpromoter.ACCOUNT_ID_ENV: "acc_sandbox",
+    }
+
+    def auth_headers(self, credentials: Mapping[str, str]) -> dict[str, str]:
+        key, account = (credentials[name] for name in self.env_keys)
+        return firstpromoter.auth_headers(key, account)
+
+    def sandbox_key(self, credentials: Mapping[str, str]) -> str:
+        # The emulator takes "key:account" and checks both headers against it.
+        return ":".join(credentials[name] for name in self.env_keys)
+
+    def error_message(self, status: int, body: Any) -> str:
+        return firstpromoter.error_message(status, body)
+
+    async def read(self, client: Client, credentials: Mapping[str, str], reading: Reading) -> Rows:
+        return await firstpromoter.read_roster(client.http, reading.retry)
+
+
+# The registry: `--from` choices, the built-in sandboxes and the migration set-up read it.
 PLATFORMS: dict[str, type[PlatformSource]] = {
-    PartnerStackSource.name: PartnerStackSource,
-    TapfiliateSource.name: TapfiliateSource,
+    source.name: source
+    for source in (
+        FirstPromoterSource,
+        PartnerStackSource,
+        RewardfulSource,
+        TapfiliateSource,
+        ToltSource,
+    )
 }
 
 
@@ -234,7 +323,9 @@ def connect(reading: Reading, transport: httpx.AsyncBaseTransport | None = None)
         headers=source.auth_headers(plain),
         # A guessed budget (the platforms publish none) rises while nothing is refused and
         # settles at the first 429 or stated limit.
-        limiter=RateLimiter(reading.rate_limit, adaptive=not reading.rate_limit_known),
+        limiter=RateLimiter(
+            reading.rate_limit, adaptive=not (reading.rate_limit_known or source.rate_published)
+        ),
         error_message=source.error_message,
         is_account_error=lambda status, body: status in (401, 403),
         max_retry_after=reading.retry.max_retry_after,
