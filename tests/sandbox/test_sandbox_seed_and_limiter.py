@@ -73,7 +73,7 @@ def test_dub_seed_keeps_given_ids_and_timestamps():
 
 def test_unknown_provider_is_refused():
     with pytest.raises(ValueError, match="unknown provider"):
-        Sandbox("rewardful")
+        Sandbox("impact")
 
 
 class Clock:
