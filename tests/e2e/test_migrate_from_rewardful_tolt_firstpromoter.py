@@ -1,0 +1,265 @@
+"""Migrations from Rewardful, Tolt and FirstPromoter, through the real CLI, between sandboxes."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sync.providers.partnero import Partnero
+from sync.sandbox import Faults, Sandbox, load_seed
+
+from .conftest import CASES, SAMPLES, cli_env, email_counts, read_report, run_cli, start_cli
+from .test_migrate_from_partnerstack_tapfiliate import target_view as names_and_links
+
+RW_SECRET = "rw_secret_7Hq2Lp9Vx4"
+TOLT_KEY, TOLT_PROGRAM = "tolt_key_3Nc8Wd5Kz1", "prg_sandbox"
+FP_KEY, FP_ACCOUNT = "fp_key_6Jt4Rb2Ms8", "acc_4471"
+SOURCES: dict[str, dict[str, Any]] = {
+    "rewardful": {
+        "seed": SAMPLES / "rewardful_affiliates.json",
+        "api_key": RW_SECRET,
+        "env": {"REWARDFUL_API_SECRET": RW_SECRET},
+    },
+    "tolt": {
+        "seed": SAMPLES / "tolt_partners.json",
+        "api_key": TOLT_KEY,
+        "env": {"TOLT_API_KEY": TOLT_KEY, "TOLT_PROGRAM_ID": TOLT_PROGRAM},
+    },
+    "firstpromoter": {
+        "seed": SAMPLES / "firstpromoter_promoters.json",
+        "api_key": f"{FP_KEY}:{FP_ACCOUNT}",
+        "env": {"FIRSTPROMOTER_API_KEY": FP_KEY, "FIRSTPROMOTER_ACCOUNT_ID": FP_ACCOUNT},
+    },
+}
+
+
+@pytest.fixture
+def sources() -> Iterator[Any]:
+    """Start source sandboxes that accept only their test credentials and enforce no limit."""
+    started: list[Sandbox] = []
+
+    def make(name: str, seed: list[dict[str, Any]] | None = None) -> Sandbox:
+        spec = SOURCES[name]
+        sandbox = Sandbox(
+            name, seed=seed or load_seed(spec["seed"]), api_key=spec["api_key"], rate_limit=0
+        )
+        started.append(sandbox.start())
+        return sandbox
+
+    yield make
+    for sandbox in started:
+        sandbox.stop()
+    for sandbox in started:
+        assert sandbox.internal_errors == [], sandbox.internal_errors[0]
+
+
+def migrate(name: str, source: Sandbox, target: Sandbox, tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "sync",
+        "--from",
+        name,
+        "--from-base-url",
+        source.base_url,
+        "-p",
+        target.provider,
+        "--base-url",
+        target.base_url,
+        "--report",
+        str(tmp_path / "sync.csv"),
+        "--checkpoint",
+        str(tmp_path / "move.checkpoint"),
+        "--rate-limit",
+        "6000",
+        "--from-rate-limit",
+        "6000",
+        *extra,
+    ]
+
+
+def env_for(name: str, target: Sandbox) -> dict[str, str]:
+    return cli_env(provider=target.provider, **SOURCES[name]["env"])
+
+
+def seed_view(name: str, record: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """A seed record's status at the source, and its names and code as they must arrive."""
+    if name == "rewardful":
+        state = record.get("state", "active")
+        code = record["links"][0]["token"]
+        names = (record["first_name"], record["last_name"])
+    elif name == "tolt":
+        state = record.get("status", "active")
+        code = record["links"][0]["value"]
+        names = (record["first_name"], record["last_name"])
+    else:
+        campaigns = record["promoter_campaigns"]
+        accepted = [c for c in campaigns if c["state"] == "accepted"]
+        state = "active" if accepted else campaigns[0]["state"]
+        state = "archived" if record.get("archived_at") else state
+        code = (accepted or campaigns)[0]["ref_token"]
+        names = (record["profile"]["first_name"], record["profile"]["last_name"])
+    status = "active" if state in ("active", "accepted") else state
+    return status, {"first_name": names[0], "last_name": names[1], "code": code}
+
+
+def expected(name: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    active, others = {}, {}
+    for record in load_seed(SOURCES[name]["seed"]):
+        status, view = seed_view(name, record)
+        if status == "active":
+            active[record["email"]] = view
+        else:
+            others[record["email"]] = status
+    return active, others
+
+
+CASES_MOVED = [
+    ("rewardful", "dub"),
+    ("tolt", "dub"),
+    ("firstpromoter", "dub"),
+    ("rewardful", "partnero"),
+    ("tolt", "promotekit"),
+]
+
+
+@pytest.mark.parametrize(("name", "target_name"), CASES_MOVED, ids=lambda v: v)
+def test_active_partners_move_once_with_names_and_codes_exact_the_rest_skipped(
+    make_sandbox: Any, sources: Any, tmp_path: Path, name: str, target_name: str
+) -> None:
+    source = sources(name)
+    target = make_sandbox(target_name, api_key=CASES[target_name].key)
+    env = env_for(name, target)
+    active, others = expected(name)
+    assert active and others  # the sample holds both
+    result = run_cli(migrate(name, source, target, tmp_path), env=env)
+    assert result.code == 0, result.output
+    report = {line["email"]: line for line in read_report(tmp_path / "sync.csv")}
+    assert len(report) == len(source.partners())  # every source partner accounted for
+    moved = target_view(target)
+    assert set(moved) == set(active)  # nobody inactive moved
+    assert moved == active  # names and codes exact
+    assert max(email_counts(target).values()) == 1
+    for email, status in others.items():
+        assert report[email]["status"] == "skipped", report[email]
+        assert status in report[email]["message"], report[email]
+
+    again = run_cli(migrate(name, source, target, tmp_path), env=env)
+    assert again.code == 0, again.output
+    assert target.stats.creates_committed == len(active)  # a rerun creates nothing
+
+
+def target_view(target: Sandbox) -> dict[str, dict[str, str]]:
+    """Each partner at the target by email: names and the code its links carry."""
+    view = names_and_links(target)
+    if target.provider == "partnero":  # the code is in the referral link, read as the provider does
+        for partner in target.partners():
+            code = Partnero().to_neutral(partner)["referral_code"]
+            view[partner["email"]]["code"] = code or ""
+    return view
+
+
+def many(name: str, count: int) -> list[dict[str, Any]]:
+    people = [(f"mover{n:04d}@example.com", f"M{n}", "Mover", f"mover{n}") for n in range(count)]
+    if name == "rewardful":
+        return [
+            {"email": e, "first_name": f, "last_name": last, "links": [{"token": code}]}
+            for e, f, last, code in people
+        ]
+    if name == "tolt":
+        return [
+            {"email": e, "first_name": f, "last_name": last, "links": [{"value": code}]}
+            for e, f, last, code in people
+        ]
+    return [
+        {
+            "email": e,
+            "profile": {"first_name": f, "last_name": last},
+            "promoter_campaigns": [{"state": "accepted", "ref_token": code}],
+        }
+        for e, f, last, code in people
+    ]
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_a_killed_migration_finishes_with_nobody_twice(
+    make_sandbox: Any, sources: Any, tmp_path: Path, name: str
+) -> None:
+    source = sources(name, many(name, 120))
+    target = make_sandbox("dub", api_key=CASES["dub"].key, faults=Faults(latency=0.03))
+    env = env_for(name, target)
+    args = migrate(name, source, target, tmp_path, "--concurrency", "4")
+    process = start_cli(args, env=env)
+    deadline = time.monotonic() + 60
+    while target.stats.creates_committed < 15 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=10)
+    assert 0 < target.stats.creates_committed < 120
+    result = run_cli(args, env=env)
+    assert result.code == 0, result.output
+    assert {line["status"] for line in read_report(tmp_path / "sync.csv")} <= {"created"}
+    assert len(target.partners()) == 120 and max(email_counts(target).values()) == 1
+    codes = {p["email"]: p["links"][0]["key"] for p in target.partners()}
+    assert codes == {f"mover{n:04d}@example.com": f"mover{n}" for n in range(120)}
+
+
+@pytest.mark.parametrize(
+    ("name", "given", "missing"),
+    [
+        ("tolt", {"TOLT_API_KEY": TOLT_KEY}, "TOLT_PROGRAM_ID"),
+        ("tolt", {"TOLT_PROGRAM_ID": TOLT_PROGRAM}, "TOLT_API_KEY"),
+        ("firstpromoter", {"FIRSTPROMOTER_API_KEY": FP_KEY}, "FIRSTPROMOTER_ACCOUNT_ID"),
+        ("firstpromoter", {"FIRSTPROMOTER_ACCOUNT_ID": FP_ACCOUNT}, "FIRSTPROMOTER_API_KEY"),
+    ],
+)
+def test_a_missing_credential_is_named_before_any_request(
+    make_sandbox: Any, sources: Any, tmp_path: Path, name: str, given: dict[str, str], missing: str
+) -> None:
+    source = sources(name)
+    target = make_sandbox("dub", api_key=CASES["dub"].key)
+    result = run_cli(migrate(name, source, target, tmp_path), env=cli_env(provider="dub", **given))
+    assert result.code == 3, result.output
+    assert missing in result.stderr
+    assert source.stats.total == 0 and target.stats.total == 0
+
+
+def test_a_remote_rewardful_without_its_secret_is_a_configuration_error(tmp_path: Path) -> None:
+    result = run_cli(
+        [
+            *("plan", "--from", "rewardful"),
+            *("--from-base-url", "https://rewardful.example.test/v1"),
+            *("-p", "dub", "--report", str(tmp_path / "plan.csv")),
+        ],
+        env=cli_env(None),
+    )
+    assert result.code == 3, result.output
+    assert "REWARDFUL_API_SECRET" in result.stderr
+
+
+def test_a_wrong_secret_stops_the_read_with_the_platform_s_words(
+    make_sandbox: Any, sources: Any, tmp_path: Path
+) -> None:
+    source = sources("rewardful")
+    target = make_sandbox("dub", api_key=CASES["dub"].key)
+    env = cli_env(provider="dub", REWARDFUL_API_SECRET="not-the-secret")
+    result = run_cli(migrate("rewardful", source, target, tmp_path), env=env)
+    assert result.code == 4, result.output
+    assert "Invalid API Secret." in result.stderr and "not-the-secret" not in result.output
+    assert target.stats.creates_committed == 0
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_without_keys_the_built_in_sandbox_is_the_source(tmp_path: Path, name: str) -> None:
+    result = run_cli(
+        ["plan", "--from", name, "-p", "dub", "--report", str(tmp_path / "plan.csv")],
+        env=cli_env(None),
+    )
+    assert result.code == 0, result.output
+    planned = {line["email"]: line["status"] for line in read_report(tmp_path / "plan.csv")}
+    active, others = expected(name)
+    assert {email for email, status in planned.items() if status == "create"} == set(active)
+    assert {email for email, status in planned.items() if status == "skipped"} == set(others)
