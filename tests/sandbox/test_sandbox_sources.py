@@ -1,109 +1,141 @@
-"""The Rewardful, Tolt and FirstPromoter emulators: auth, shapes, paging and 429s as
-sources.md states them (and as sync/sources/ reads them)."""
+"""The PartnerStack and Tapfiliate emulations: auth, shapes, paging, 429s, read-only."""
 
 from __future__ import annotations
 
-import base64
-from pathlib import Path
-from typing import Any
-
 import httpx
+from conftest import MakeSandbox
 
-from sync.sandbox import Sandbox, load_seed
-from sync.sandbox.base import Options
-from sync.sandbox.server import PROVIDERS
+from sync.sandbox import Sandbox
+from sync.sandbox.faults import Faults
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-
-
-def basic(user: str, password: str = "") -> dict[str, str]:
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
+PS_PAIR = ("pk_sandbox_3Fh8", "sk_sandbox_9Qw2")
+TAP_KEY = "tap_sandbox_5Lm7Xc"
 
 
-def seeded(name: str, file: str, **options: Any) -> Sandbox:
-    return Sandbox(name, seed=load_seed(SAMPLES / file), **options)
+def ps_client(sandbox: Sandbox, pair: tuple[str, str] = PS_PAIR) -> httpx.Client:
+    return httpx.Client(base_url=sandbox.base_url, auth=pair, timeout=5.0)
 
 
-def test_rewardful_basic_auth_with_an_empty_password_and_its_envelope() -> None:
-    with seeded("rewardful", "rewardful_affiliates.json", api_key="sec", rate_limit=0) as box:
-        url = f"{box.base_url}/affiliates"
-        refused = httpx.get(url, headers=basic("sec", "password"))
-        assert refused.status_code == 401 and refused.json() == {"error": "Invalid API Secret."}
-        first = httpx.get(url, params={"limit": 5}, headers=basic("sec")).json()
-        assert first["pagination"]["next_page"] == 2 and first["pagination"]["total_count"] == 12
-        assert "links" not in first["data"][0]  # only when expanded
-        last = httpx.get(
-            url, params={"limit": 5, "page": 3, "expand[]": "links"}, headers=basic("sec")
-        ).json()
-        assert last["pagination"]["next_page"] is None and len(last["data"]) == 2
-        assert last["data"][0]["links"][0]["token"]
-        dates = [row["created_at"] for row in first["data"]]
-        assert dates == sorted(dates, reverse=True)  # newest first
-        assert httpx.get(url, params={"limit": 101}, headers=basic("sec")).status_code == 422
+def tap_client(sandbox: Sandbox, key: str = TAP_KEY) -> httpx.Client:
+    return httpx.Client(base_url=sandbox.base_url, headers={"X-Api-Key": key}, timeout=5.0)
 
 
-def test_rewardful_counts_45_requests_per_30_seconds() -> None:
-    with seeded("rewardful", "rewardful_affiliates.json") as box:
-        with httpx.Client(headers=basic("any")) as client:
-            answers = [client.get(f"{box.base_url}/campaigns") for _ in range(46)]
-        assert [a.status_code for a in answers[:45]] == [200] * 45
-        limited = answers[45]
-        assert limited.status_code == 429 and "error" in limited.json()
-        assert limited.headers["RateLimit-Limit"] == "45"
-        assert 0 < int(limited.headers["Retry-After"]) <= 30
+def ps_seed(count: int) -> list[dict[str, object]]:
+    states = ("approved", "approved", "approved", "pending", "declined")
+    return [
+        {
+            "email": f"p{n}@example.com",
+            "first_name": f"P{n}",
+            "last_name": "Stack",
+            "approved_status": states[n % len(states)],
+            "country": "Germany" if n % 2 else "FR",
+            "code": f"ps{n}",
+        }
+        for n in range(count)
+    ]
 
 
-def test_tolt_needs_a_program_and_pages_by_cursor() -> None:
-    with seeded("tolt", "tolt_partners.json", api_key="tk", rate_limit=0) as box:
-        auth = {"Authorization": "Bearer tk"}
-        url = f"{box.base_url}/partners"
-        assert httpx.get(url, headers={"Authorization": "Bearer no"}).status_code == 401
-        missing = httpx.get(url, headers=auth)
-        assert missing.status_code == 400 and missing.json()["success"] is False
-        params: dict[str, str | int] = {"program_id": "prg_sandbox", "limit": 5}
-        first = httpx.get(url, params=params, headers=auth).json()
-        assert first["has_more"] is True and len(first["data"]) == 5
-        after = {**params, "starting_after": first["data"][-1]["id"], "limit": 100}
-        rest = httpx.get(url, params=after, headers=auth).json()
-        assert rest["has_more"] is False and len(rest["data"]) == 7
-        links = httpx.get(
-            f"{box.base_url}/links", params={"program_id": "prg_sandbox"}, headers=auth
-        ).json()
-        assert {"id", "param", "value", "partner_id"} <= set(links["data"][0])
-        assert "links" not in first["data"][0]  # codes live apart from partners
+def test_partnerstack_pages_by_cursor_in_its_envelope(make_sandbox: MakeSandbox) -> None:
+    sandbox = make_sandbox("partnerstack", seed=ps_seed(23), api_key=":".join(PS_PAIR))
+    assert sandbox.base_url.endswith("/api/v2")
+    with ps_client(sandbox) as client:
+        first = client.get("/partnerships", params={"limit": 10}).json()
+        assert set(first) == {"data", "message", "status"} and first["status"] == 200
+        assert first["data"]["has_more"] is True and len(first["data"]["items"]) == 10
+        keys = [item["key"] for item in first["data"]["items"]]
+        after = keys[-1]
+        read = list(keys)
+        while True:
+            body = client.get("/partnerships", params={"limit": 10, "starting_after": after})
+            data = body.json()["data"]
+            read += [item["key"] for item in data["items"]]
+            if not data["has_more"]:
+                break
+            after = data["items"][-1]["key"]
+        assert len(read) == len(set(read)) == 23
+        record = first["data"]["items"][1]
+        assert record["address"] == {"country": "Germany"}  # a name, as PartnerStack may send
+        assert isinstance(record["created_at"], int)  # epoch milliseconds
+        approved = client.get("/partnerships", params={"approved_status": "approved", "limit": 250})
+        assert len(approved.json()["data"]["items"]) == 15
+        links = client.get("/links/partnership/p3@example.com").json()["data"]["items"]
+        assert links[0]["url"].endswith("/ps3") and set(links[0]) == {"key", "dest", "url"}
 
 
-def test_tolt_refuses_the_26th_request_in_a_second_with_its_v1_body() -> None:
-    with seeded("tolt", "tolt_partners.json") as box:
-        with httpx.Client(headers={"Authorization": "Bearer k"}) as client:
-            url = f"{box.base_url}/links?program_id=prg_sandbox"
-            answers = [client.get(url) for _ in range(26)]
-        refused = [a for a in answers if a.status_code == 429]
-        assert refused, "26 requests well within a second must meet the 25/s limit"
-        assert refused[0].json()["error"]["type"] == "rate_limit_error"
+def test_partnerstack_refuses_what_its_api_refuses(make_sandbox: MakeSandbox) -> None:
+    sandbox = make_sandbox("partnerstack", seed=ps_seed(2), api_key=":".join(PS_PAIR))
+    with ps_client(sandbox, ("pk_other", "sk_other")) as wrong:
+        refused = wrong.get("/partnerships")
+        assert refused.status_code == 401 and refused.json()["status"] == 401
+    with ps_client(sandbox) as client:
+        assert client.get("/partnerships", params={"limit": 251}).status_code == 400
+        assert (
+            client.get("/partnerships", params={"starting_after": "part_nope"}).status_code == 400
+        )
+        both = client.get("/partnerships", params={"starting_after": "a", "ending_before": "b"})
+        assert both.status_code == 400
+        # The identifier is the email; a partnership key is not one.
+        key = client.get("/partnerships").json()["data"]["items"][0]["key"]
+        assert client.get(f"/links/partnership/{key}").status_code == 404
+        assert client.post("/partnerships", json={"email": "x@example.com"}).status_code == 404
 
 
-def test_firstpromoter_needs_bearer_and_account_id_and_ends_on_an_empty_page() -> None:
-    with seeded(
-        "firstpromoter", "firstpromoter_promoters.json", api_key="k:acc", rate_limit=0
-    ) as box:
-        url = f"{box.base_url}/promoters"
-        no_account = httpx.get(url, headers={"Authorization": "Bearer k"})
-        assert no_account.status_code == 401 and "code" in no_account.json()
-        wrong = httpx.get(url, headers={"Authorization": "Bearer k", "Account-ID": "other"})
-        assert wrong.status_code == 401
-        auth = {"Authorization": "Bearer k", "Account-ID": "acc"}
-        page = httpx.get(url, params={"per_page": 100}, headers=auth).json()
-        assert len(page["data"]) == 12 and "pending_count" in page["meta"]
-        assert page["data"][0]["promoter_campaigns"][0]["ref_token"]
-        beyond = httpx.get(url, params={"per_page": 100, "page": 2}, headers=auth).json()
-        assert beyond["data"] == []
-        assert httpx.get(url, params={"per_page": 101}, headers=auth).status_code == 422
+def test_partnerstack_429_body(make_sandbox: MakeSandbox) -> None:
+    sandbox = make_sandbox("partnerstack", seed=ps_seed(1), faults=Faults(burst_429=1.0))
+    with ps_client(sandbox) as client:
+        answer = client.get("/partnerships")
+    assert answer.status_code == 429
+    assert answer.json() == {"message": "Too many requests", "status": 429}
 
 
-def test_every_source_emulator_is_registered_and_seeds_its_own_shape() -> None:
-    for name in ("rewardful", "tolt", "firstpromoter"):
-        emulator = PROVIDERS[name](Options())
-        emulator.seed([{"email": "one@example.com"}])
-        assert emulator.partners()[0]["email"] == "one@example.com"
+def tap_seed() -> list[dict[str, object]]:
+    seed: list[dict[str, object]] = [
+        {"email": f"t{n}@example.com", "firstname": f"T{n}", "lastname": "Ap", "ref": f"tap{n}"}
+        for n in range(27)
+    ]
+    seed[3]["approved"] = False
+    seed[4]["approved"] = None
+    seed[5]["program_id"] = None  # in the account, in no program
+    return seed
+
+
+def test_tapfiliate_pages_by_link_header_25_a_page(make_sandbox: MakeSandbox) -> None:
+    sandbox = make_sandbox("tapfiliate", seed=tap_seed(), api_key=TAP_KEY)
+    assert sandbox.base_url.endswith("/1.6")
+    with tap_client(sandbox) as client:
+        first = client.get("/affiliates/", params={"limit": 100})  # the size is fixed
+        assert len(first.json()) == 25
+        assert first.links["next"]["url"] == f"{sandbox.base_url}/affiliates/?page=2"
+        second = client.get("/affiliates/", params={"page": 2})
+        assert len(second.json()) == 2 and "next" not in second.links
+        assert second.links["prev"]["url"].endswith("page=1")
+        past = client.get("/affiliates/", params={"page": 3})
+        assert past.json() == [] and "next" not in past.links
+        program = client.get("/programs/").json()[0]["id"]
+        enrolled = client.get(f"/programs/{program}/affiliates/").json()
+        enrolled += client.get(f"/programs/{program}/affiliates/", params={"page": 2}).json()
+        assert len(enrolled) == 26
+        entry = enrolled[0]
+        assert set(entry) >= {"affiliate", "approved", "coupon", "referral_link"}
+        assert entry["referral_link"]["link"].endswith("?ref=tap0")
+        assert [e["approved"] for e in enrolled[3:5]] == [False, None]
+
+
+def test_tapfiliate_refuses_a_wrong_key_and_an_unknown_program(make_sandbox: MakeSandbox):
+    sandbox = make_sandbox("tapfiliate", seed=tap_seed(), api_key=TAP_KEY)
+    with tap_client(sandbox, "wrong") as wrong:
+        answer = wrong.get("/affiliates/")
+        assert answer.status_code == 401 and "message" in answer.json()
+    with tap_client(sandbox) as client:
+        assert client.get("/programs/nope/affiliates/").status_code == 404
+
+
+def test_tapfiliate_states_its_limit_and_its_429(make_sandbox: MakeSandbox) -> None:
+    sandbox = make_sandbox("tapfiliate", seed=tap_seed(), rate_limit=2)
+    with tap_client(sandbox) as client:
+        ok = client.get("/affiliates/")
+        assert ok.headers["X-Ratelimit-Limit"] == "2"
+        client.get("/affiliates/")
+        refused = client.get("/affiliates/")
+    assert refused.status_code == 429 and refused.json() == {"message": "Too many requests"}
+    assert int(refused.headers["X-Ratelimit-Reset"]) > 1_000_000_000  # epoch seconds
