@@ -345,7 +345,10 @@ def status(checkpoint: Path, as_json: bool) -> None:
     help="Share of requests that start a burst of 429s.",
 )
 @click.option(
-    "--rate-limit", type=int, help="Requests per minute the sandbox allows (0: no limit)."
+    "--rate-limit",
+    type=int,
+    help="Requests the sandbox allows per window of the provider (60 s; Rewardful 30 s, "
+    "Tolt 1 s); 0: no limit.",
 )
 @click.option(
     "--email-lookup/--no-email-lookup",

@@ -263,3 +263,18 @@ def test_without_keys_the_built_in_sandbox_is_the_source(tmp_path: Path, name: s
     active, others = expected(name)
     assert {email for email, status in planned.items() if status == "create"} == set(active)
     assert {email for email, status in planned.items() if status == "skipped"} == set(others)
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_429s_from_the_source_are_waited_out_and_every_partner_still_moves(
+    make_sandbox: Any, tmp_path: Path, name: str
+) -> None:
+    faults = Faults(burst_429=0.3, burst_len=2, retry_after_seconds=0.05, seed=7)
+    seed = many(name, 250)  # several pages, so several chances of a 429
+    spec = SOURCES[name]
+    with Sandbox(name, seed=seed, api_key=spec["api_key"], rate_limit=0, faults=faults) as source:
+        target = make_sandbox("dub", api_key=CASES["dub"].key)
+        result = run_cli(migrate(name, source, target, tmp_path), env=env_for(name, target))
+        assert result.code == 0, result.output
+        assert source.stats.rate_limited > 0
+    assert len(target.partners()) == 250 and max(email_counts(target).values()) == 1

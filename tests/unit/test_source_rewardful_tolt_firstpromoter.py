@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -15,9 +16,11 @@ from sync.errors import ProviderError
 from sync.providers.http import ProviderHTTP
 from sync.ratelimit import RateLimiter
 from sync.retry import RetryPolicy
+from sync.settings import default_concurrency
 from sync.sources import firstpromoter as fp
 from sync.sources import rewardful as rw
 from sync.sources import tolt
+from sync.sources.platform import PLATFORMS, connect, resolve_reading
 
 FAST = RetryPolicy(attempts=3, initial_wait=0.0, max_wait=0.0)
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -253,3 +256,53 @@ def test_firstpromoter_the_accepted_campaign_decides_status_and_code() -> None:
     archived = promoter(4, [{"state": "accepted", "ref_token": "x"}], archived_at="2025-01-01")
     assert fp.to_neutral(archived)["status"] == "archived"
     assert fp.to_neutral(promoter(5, [], cust_id="cus_5"))["external_id"] == "cus_5"
+
+
+# --- budgets --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "per_minute"), [("rewardful", 90), ("tolt", 1500), ("firstpromoter", 400)]
+)
+def test_each_source_reads_under_its_own_published_budget(name: str, per_minute: int) -> None:
+    source = PLATFORMS[name]()
+    env = {key: "x" for key in source.env_keys}
+
+    def reading(rate: float | None) -> Any:
+        return resolve_reading(
+            contextlib.ExitStack(),
+            source,
+            env,
+            base_url="https://api.example.test",
+            seed=None,
+            rate_limit=rate,
+            retry=FAST,
+            timeout=5.0,
+            concurrency=default_concurrency,
+        )
+
+    client = connect(reading(None))
+    assert client.http.limiter.per_minute == per_minute
+    assert not client.http.limiter.probing  # published: kept, never probed upwards
+    asyncio.run(client.http.aclose())
+    overridden = connect(reading(30))  # --from-rate-limit
+    assert overridden.http.limiter.per_minute == 30
+    asyncio.run(overridden.http.aclose())
+
+
+def test_rewardful_s_budget_never_puts_more_than_45_requests_in_30_seconds() -> None:
+    clock = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    limiter = RateLimiter(rw.DEFAULT_RATE_LIMIT, clock=lambda: clock[0], sleep=sleep)
+    slots = []
+
+    async def go() -> None:
+        for _ in range(200):
+            await limiter.acquire()
+            slots.append(clock[0])
+
+    asyncio.run(go())
+    assert max(sum(1 for s in slots if start <= s < start + 30) for start in slots) <= 45
