@@ -371,6 +371,7 @@ def sandbox(
     Example:
       partner-sync sandbox -p dub --port 8787 --seed samples/dub_existing.json --latency 0.15
       DUB_API_KEY=dub_test partner-sync sync roster.csv -p dub --base-url http://127.0.0.1:8787
+      partner-sync sandbox -p tapfiliate --seed samples/tapfiliate_affiliates.json --port 8788
     """
     from sync.sandbox import Faults, Sandbox, load_seed
 
