@@ -249,3 +249,19 @@ def test_a_server_that_repeats_its_page_forever_is_stopped() -> None:
     with pytest.raises(ProviderError, match="never end"):
         run(lambda http: ps.read_partnerships(http, FAST), forever)
     assert calls == 2
+
+
+def test_a_429_pauses_and_the_same_call_is_made_again() -> None:
+    records = [partnership(n) for n in range(1, 4)]
+    inner = fake_account(records, {r["key"]: [f"c{r['key']}"] for r in records}, [])
+    refused = {"done": False}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "/links/" in request.url.path and not refused["done"]:
+            refused["done"] = True  # PartnerStack documents no rate-limit headers
+            return httpx.Response(429, json={"message": "Too many requests", "status": 429})
+        return inner(request)
+
+    rows, http = run(lambda http: ps.read_roster(http, FAST, 1), handler)
+    assert [row["referral_code"] for row in rows] == ["cpart_1", "cpart_2", "cpart_3"]
+    assert http.rate_limited == 1 and http.calls == {"list": 1, "links": 4}

@@ -238,3 +238,29 @@ def test_a_server_whose_next_link_points_back_is_stopped() -> None:
 
     with pytest.raises(ProviderError, match="links to page 1 as the next"):
         over_http(handler)
+
+
+def test_a_429_is_waited_out_and_its_stated_limit_adopted() -> None:
+    import httpx
+
+    state = {"refused": False}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        import time
+
+        reset = str(int(time.time()))  # epoch seconds: the window is over already
+        limit = {
+            "X-Ratelimit-Limit": "600",
+            "X-Ratelimit-Remaining": "0",
+            "X-Ratelimit-Reset": reset,
+        }
+        if not state["refused"]:
+            state["refused"] = True
+            return httpx.Response(429, json={"message": "Too many requests"}, headers=limit)
+        page = [affiliation(1)] if "/programs/" in request.url.path else [affiliate(1)]
+        return httpx.Response(200, json=page, headers={"Link": link("/x/", last=1)})
+
+    rows, http = over_http(handler)
+    assert [row["status"] for row in rows] == ["active"]
+    assert http.rate_limited == 1 and http.calls == {"list": 3}
+    assert http.limiter.per_minute <= 600  # the limit the answer stated
