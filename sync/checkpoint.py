@@ -120,8 +120,9 @@ class Checkpoint:
                 damaged; the message says how to start over and what that costs.
         """
         lock_fd = _lock(path)
-        before = _mark_lock(lock_fd, _IN_USE)
+        before = b""
         try:
+            before = _mark_lock(lock_fd, _IN_USE)
             unclean = before == _IN_USE
             try:
                 connection = _open_whole(path, unclean=unclean)
@@ -132,7 +133,7 @@ class Checkpoint:
                 _set_aside(path)
                 connection = _open_whole(path, unclean=False)
         except BaseException:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(ConfigError):
                 _mark_lock(lock_fd, before)  # this run never used it
             os.close(lock_fd)
             raise
@@ -157,9 +158,10 @@ class Checkpoint:
         with contextlib.suppress(sqlite3.Error):
             self._db.close()  # the last connection folds the WAL into the file and removes it
             closed = True
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(ConfigError):
             if closed:
                 _mark_lock(self._lock_fd, b"")
+        with contextlib.suppress(OSError):
             os.close(self._lock_fd)
 
     # --- binding -------------------------------------------------------------------------
@@ -487,8 +489,11 @@ def _open_whole(path: Path, *, unclean: bool) -> sqlite3.Connection:
     lost = _lost_wal(path, unclean=unclean)
     if lost:
         raise _Damaged(lost)
-    _create_private(path)
-    connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        _create_private(path)
+        connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+    except (OSError, sqlite3.OperationalError) as exc:  # checked writable, yet gone since
+        raise ConfigError(f"cannot open checkpoint {path}: {exc}") from None
     try:
         names = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
         foreign = sorted(n for n in names - _own_names() if not n.startswith("sqlite_"))
@@ -570,11 +575,18 @@ def _set_aside(path: Path) -> None:
 
 
 def _mark_lock(fd: int, content: bytes) -> bytes:
-    """Replace what the lock file says (synced to disk); returns what it said before."""
-    before = os.pread(fd, 64, 0)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, content, 0)
-    os.fsync(fd)
+    """Replace what the lock file says (synced to disk); returns what it said before.
+
+    Raises:
+        ConfigError: the lock file cannot be written.
+    """
+    try:
+        before = os.pread(fd, 64, 0)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, content, 0)
+        os.fsync(fd)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the checkpoint lock: {exc.strerror}") from None
     return before
 
 
