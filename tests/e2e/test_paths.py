@@ -168,6 +168,16 @@ def test_a_plan_report_may_not_land_on_the_checkpoint_a_sync_keeps(
     nothing_sent(sandbox)
 
 
+def test_a_plan_report_over_its_input_is_refused(
+    sandbox: Sandbox, roster: Path, tmp_path: Path
+) -> None:
+    given = roster.read_bytes()
+    args = sync_args(sandbox, tmp_path, roster, command="plan", report=roster.name)
+    refused(invoke(args), 2, "the input and the report are the same file")
+    assert roster.read_bytes() == given
+    nothing_sent(sandbox)
+
+
 # --- 2. files that cannot be written ---------------------------------------------------------
 
 
