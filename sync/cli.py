@@ -31,6 +31,7 @@ from sync.settings import (
     environ,
 )
 from sync.sources.platform import PLATFORMS, Reading, export_platform
+from sync.verify import run_verify
 
 T = TypeVar("T")
 log = structlog.get_logger("partner-sync")
@@ -205,6 +206,25 @@ def plan(**options: Any) -> None:
       partner-sync plan samples/roster.csv --provider dub --report plan.csv
     """
     _run(lambda: _plan(options))
+
+
+@cli.command()
+@_common_options
+def verify(**options: Any) -> None:
+    """Check that every row is at the provider as the mapping carries it: same, differs,
+    missing or skipped per row. Only reads, as cheaply as `plan`.
+
+    `same`: the partner is there and every mapped field (and the referral code) agrees;
+    `differs`: the report's field and message name each `field: row value -> provider value`;
+    `missing`: no partner with the row's email or id; `skipped`: invalid, a duplicate, or
+    left behind for its status. Exit 0 when no row differs or is missing, 1 otherwise.
+
+    \b
+    Example:
+      partner-sync verify samples/roster.csv --provider dub --report verify.csv
+      partner-sync verify --from promotekit -p dub --report verify.csv
+    """
+    _run(lambda: _plan(options, "verify"))
 
 
 @cli.command()
@@ -419,7 +439,7 @@ def _read_source(
         _run_async(export_source(reading, settings.input, progress))
 
 
-def _plan(options: dict[str, Any]) -> int:
+def _plan(options: dict[str, Any], command: str = "plan") -> int:
     settings, reading, stack = resolve_settings(options)
     with stack, _progress() as progress:
         if reading is not None:  # a plan keeps no snapshot of the source
@@ -427,8 +447,9 @@ def _plan(options: dict[str, Any]) -> int:
             settings = replace(settings, input=folder / "source.csv")
         check_run_files(run_files(settings, keeps_checkpoint=False))
         _read_source(settings, reading, progress, reuse=False)
-        result = _run_async(run_plan(settings, progress))
-    return _finish(result, settings, "plan")
+        run = run_verify if command == "verify" else run_plan
+        result = _run_async(run(settings, progress))
+    return _finish(result, settings, command)
 
 
 def _sync(options: dict[str, Any]) -> int:

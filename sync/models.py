@@ -38,10 +38,24 @@ class Status(StrEnum):
     CREATE = "create"
     # Only in the report of an unfinished run: the row is still to be created.
     PENDING = "pending"
+    # Only in `verify` reports: the partner at the target agrees with the row, differs from
+    # it (the fields named), or is not there.
+    SAME = "same"
+    DIFFERS = "differs"
+    MISSING = "missing"
 
 
 # Statuses that make the exit code 1 ("finished, but look at these rows").
-PROBLEM_STATUSES = frozenset({Status.INVALID, Status.CONFLICT, Status.FAILED, Status.PENDING})
+PROBLEM_STATUSES = frozenset(
+    {
+        Status.INVALID,
+        Status.CONFLICT,
+        Status.FAILED,
+        Status.PENDING,
+        Status.DIFFERS,
+        Status.MISSING,
+    }
+)
 
 
 # Invisible characters that copy-and-paste leaves around values: zero-width space, non-joiner and

@@ -26,7 +26,7 @@ SCHEMA = {
 }
 
 # The rows the summary shows first: what a person must fix. (`pending` only needs a re-run.)
-SHOWN_PROBLEMS = (Status.INVALID, Status.CONFLICT, Status.FAILED)
+SHOWN_PROBLEMS = (Status.INVALID, Status.CONFLICT, Status.FAILED, Status.DIFFERS, Status.MISSING)
 
 
 class Outcomes:

@@ -288,7 +288,7 @@ async def run_plan(settings: Settings, progress: Progress | None = None) -> RunR
         calls=http.calls,
         elapsed=time.monotonic() - started,
         strategy=strategy,
-        **_budget(http),
+        **budget_of(http),
     )
     return RunResult(
         outcomes=outcomes,
@@ -373,7 +373,7 @@ async def run_sync(
         strategy=strategy,
         resumed=resumed,
         create_seconds=worker.seconds,
-        **_budget(http),
+        **budget_of(http),
     )
     return RunResult(
         outcomes=outcomes,
@@ -483,7 +483,7 @@ def check_guards(settings: Settings, plan: PlanFrame) -> None:
         )
 
 
-def _budget(http: ProviderHTTP) -> dict[str, Any]:
+def budget_of(http: ProviderHTTP) -> dict[str, Any]:
     """How the rate budget went: 429s, the budget at the end, whether it moved."""
     return {
         "rate_limited": http.rate_limited,

@@ -205,16 +205,27 @@ class RemoteReader:
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
 
-    async def look_up(self, candidates: Sequence[Candidate]) -> RemoteIndex:
-        """Look each candidate up by its keys, concurrently; one index of everything found."""
+    async def look_up(
+        self, candidates: Sequence[Candidate], *, keep_records: bool = False
+    ) -> RemoteIndex:
+        """Look each candidate up by its keys, concurrently; one index of everything found.
+
+        With `keep_records`, the provider's own records are kept in `self.records` (by id)."""
         index = RemoteIndex()
         semaphore = asyncio.Semaphore(self._concurrency)
         done = 0
+        provider, http = self._provider, self._http
 
         async def one(candidate: Candidate) -> None:
             nonlocal done
             async with semaphore:
-                found = await self._read(lambda: self._provider.lookup(self._http, candidate))
+                if keep_records:
+                    records = await self._read(lambda: provider.lookup_records(http, candidate))
+                    found = [provider.partner_of(record) for record in records]
+                    for partner, record in zip(found, records, strict=True):
+                        self.records.setdefault(partner.id, record)
+                else:
+                    found = await self._read(lambda: provider.lookup(http, candidate))
             index.extend(found)
             done += 1
             if self._progress:

@@ -118,6 +118,22 @@ class Provider(Protocol):
         """The partners holding this referral code, or None if the API cannot be asked."""
         ...
 
+    async def lookup_records(
+        self, http: ProviderHTTP, candidate: Candidate
+    ) -> list[Mapping[str, Any]]:
+        """`lookup`, answering with the provider's own records (for `verify`)."""
+        ...
+
+    def partner_of(self, record: Mapping[str, Any]) -> RemotePartner:
+        """One of the provider's partner records, reduced to what matching needs."""
+        ...
+
+    def readback(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """What a stored partner holds, by create-body field (dotted), for `verify`; a field
+        holding codes reads as the list of the partner's codes. Fields absent here cannot be
+        read back and are not compared."""
+        ...
+
     def to_neutral(self, record: Mapping[str, Any]) -> dict[str, str | None]:
         """One of this provider's partner records as a provider-neutral row (sync.neutral)."""
         ...
@@ -143,6 +159,9 @@ class BaseProvider:
 
     async def code_holders(self, http: ProviderHTTP, code: str) -> list[RemotePartner] | None:
         return None
+
+    def readback(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}

@@ -176,16 +176,38 @@ class Dub(BaseProvider):
         )
 
     async def lookup(self, http: ProviderHTTP, candidate: Candidate) -> list[RemotePartner]:
+        return [_partner(record) for record in await self.lookup_records(http, candidate)]
+
+    async def lookup_records(
+        self, http: ProviderHTTP, candidate: Candidate
+    ) -> list[Mapping[str, Any]]:
         found = await self._find(http, {"email": candidate.email})
         # No "email OR tenantId" filter exists. Unless the email's partner has the row's tenantId,
         # the tenantId may belong to another partner: a conflict a full listing would show.
-        if candidate.tenant_id and not any(p.tenant_id == candidate.tenant_id for p in found):
-            found += await self._find(http, {"tenantId": candidate.tenant_id})
+        tenant = candidate.tenant_id
+        if tenant and not any(record.get("tenantId") == tenant for record in found):
+            found += await self._find(http, {"tenantId": tenant})
         return found
 
-    async def _find(self, http: ProviderHTTP, params: dict[str, str | int]) -> list[RemotePartner]:
+    async def _find(
+        self, http: ProviderHTTP, params: dict[str, str | int]
+    ) -> list[Mapping[str, Any]]:
         body = await http.request("GET", "/partners", params=params, kind="lookup")
-        return [_partner(record) for record in body] if isinstance(body, list) else []
+        return [r for r in body if isinstance(r, dict)] if isinstance(body, list) else []
+
+    def partner_of(self, record: Mapping[str, Any]) -> RemotePartner:
+        return _partner(record)
+
+    def readback(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        # The username Dub shows is its own; the code is the link key (providers.md §6).
+        return {
+            "email": record.get("email"),
+            "name": record.get("name"),
+            "tenantId": record.get("tenantId"),
+            "username": _link_keys(record),
+            "country": record.get("country"),
+            "description": record.get("description"),
+        }
 
     async def create(self, http: ProviderHTTP, payload: Mapping[str, Any]) -> RemotePartner:
         body = await http.request("POST", "/partners", json=dict(payload), kind="create")

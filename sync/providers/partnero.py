@@ -172,10 +172,14 @@ def parse_page(body: Any) -> Page:
 
 
 def _record(body: Any, where: str) -> RemotePartner:
+    return partner_from(_data_record(body, where))
+
+
+def _data_record(body: Any, where: str) -> Mapping[str, Any]:
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
         raise unexpected_answer("partnero", where)
-    return partner_from(data)
+    return data
 
 
 # Laravel's `unique` rule says "has already been taken"; the seed page says "Email already
@@ -309,6 +313,11 @@ class Partnero(BaseProvider):
         return parse_page(body)
 
     async def lookup(self, http: ProviderHTTP, candidate: Candidate) -> list[RemotePartner]:
+        return [partner_from(record) for record in await self.lookup_records(http, candidate)]
+
+    async def lookup_records(
+        self, http: ProviderHTTP, candidate: Candidate
+    ) -> list[Mapping[str, Any]]:
         # Without the email route this may not find the email's holder; Partnero refuses a
         # second partner with one email, so the worker may still resend (see Provider.lookup).
         found = []
@@ -316,8 +325,9 @@ class Partnero(BaseProvider):
             by_email = await self._find(http, "/v1/partner", {"email": candidate.email})
             if by_email is not None:
                 found.append(by_email)
-        if candidate.tenant_id and all(p.tenant_id != candidate.tenant_id for p in found):
-            path = f"/v1/partners/{quote(candidate.tenant_id, safe='')}"
+        tenant = candidate.tenant_id
+        if tenant and all(partner_from(record).tenant_id != tenant for record in found):
+            path = f"/v1/partners/{quote(tenant, safe='')}"
             by_id = await self._find(http, path, None)
             if by_id is not None:
                 found.append(by_id)
@@ -325,9 +335,24 @@ class Partnero(BaseProvider):
 
     async def _find(
         self, http: ProviderHTTP, path: str, params: dict[str, str | int] | None
-    ) -> RemotePartner | None:
+    ) -> Mapping[str, Any] | None:
         body = await self._get(http, path, params, kind="lookup")
-        return None if body is None else _record(body, f"GET {path}")
+        return None if body is None else _data_record(body, f"GET {path}")
+
+    def partner_of(self, record: Mapping[str, Any]) -> RemotePartner:
+        return partner_from(record)
+
+    def readback(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        key = referral_key(record)
+        tags = tags_text(record.get("tags") or [])
+        return {
+            "email": record.get("email"),
+            "name": record.get("name"),
+            "surname": record.get("surname"),
+            "id": None if record.get("id") is None else str(record["id"]),
+            "key": [key] if key else [],
+            "tags": tags.split(",") if tags else [],
+        }
 
     @staticmethod
     async def _get(

@@ -186,12 +186,41 @@ class PromoteKit(BaseProvider):
         return parse_page(body)
 
     async def lookup(self, http: ProviderHTTP, candidate: Candidate) -> list[RemotePartner]:
+        return [affiliate_from(record) for record in await self.lookup_records(http, candidate)]
+
+    async def lookup_records(
+        self, http: ProviderHTTP, candidate: Candidate
+    ) -> list[Mapping[str, Any]]:
         body = await http.request(
             "GET", "/affiliates", params={"email": candidate.email}, kind="lookup"
         )
         # Kept only if it really is this email: an API that ignored the filter would otherwise
         # pass its first page off as matches.
-        return [p for p in parse_page(body).partners if p.key == candidate.key]
+        page = parse_page(body)
+        return [
+            record
+            for partner, record in zip(page.partners, page.records, strict=True)
+            if partner.key == candidate.key
+        ]
+
+    def partner_of(self, record: Mapping[str, Any]) -> RemotePartner:
+        return affiliate_from(record)
+
+    def readback(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        codes = record.get("promo_codes")
+        campaign = record.get("campaign")
+        return {
+            "email": record.get("email"),
+            "first_name": record.get("first_name"),
+            "last_name": record.get("last_name"),
+            "payout_email": record.get("payout_email"),
+            "ref_code": ref_codes(record),
+            "promo_code": [
+                c["code"] for c in codes or [] if isinstance(c, Mapping) and c.get("code")
+            ],
+            "campaign_id": campaign.get("id") if isinstance(campaign, Mapping) else None,
+            "details": record.get("details"),
+        }
 
     async def code_holders(self, http: ProviderHTTP, code: str) -> list[RemotePartner] | None:
         body = await http.request("GET", "/affiliates", params={"ref_code": code}, kind="code")
