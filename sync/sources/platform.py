@@ -284,7 +284,8 @@ def resolve_reading(
         )
         base_url = server.base_url
         log.warning(
-            f"{' and '.join(source.env_keys)} are not set: reading the built-in {source.name} "
+            f"{' and '.join(source.env_keys)} {'is' if len(source.env_keys) == 1 else 'are'} "
+            f"not set: reading the built-in {source.name} "
             "sandbox on this machine",
             sandbox=base_url,
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from sync.providers.partnero import Partnero
@@ -278,3 +280,37 @@ def test_429s_from_the_source_are_waited_out_and_every_partner_still_moves(
         assert result.code == 0, result.output
         assert source.stats.rate_limited > 0
     assert len(target.partners()) == 250 and max(email_counts(target).values()) == 1
+
+
+def test_the_sandbox_command_serves_a_source_that_a_migration_reads(
+    make_sandbox: Any, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    seed = str(SOURCES["rewardful"]["seed"])
+    server = start_cli(["sandbox", "-p", "rewardful", "--port", str(port), "--seed", seed])
+    try:
+        base_url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base_url}/campaigns", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        target = make_sandbox("dub", api_key=CASES["dub"].key)
+        args = [
+            *("plan", "--from", "rewardful", "--from-base-url", base_url),
+            *("-p", "dub", "--base-url", target.base_url),
+            *("--report", str(tmp_path / "plan.csv")),
+        ]
+        result = run_cli(args, env=cli_env(provider="dub", REWARDFUL_API_SECRET=RW_SECRET))
+        assert result.code == 0, result.output
+        planned = {line["email"]: line["status"] for line in read_report(tmp_path / "plan.csv")}
+        active, others = expected("rewardful")
+        assert {email for email, status in planned.items() if status == "create"} == set(active)
+        assert {email for email, status in planned.items() if status == "skipped"} == set(others)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=10)
