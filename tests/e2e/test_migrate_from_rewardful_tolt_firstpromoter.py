@@ -153,6 +153,16 @@ def test_active_partners_move_once_with_names_and_codes_exact_the_rest_skipped(
     assert again.code == 0, again.output
     assert target.stats.creates_committed == len(active)  # a rerun creates nothing
 
+    check = migrate(name, source, target, tmp_path)
+    check[0] = "verify"
+    check[check.index("--checkpoint") : check.index("--checkpoint") + 2] = []
+    check[check.index("--report") + 1] = str(tmp_path / "verify.csv")
+    verified = run_cli(check, env=env)
+    assert verified.code == 0, verified.output
+    statuses = {line["email"]: line["status"] for line in read_report(tmp_path / "verify.csv")}
+    assert statuses == {**dict.fromkeys(active, "same"), **dict.fromkeys(others, "skipped")}
+    assert target.stats.creates_committed == len(active)  # verify only reads
+
 
 def target_view(target: Sandbox) -> dict[str, dict[str, str]]:
     """Each partner at the target by email: names and the code its links carry."""
