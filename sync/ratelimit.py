@@ -37,6 +37,11 @@ Sleep = Callable[[float], Awaitable[None]]
 
 # Below the published budget on purpose: client and server clocks and network jitter differ.
 SAFETY = 0.99
+# ...and at least this many requests per minute below it. Upstash's sliding window (Dub's)
+# weighs the previous fixed minute: a steady rate r never counts more than r + 1 - (elapsed
+# share), so r <= limit - 1 is never refused on time, and one more request absorbs arrivals
+# up to half an interval early. At small limits 1% alone is less than one request.
+HEADROOM = 2.0
 MIN_RATE_PER_MINUTE = 1.0
 WINDOW = 60.0  # seconds: the budgets are per minute
 PROBE_EVERY = 5.0  # seconds of waiting for the budget, without a 429, before the rate rises
@@ -54,6 +59,7 @@ class RateLimiter:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         safety: float = SAFETY,
+        headroom: float = HEADROOM,
         adaptive: bool = False,
         ceiling: float | None = None,
     ) -> None:
@@ -61,12 +67,14 @@ class RateLimiter:
         per_minute: the budget, or the starting guess when `adaptive`.
         clock, sleep: injectable for tests.
         safety: the share of the budget used.
+        headroom: requests per minute left unused at least, whatever the share.
         adaptive: the budget is a guess: learn the real one (see the module docstring).
         ceiling: the highest rate an adaptive limiter rises to (default: 4x the guess).
         """
         self._clock = clock
         self._sleep = sleep
         self._safety = safety
+        self._headroom = headroom
         self._next_slot = 0.0
         self._paused_until = 0.0
         self._sent: deque[float] = deque()  # slots handed out in the last WINDOW seconds
@@ -87,9 +95,16 @@ class RateLimiter:
     @per_minute.setter
     def per_minute(self, value: float) -> None:
         self._per_minute = max(value, MIN_RATE_PER_MINUTE)
-        self._interval = 60.0 / (self._per_minute * self._safety)
+        paced = self.paced_per_minute
+        self._interval = 60.0 / paced
         # Even spacing lets at most this many slots into any window; the log keeps to it too.
-        self._window_cap = math.floor(self._per_minute * self._safety) + 1
+        self._window_cap = math.floor(paced) + 1
+
+    @property
+    def paced_per_minute(self) -> float:
+        """The rate requests are actually sent at: the budget less the safety margins."""
+        budget = self._per_minute
+        return max(min(budget * self._safety, budget - self._headroom), budget * self._safety / 2)
 
     @property
     def interval(self) -> float:

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
+from sync.sandbox.ratelimit import Limiter, SlidingWindowLog
+
 JSON = Any
 """A decoded JSON value; the emulators check shapes at run time, as the real APIs do."""
 
@@ -127,7 +129,7 @@ class LimitInfo:
 
     limit: int
     remaining: int
-    reset_at: float  # epoch seconds when the next slot frees up
+    reset_at: float  # epoch seconds when the window resets (the end of the fixed window)
     now: float  # epoch seconds when the request was counted
 
 
@@ -283,6 +285,10 @@ class Emulator(ABC):
 
     def _created_now(self) -> datetime:
         return datetime.now(UTC)
+
+    def make_limiter(self, limit: int, window: float) -> Limiter:
+        """How the provider counts its budget of `limit` requests per `window` seconds."""
+        return SlidingWindowLog(limit, window)
 
     def key_of(self, request: Request) -> str | None:
         """The credential a rate-limit window is counted against."""

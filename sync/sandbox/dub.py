@@ -29,6 +29,7 @@ from sync.sandbox.base import (
     random_id,
     utc_iso,
 )
+from sync.sandbox.ratelimit import Limiter, SlidingWindow
 
 STATUS_OF = {
     "bad_request": 400,
@@ -156,6 +157,10 @@ class DubEmulator(Emulator):
             "X-RateLimit-Reset": EPOCH_MS,
             "Retry-After": EPOCH_MS,
         }
+
+    def make_limiter(self, limit: int, window: float) -> Limiter:
+        # Upstash's sliding window, as Dub's API counts each key (providers.md §6).
+        return SlidingWindow(limit, window)
 
     # --- state ----------------------------------------------------------------------------
 

@@ -1,30 +1,57 @@
-"""A sliding-window-log rate limiter keyed by a hash of the API key, as the providers count."""
+"""Rate limiters keyed by a hash of the API key: Upstash's sliding window, as Dub counts.
+
+Exactly `slidingWindowLimitScript` of @upstash/ratelimit (providers.md §6): time is cut into
+fixed, epoch-aligned windows; a request at `elapsed` milliseconds into the current window sees
+
+    count = floor(previous * (1 - elapsed / window)) + current
+
+and is refused, without being counted, when that count has reached the limit. So refused
+requests cost nothing, and `reset` is the end of the current fixed window, not the moment a
+slot frees: right after a full minute the previous window still weighs, and the first requests
+of the next one can be refused again.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One counted request: allowed or not, and where its key stands in the window."""
+    """One request: allowed or not, and where its key stands in the window."""
 
     allowed: bool
     limit: int
     remaining: int
-    reset_in: float  # seconds until a request from this key would be allowed again
+    reset_at: float  # epoch seconds: the end of the current fixed window (Upstash's `reset`)
+    now: float  # epoch seconds when the request was seen
+
+    @property
+    def reset_in(self) -> float:
+        """Seconds from the request to the reset."""
+        return max(0.0, self.reset_at - self.now)
 
 
-class SlidingWindowLog:
-    """Allows `limit` requests per key in any `window` seconds.
+class Limiter(Protocol):
+    """What the sandbox asks of a rate limiter: one verdict per request."""
 
-    Every request is logged, refused ones included, as Dub's Upstash limiter counts them: a
-    client that keeps knocking while limited keeps itself limited.
+    limit: int
+
+    def hit(self, key: str) -> Verdict: ...
+
+
+class SlidingWindow:
+    """Allows about `limit` requests per key per `window` seconds, as Upstash estimates them.
+
+    The clock gives epoch seconds (injectable for tests); it is read in whole milliseconds,
+    as `Date.now()` gives it to Upstash.
     """
 
     def __init__(
@@ -32,7 +59,55 @@ class SlidingWindowLog:
         limit: int,
         window: float = 60.0,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if limit < 1:
+            raise ValueError("a rate limit needs at least one request per window")
+        if window <= 0:
+            raise ValueError("a rate-limit window must be positive")
+        self.limit = limit
+        self.window = window
+        self._window_ms = max(1, round(window * 1000))
+        self._clock = clock
+        # Per hashed key: (window number, count) of the current and the previous windows.
+        self._counts: dict[str, dict[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> Verdict:
+        """Count one request for `key` if the window has room, and say whether it did."""
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        now = self._clock()
+        now_ms = math.floor(now * 1000)
+        current_window = now_ms // self._window_ms
+        reset_at = (current_window + 1) * self._window_ms / 1000
+        with self._lock:
+            buckets = self._counts.setdefault(digest, {})
+            for old in [number for number in buckets if number < current_window - 1]:
+                del buckets[old]  # Redis expires them; only two windows ever count
+            current = buckets.get(current_window, 0)
+            elapsed = (now_ms % self._window_ms) / self._window_ms
+            previous = math.floor((1 - elapsed) * buckets.get(current_window - 1, 0))
+            if previous + current >= self.limit:
+                return Verdict(False, self.limit, 0, reset_at, now)
+            buckets[current_window] = current + 1
+        remaining = max(0, self.limit - (current + 1 + previous))
+        return Verdict(True, self.limit, remaining, reset_at, now)
+
+
+class SlidingWindowLog:
+    """Allows `limit` requests per key in any `window` seconds: for Partnero and PromoteKit,
+    whose algorithms are not published.
+
+    Every request is logged, refused ones included: a client that keeps knocking while limited
+    keeps itself limited, the stricter of the two readings.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if limit < 1:
             raise ValueError("a rate limit needs at least one request per window")
@@ -62,4 +137,5 @@ class SlidingWindowLog:
             else:
                 # A new request fits once all but limit-1 of the logged ones have expired.
                 reset_in = log[count - self.limit] + self.window - now
-        return Verdict(allowed, self.limit, max(0, self.limit - count), max(0.0, reset_in))
+        remaining = max(0, self.limit - count)
+        return Verdict(allowed, self.limit, remaining, now + max(0.0, reset_in), now)

@@ -3,7 +3,7 @@
 Every request runs the same pipeline, in this order:
 
     down_for -> html_error -> drop -> error_before -> route -> auth
-    -> rate limit (sliding window per key) / burst_429 -> the provider's work
+    -> rate limit (Upstash's sliding window per key) / burst_429 -> the provider's work
     -> writes: error_after / timeout_after / drop_after -> reads: malformed -> latency -> reply
 
 Only state changes take the emulator's lock; latency and stalls are slept without any lock,
@@ -44,7 +44,6 @@ from sync.sandbox.firstpromoter import FirstPromoterEmulator
 from sync.sandbox.partnero import PartneroEmulator
 from sync.sandbox.partnerstack import PartnerStackEmulator
 from sync.sandbox.promotekit import PromoteKitEmulator
-from sync.sandbox.ratelimit import SlidingWindowLog
 from sync.sandbox.rewardful import RewardfulEmulator
 from sync.sandbox.stats import SandboxStats, StatsRecorder
 from sync.sandbox.tapfiliate import TapfiliateEmulator
@@ -142,7 +141,9 @@ class Sandbox:
         self._routes: Sequence[Route] = self._emulator.routes
         limit = self._emulator.default_rate_limit if rate_limit is None else rate_limit
         self._limiter = (
-            SlidingWindowLog(limit, window or self._emulator.default_window) if limit else None
+            self._emulator.make_limiter(limit, window or self._emulator.default_window)
+            if limit
+            else None
         )
         # Injected 429s still report a limit, the provider's default when none is enforced.
         self._header_limit = limit or self._emulator.default_rate_limit
@@ -337,7 +338,7 @@ class Sandbox:
         now = time.time()
         if self._limiter is not None:
             verdict = self._limiter.hit(emulator.key_of(request) or "")
-            info = LimitInfo(verdict.limit, verdict.remaining, now + verdict.reset_in, now)
+            info = LimitInfo(verdict.limit, verdict.remaining, verdict.reset_at, verdict.now)
             if not verdict.allowed:
                 self._recorder.rate_limited()
                 return answer(self._limited(emulator.too_many_requests(), info, faults))

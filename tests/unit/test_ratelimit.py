@@ -44,7 +44,7 @@ def run(coro):
 
 def test_slots_are_evenly_spaced_at_the_rate():
     clock = FakeClock()
-    limiter = RateLimiter(600, clock=clock, sleep=clock.sleep, safety=1.0)
+    limiter = RateLimiter(600, clock=clock, sleep=clock.sleep, safety=1.0, headroom=0)
     times = []
 
     async def go():
@@ -71,7 +71,9 @@ def test_no_sixty_second_window_exceeds_the_budget():
     stamps.sort()
     worst = max(sum(1 for t in stamps if s <= t < s + 60) for s in stamps)
     assert worst <= 120
-    assert len(stamps) == 800 and stamps[-1] == pytest.approx(799 * 60 / (120 * 0.99))
+    # 1% under 120 is less than two requests: the pace keeps two per minute unused.
+    assert limiter.paced_per_minute == 118
+    assert len(stamps) == 800 and stamps[-1] == pytest.approx(799 * 60 / 118)
 
 
 def test_pause_holds_every_caller_until_the_reset():
@@ -99,12 +101,18 @@ def test_slow_down_and_adopting_a_limit():
     assert limiter.per_minute >= 1  # never zero: the run would hang
 
 
-def simulate(limiter, clock, provider_limit, requests, workers=8):
-    """Workers send `requests` through `limiter` to a provider counting a sliding minute (the
-    sandbox's limiter) in virtual time; a refusal states the limit and the reset, as Dub's do."""
-    from sync.sandbox.ratelimit import SlidingWindowLog
+def simulate(limiter, clock, provider_limit, requests, workers=8, jitter=0.0, seed=0):
+    """Workers send `requests` through `limiter` to a provider counting Upstash's sliding
+    window (Dub's; the sandbox's limiter) in virtual time; a refusal states the limit and the
+    reset, as Dub's do. `jitter` seconds shift each arrival at the provider, either way."""
+    import random
 
-    window = SlidingWindowLog(provider_limit, 60.0, clock=clock)
+    from sync.sandbox.ratelimit import SlidingWindow
+
+    rng = random.Random(seed)
+    window = SlidingWindow(
+        provider_limit, 60.0, clock=lambda: clock.now + rng.uniform(-jitter, jitter)
+    )
     sent: list[float] = []
     refused: list[float] = []
     left = [requests]
@@ -132,6 +140,34 @@ def test_a_known_budget_is_never_refused():
     sent, refused = simulate(limiter, clock, 1200, 3000)
     assert refused == [] and limiter.changes == []
     assert len(sent) / (sent[-1] - sent[0]) == pytest.approx(20 * 0.99, rel=0.01)
+
+
+@pytest.mark.parametrize("limit", [60, 600, 3000])
+def test_pacing_exactly_at_the_plan_meets_429s_at_minute_boundaries(limit):
+    """Why the pace keeps a margin: Upstash weighs the previous fixed minute, so a steady rate
+    of exactly the limit reaches it at a boundary, and the reset (the end of the minute) then
+    costs most of a minute."""
+    clock = FakeClock()  # starts on a minute boundary
+    limiter = RateLimiter(limit, clock=clock, sleep=clock.sleep, safety=1.0, headroom=0)
+    _, refused = simulate(limiter, clock, limit, limit * 2)
+    assert refused and all(abs(t - round(t / 60) * 60) < 1 for t in refused)
+
+
+@pytest.mark.parametrize(
+    ("limit", "start", "seed"),
+    [(60, 0.0, 1), (60, 59.9, 2), (120, 17.3, 3), (600, 0.0, 4), (1200, 59.9, 5), (3000, 30.0, 6)],
+)
+def test_the_default_pace_is_never_refused_by_upstash(limit, start, seed):
+    """Known budget: no 429 at all, even with arrivals up to half an interval early or late."""
+    clock = FakeClock()
+    clock.now = start
+    limiter = RateLimiter(limit, clock=clock, sleep=clock.sleep)
+    half_interval = 30 / limit
+    sent, refused = simulate(limiter, clock, limit, limit * 5 // 2, jitter=half_interval, seed=seed)
+    assert refused == []
+    rate = (len(sent) - 1) / (sent[-1] - sent[0]) * 60
+    assert rate == pytest.approx(limiter.paced_per_minute, rel=0.002)
+    assert rate >= min(limit * 0.99, limit - 2) - 0.1
 
 
 def test_a_low_guess_rises_until_the_first_429_then_keeps_to_the_stated_limit():
