@@ -18,8 +18,9 @@ import click
 import structlog
 
 from sync import logs
+from sync.catalog import builtin_mapping, builtin_mappings
 from sync.checkpoint import Checkpoint, read_status
-from sync.errors import Interrupted, ReportError, SyncError
+from sync.errors import Interrupted, ReportError, SyncError, UsageError
 from sync.models import RunSummary
 from sync.options import resolve_settings
 from sync.paths import check_run_files, run_files
@@ -82,8 +83,9 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "--mapping",
             "-m",
             type=click.Path(path_type=Path, dir_okay=False),
-            help="TOML mapping from input columns to provider fields "
-            "(default: mappings/PROVIDER.toml, or none when the headers already are field names).",
+            help="TOML mapping from input columns to provider fields, or the name of a built-in "
+            "one (default: the provider's, see `partner-sync mappings`; none when the headers "
+            "already are field names).",
         ),
         click.option(
             "--base-url",
@@ -419,6 +421,50 @@ def sandbox(
         return 0
 
     _run(serve)
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def mappings(context: click.Context) -> None:
+    """List the built-in mappings: each provider's default and each migration direction.
+
+    PROVIDER is the default of a file sync into that provider (when the file's headers are not
+    already the provider's field names); SOURCE-to-TARGET is the one a migration uses. To adapt
+    one, print it, edit the copy, and pass it with --mapping.
+
+    \b
+    Example:
+      partner-sync mappings
+      partner-sync mappings show dub > my-mapping.toml
+      partner-sync sync roster.csv --provider dub --mapping my-mapping.toml
+    """
+    if context.invoked_subcommand is not None:
+        return
+    found = builtin_mappings()
+    width = max((len(mapping.name) for mapping in found), default=0)
+    for mapping in found:
+        click.echo(f"{mapping.name:<{width}}  {mapping.description}")
+
+
+@mappings.command("show")
+@click.argument("name")
+def show_mapping(name: str) -> None:
+    """Print the built-in mapping NAME (as `partner-sync mappings` lists it), to copy and adapt.
+
+    \b
+    Example:
+      partner-sync mappings show dub > my-mapping.toml
+    """
+
+    def show() -> int:
+        found = builtin_mapping(name)
+        if found is None:
+            names = ", ".join(mapping.name for mapping in builtin_mappings())
+            raise UsageError(f"there is no built-in mapping {name!r}", hint=f"known: {names}")
+        click.echo(found.path.read_text(encoding="utf-8"), nl=False)
+        return 0
+
+    _run(show)
 
 
 # --- running -------------------------------------------------------------------------------

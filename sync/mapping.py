@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sync.catalog import builtin_mapping
 from sync.errors import InputError
 from sync.models import trim
 
@@ -217,6 +218,7 @@ def bind_mapping(
 
     steps: list[tuple[FieldRule, tuple[str, ...]]] = []
     missing: list[str] = []
+    unmapped: list[FieldRule] = []
     for rule in mapping.rules:
         if rule.value is not None:
             steps.append((rule, ()))
@@ -226,24 +228,28 @@ def bind_mapping(
             absent = [name for name, column in zip(rule.join, found, strict=True) if not column]
             if absent and not rule.optional:
                 missing.extend(f"{name!r} (for {rule.target})" for name in absent)
+                unmapped.append(rule)
             chosen = tuple(column for column in found if column)
         elif rule.coalesce:
             chosen = tuple(column for column in map(find, rule.coalesce) if column)
             if not chosen and not rule.optional:
                 names = " or ".join(repr(name) for name in rule.coalesce)
                 missing.append(f"{names} (for {rule.target})")
+                unmapped.append(rule)
         else:
             chosen = tuple(column for column in map(find, rule.columns) if column)[:1]
             if not chosen and not rule.optional:
                 names = " or ".join(repr(name) for name in rule.columns)
                 missing.append(f"{names} (for {rule.target})")
+                unmapped.append(rule)
         if chosen or rule.default is not None:
             steps.append((rule, chosen))
     if missing:
         raise InputError(
             f"mapping {mapping.source} names column(s) the input does not have: "
             + ", ".join(missing),
-            hint=f"the input's columns are: {describe_columns(columns)}",
+            hint=_how_to_map(mapping, unmapped[0], columns)
+            + f"; the input's columns are: {describe_columns(columns)}",
         )
     mapped_targets = {rule.target for rule, _ in steps}
     used = {name for _, chosen in steps for name in chosen}
@@ -272,6 +278,37 @@ def takes_lists(rule: FieldRule) -> bool:
     what `split` ("a,b") and `json` read. Any other rule wants text, and a list or struct
     there is a bad value, not its text sent as a name or an id."""
     return "split" in rule.transforms or "json" in rule.transforms
+
+
+def _how_to_map(mapping: MappingSpec, rule: FieldRule, columns: list[str]) -> str:
+    """Say how to point `rule`'s field at one of the file's columns: the TOML lines to write
+    (with the column that looks most like what the rule expected) and where to write them."""
+    column = _look_alike(rule.sources(), columns) or (columns[0] if columns else "COLUMN")
+    snippet = f"[fields.{_toml_key(rule.target)}]  column = {json.dumps(column)}"
+    builtin = builtin_mapping(Path(mapping.source).stem)
+    if builtin is not None and builtin.path == Path(mapping.source).resolve():
+        where = (
+            f"copy the mapping (partner-sync mappings show {builtin.name} > my-mapping.toml), "
+            "pass --mapping my-mapping.toml"
+        )
+    else:
+        where = f"in {mapping.source}"
+    return f"map field {rule.target} to a column of the input: {where}, and write {snippet}"
+
+
+def _look_alike(expected: Iterable[str], columns: list[str]) -> str | None:
+    """The file's column named like an expected one but for case and punctuation (`E-mail`)."""
+
+    def folded(name: str) -> str:
+        return "".join(char for char in name.casefold() if char.isalnum())
+
+    wanted = {folded(name) for name in expected}
+    return next((column for column in columns if folded(column) in wanted), None)
+
+
+def _toml_key(target: str) -> str:
+    # A dotted target is one quoted key in a mapping file ([fields."linkProps.tagNames"]).
+    return json.dumps(target) if "." in target else target
 
 
 def describe_columns(columns: list[str], limit: int = 30) -> str:

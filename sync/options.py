@@ -16,10 +16,10 @@ import structlog
 from pydantic import SecretStr
 
 from sync import logs
+from sync.catalog import builtin_mapping, migration_mapping
 from sync.errors import ConfigError, UsageError
 from sync.migration import StatusPolicy, parse_statuses
 from sync.paths import snapshot_path
-from sync.pipeline import MAPPINGS_DIR
 from sync.providers import get_provider
 from sync.providers.base import Provider
 from sync.report import report_format
@@ -146,7 +146,7 @@ def resolve_settings(
         provider=provider,
         base_url=target.base_url,
         api_key=target.key,
-        mapping=options.get("mapping")
+        mapping=_mapping_option(options.get("mapping"))
         or (_direction_mapping(origin_name, provider) if origin_name else None),
         report=options.get("report") or folder / f"{name}.{provider.name}.report.csv",
         rate_limit=rate,
@@ -241,12 +241,21 @@ def _status_policy(options: dict[str, Any], *, migrating: bool) -> StatusPolicy:
 
 def _direction_mapping(source: str, target: Provider) -> Path:
     """The pair's own mapping, else (for a source platform) the target's generic one."""
-    path = MAPPINGS_DIR / f"{source}-to-{target.name}.toml"
-    if not path.exists() and source in PLATFORMS:
-        path = MAPPINGS_DIR / f"source-to-{target.name}.toml"
-    if not path.exists():
+    path = migration_mapping(source, target.name)
+    if path is None and source in PLATFORMS:
+        path = migration_mapping("source", target.name)
+    if path is None:
         raise UsageError(
             f"there is no mapping from {source} to {target.name}",
-            hint="pass --mapping FILE over the columns of sync/neutral.py",
+            hint="pass --mapping FILE over the columns of sync/neutral.py "
+            "(`partner-sync mappings` lists the built-in ones)",
         )
     return path
+
+
+def _mapping_option(given: Path | None) -> Path | None:
+    """--mapping is a file, or the name of a built-in mapping (`partner-sync mappings`)."""
+    if given is None or given.exists():
+        return given
+    builtin = builtin_mapping(str(given)) if given.parent == Path() else None
+    return builtin.path if builtin else given

@@ -13,6 +13,7 @@ import polars as pl
 import structlog
 from pydantic import BaseModel
 
+from sync.catalog import default_mapping
 from sync.checkpoint import CREATE, SENDING, Binding, Checkpoint
 from sync.codes import check_codes
 from sync.columnar.existing import ExistingPartners
@@ -62,8 +63,6 @@ Progress = Callable[[str, int, int | None], None]
 # A few bad rows in a small file are bad rows; a broken export makes many.
 MIN_INVALID_FOR_GUARD = 10
 
-MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
-
 
 @dataclass(slots=True)
 class Prepared:
@@ -91,11 +90,6 @@ class RunResult:
     summary: RunSummary
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # summary lines: rows skipped, codes taken
-
-
-def default_mapping_path(provider: str) -> Path | None:
-    path = MAPPINGS_DIR / f"{provider}.toml"
-    return path if path.exists() else None
 
 
 def prepare(settings: Settings) -> Prepared:
@@ -163,7 +157,7 @@ def _mapping_spec(settings: Settings, table: Table, known: list[str]) -> Mapping
     # A file whose header already is the provider's field names needs no mapping.
     if "email" in table.columns and set(table.columns) <= set(known):
         return identity_mapping()
-    default = default_mapping_path(settings.provider.name)
+    default = default_mapping(settings.provider.name)
     return load_mapping(default) if default else identity_mapping()
 
 

@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sync.catalog import default_mapping
 from sync.errors import InputError
 from sync.mapping import bind_mapping, identity_mapping, load_mapping
 from sync.models import Action, Candidate, Outcome, RemotePartner, Row, Status, email_key
-from sync.pipeline import MAPPINGS_DIR
 from sync.plan import RemoteIndex, build_plan
 from sync.providers.dub import Dub
 from sync.reader import read_table
@@ -29,8 +29,10 @@ from sync.report import write_report
 from sync.validate import validate_rows
 
 DUB = Dub()
+DUB_MAPPING = default_mapping("dub")
+assert DUB_MAPPING is not None
 COLUMNS = ["email", "first_name", "last_name", "tenant_id", "username", "country", "tags"]
-MAPPING = bind_mapping(load_mapping(MAPPINGS_DIR / "dub.toml"), COLUMNS, DUB.known_fields())
+MAPPING = bind_mapping(load_mapping(DUB_MAPPING), COLUMNS, DUB.known_fields())
 
 # A small pool of keys, written in many ways, so that duplicates and matches are frequent.
 LOCAL_PARTS = ["ann", "bob", "Cy.Ho", "d_e", "x+tag"]
@@ -231,7 +233,7 @@ def test_a_key_that_exists_remotely_is_never_created_whatever_its_case_or_paddin
 ):
     rows = [Row(n, {"email": email}) for n, email in enumerate(emails_in, start=1)]
     columns = ["email"]
-    mapping = bind_mapping(load_mapping(MAPPINGS_DIR / "dub.toml"), columns, DUB.known_fields())
+    mapping = bind_mapping(load_mapping(DUB_MAPPING), columns, DUB.known_fields())
     validated = validate_rows(rows, mapping, DUB.schema, DUB.tenant_field)
     index = RemoteIndex()
     index.extend(remote)
