@@ -147,6 +147,11 @@ class Dub(BaseProvider):
             return f"{error.get('code', 'error')}: {error.get('message', '')}".strip()
         return str(body)[:200]
 
+    def is_account_error(self, status: int, body: Any) -> bool:
+        # A 403 that names a group answers one row's groupId (another program's group), not
+        # the account; the key (401), the plan, the role and the partner limit stop the run.
+        return status == 401 or (status == 403 and _group_refusal(body) is None)
+
     async def count(self, http: ProviderHTTP) -> int | None:
         # GET /partners/count is an API-key route missing from the OpenAPI document.
         try:
@@ -216,6 +221,9 @@ class Dub(BaseProvider):
     def resolve_rejection(self, error: RejectedError, candidate: Candidate) -> Resolution:
         if error.status == 409:
             return Resolution(Status.CONFLICT, _short(error), field="tenantId")
+        if _group_refusal(error.body) is not None:
+            # An unknown group (404) or another program's (403): this row's groupId.
+            return Resolution(Status.INVALID, _short(error), field="groupId")
         if error.status in (400, 404, 422):
             # 404 on a create: the row names something the program lacks (a groupId, a tag).
             return Resolution(Status.INVALID, _short(error), field=_field_of(error.body))
@@ -265,6 +273,16 @@ def _short(error: RejectedError) -> str:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return f"refused by dub: {body['error'].get('message', '')}"
     return error.message
+
+
+def _group_refusal(body: Any) -> str | None:
+    """Dub's message when a refusal is about the row's group: `Group "x" not found.` (404) or
+    `Group "x" not found in your program.` (403)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    if isinstance(message, str) and message.startswith('Group "'):
+        return message
+    return None
 
 
 def _field_of(body: Any) -> str | None:

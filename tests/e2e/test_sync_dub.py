@@ -12,6 +12,7 @@ from sync.sandbox import Faults
 from .conftest import (
     SAMPLES,
     email_counts,
+    read_report,
     run_cli,
     start_cli,
     sync_args,
@@ -84,3 +85,43 @@ def test_plain_http_to_a_remote_host_is_refused(tmp_path: Path):
         ["plan", str(SAMPLES / "roster.csv"), "-p", "dub", "--base-url", "http://api.example.com"]
     )
     assert result.code == 3 and "unencrypted" in result.stderr
+
+
+def test_a_groupid_refused_by_dub_is_that_rows_outcome(make_sandbox, tmp_path: Path):
+    groups = [
+        {"id": "grp_VIP", "slug": "vip"},
+        {"id": "grp_THEIRS", "slug": "theirs", "programId": "prog_other"},
+    ]
+    sandbox = make_sandbox(groups=groups)
+    roster = tmp_path / "in.csv"
+    roster.write_text(
+        "email,first_name,last_name,tenant_id,groupId\n"
+        "a@example.com,Ann,Lee,crm-1,vip\n"
+        "b@example.com,Bo,Ray,crm-2,grp_THEIRS\n"
+        "c@example.com,Cy,Day,crm-3,gold\n"
+        "d@example.com,Di,Fay,crm-4,\n",
+        encoding="utf-8",
+    )
+    result = run_cli(sync_args(sandbox, tmp_path, roster))
+    # Not an account refusal (exit 4): the run finishes, and two rows say why they failed.
+    assert result.code == 1, result.output
+    rows = {row["email"]: row for row in read_report(tmp_path / "report.csv")}
+    assert rows["a@example.com"]["status"] == "created"
+    assert rows["d@example.com"]["status"] == "created"
+    theirs, unknown = rows["b@example.com"], rows["c@example.com"]
+    assert theirs["status"] == unknown["status"] == "invalid"
+    assert theirs["field"] == unknown["field"] == "groupId"
+    assert 'Group "grp_THEIRS" not found in your program.' in theirs["message"]
+    assert 'Group "gold" not found.' in unknown["message"]
+    assert sorted(p["email"] for p in sandbox.partners()) == ["a@example.com", "d@example.com"]
+    by_email = {p["email"]: p for p in sandbox.partners()}
+    assert by_email["a@example.com"]["groupId"] == "grp_VIP"  # the slug named the group
+
+
+def test_the_partner_limit_still_stops_the_run(make_sandbox, tmp_path: Path):
+    sandbox = make_sandbox(partners_limit=2)
+    roster = tmp_path / "in.csv"
+    write_roster(roster, 4)
+    result = run_cli(sync_args(sandbox, tmp_path, roster, "--concurrency", "1"))
+    assert result.code == 4, result.output
+    assert len(sandbox.partners()) == 2
