@@ -10,6 +10,12 @@ from typing import Any
 import pytest
 import structlog
 from e2e.keyscan import SCAN
+from hypothesis import settings
+
+# No per-example deadline: a wall-clock limit on a shared 2-core machine fails on load, not on
+# the code (speed is measured in bench/, never asserted in tests).
+settings.register_profile("partner-sync", deadline=None)
+settings.load_profile("partner-sync")
 
 
 @pytest.fixture(autouse=True)
