@@ -39,6 +39,11 @@ DAMAGED = ".damaged"
 _SYNCHRONOUS = "NORMAL"
 
 log = structlog.get_logger(__name__)
+# What `rows_to_send` calls a failed row that may only be looked up, never sent again: its
+# create was accepted (2xx) without the answer naming the partner.
+LOOK_UP = "look up"
+# The `retryable` column: 0 settled, 1 a transient failure to try again, 2 look up only.
+_RETRY_SEND, _RETRY_LOOK_UP = 1, 2
 
 # One plan decision as stored: (row, action, remote id, message, field).
 Decision = tuple[int, str, str | None, str | None, str | None]
@@ -288,12 +293,14 @@ class Checkpoint:
 
     def rows_to_send(self, *, retry_failed: bool = True) -> list[tuple[int, str]]:
         """Rows still to be created, with their state: `create`, `sending` (look up first),
-        and, when asked, `failed` rows whose failure was transient."""
-        query = "SELECT row, state FROM rows WHERE state IN (?, ?)"
-        params: list[Any] = [CREATE, SENDING]
+        and, when asked, `failed` rows whose failure was transient (LOOK_UP for those that may
+        only be looked up)."""
+        query = "SELECT row, CASE WHEN state = ? AND retryable = ? THEN ? ELSE state END "
+        query += "FROM rows WHERE state IN (?, ?)"
+        params: list[Any] = [Status.FAILED.value, _RETRY_LOOK_UP, LOOK_UP, CREATE, SENDING]
         if retry_failed:
-            query += " OR (state = ? AND retryable = 1)"
-            params.append(Status.FAILED.value)
+            query += " OR (state = ? AND retryable IN (?, ?))"
+            params += [Status.FAILED.value, _RETRY_SEND, _RETRY_LOOK_UP]
         return [(row, state) for row, state in self._db.execute(query + " ORDER BY row", params)]
 
     def mark_sending(self, row: int) -> None:
@@ -305,13 +312,19 @@ class Checkpoint:
             )
 
     def mark_done(
-        self, outcome: Outcome, *, retryable: bool = False, refusal: str | None = None
+        self,
+        outcome: Outcome,
+        *,
+        retryable: bool = False,
+        refusal: str | None = None,
+        look_up_only: bool = False,
     ) -> None:
         """Settle a row; what it taught about the account is remembered in the same transaction.
 
         Args:
             outcome: the row's final word.
             retryable: a transient failure the next run should try again.
+            look_up_only: a failure the next run looks up but never sends again.
             refusal: the payload hash of a create the provider refused for cause, so that no
                 later run sends the same row again.
         """
@@ -334,7 +347,7 @@ class Checkpoint:
                     outcome.remote_id,
                     outcome.message,
                     outcome.field,
-                    int(retryable),
+                    _RETRY_LOOK_UP if look_up_only else int(retryable),
                     outcome.row,
                 ),
             )

@@ -130,7 +130,26 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             type=click.FloatRange(0.1, 600),
             default=30.0,
             show_default=True,
-            help="Seconds to wait for one answer before the request counts as timed out.",
+            help="Seconds one answer may take, headers and body together, before the request "
+            "counts as timed out.",
+        ),
+        click.option(
+            "--max-wait",
+            type=click.FloatRange(0),
+            default=900.0,
+            show_default=True,
+            help="Longest pause (seconds) a provider may ask for with Retry-After; it is waited "
+            "in full. A longer one stops the run with the checkpoint saved (exit 130) and names "
+            "the time to run again.",
+        ),
+        click.option(
+            "--unreachable-after",
+            type=click.FloatRange(0),
+            default=60.0,
+            show_default=True,
+            help="Seconds a provider that answered before may go without answering at all "
+            "(connections refused, dropped or timing out) before the run stops with exit 5, "
+            "checkpoint saved. One that never answered is given up after 3 failed connections.",
         ),
         click.option(
             "--max-attempts",
@@ -192,7 +211,9 @@ def cli() -> None:
     \b
     Exit codes: 0 all rows created or already there; 1 some rows invalid, conflicting or
     failed (see the report); 2 usage error; 3 bad input file or configuration, nothing
-    written; 4 the provider refused the account; 130 interrupted, checkpoint saved.
+    written; 4 the provider refused the account; 5 the provider could not be reached
+    (checkpoint saved; run again later); 130 interrupted or the provider asked for a longer
+    wait than --max-wait, checkpoint saved.
     """
 
 
@@ -645,10 +666,12 @@ def _one_line(message: str, limit: int = 2000) -> str:
 
 
 def _secrets() -> list[str]:
+    # Trimmed, as the key was sent: a value with a trailing newline must still be found.
     env = environ()
     names = [cls().env_key for cls in PROVIDERS.values()]
     names += [name for cls in PLATFORMS.values() for name in cls.secret_env_keys]
-    return [env[name] for name in names if env.get(name)]
+    values = (env.get(name, "").strip() for name in names)
+    return [value for value in values if value]
 
 
 def main() -> None:

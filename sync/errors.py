@@ -11,8 +11,17 @@ This module imports nothing from `sync`, so every other module can raise these.
     ├── CheckpointError             exit 1   the checkpoint could not be written (a full disk)
     ├── ProviderError               exit 1
     │   ├── RetryableProviderError  exit 1   try again later (429, 5xx, network); carries `reached`
-    │   └── FatalProviderError      exit 4   the provider refused the account (auth, plan, limit)
-    └── Interrupted                 exit 130 stopped by a signal, checkpoint saved
+    │   ├── RejectedError           exit 1   this request refused for cause (4xx): do not resend
+    │   ├── AcceptedWithoutPartner  exit 1   a create answered 2xx without naming the partner
+    │   ├── FatalProviderError      exit 4   the provider refused the account (auth, plan, limit)
+    │   └── UnreachableError        exit 5   the provider could not be reached (refused, DNS, TLS,
+    │                                        or no answer for a while); checkpoint saved
+    └── Interrupted                 exit 130 stopped, checkpoint saved; the same command resumes
+        └── AskedToWait             exit 130 the provider asked for a longer wait than --max-wait
+
+Exit codes mean the same in every command: 0 all rows created or already there, 1 finished with
+rows that need a person, 2 usage, 3 bad input or configuration (nothing sent), 4 account refused,
+5 provider unreachable (run again later: it resumes), 130 stopped and resumable.
 """
 
 from __future__ import annotations
@@ -101,13 +110,29 @@ class RejectedError(ProviderError):
     """The provider refused this one request for cause (4xx other than auth); do not resend it."""
 
 
+class AcceptedWithoutPartner(ProviderError):
+    """A create answered 2xx whose body names no partner (empty, `null`, not JSON, too large,
+    cut off): the provider accepted it, so it is never sent again; the partner is looked up."""
+
+
 class FatalProviderError(ProviderError):
     """The provider refused the account itself (bad key, plan, partner limit): stop the run."""
 
     exit_code = 4
 
 
+class UnreachableError(ProviderError):
+    """The provider could not be reached (connection refused, DNS, TLS, or no answer at all for
+    too long): stop the run; the checkpoint holds everything done so far."""
+
+    exit_code = 5
+
+
 class Interrupted(SyncError):
     """The run was stopped by a signal; the checkpoint holds everything done so far."""
 
     exit_code = 130
+
+
+class AskedToWait(Interrupted):
+    """The provider asked to wait (Retry-After) longer than the run may: stopped, resumable."""

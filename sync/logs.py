@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
@@ -10,20 +11,26 @@ from typing import Any, TextIO
 import structlog
 
 REDACTED = "[redacted]"
+# Short strings would redact ordinary words; real keys are long.
+MIN_SECRET_LENGTH = 8
+# The credential of an Authorization value quoted anywhere (a provider that echoes the request's
+# headers): whichever key it is, the scheme stays and the credential goes. Lower-case "basic" is
+# left alone: it is an ordinary word far more often than a header.
+_CREDENTIAL = re.compile(r"\b((?i:bearer)|Basic|BASIC)(\s+)[A-Za-z0-9._~+/=:-]+")
 
 
 class Redactor:
-    """A structlog processor that replaces every known secret, wherever it appears in an event."""
+    """A structlog processor that replaces every known secret, wherever it appears in an event,
+    and the credential of any `Bearer ...` / `Basic ...` value."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
-        # Short strings would redact ordinary words; real keys are long.
-        self._secrets = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
+    def __init__(self, secrets: Iterable[str], *, min_length: int = MIN_SECRET_LENGTH) -> None:
+        self._secrets = sorted(
+            {s for s in secrets if len(s) >= max(min_length, 1)}, key=len, reverse=True
+        )
 
     def __call__(
         self, logger: Any, method: str, event: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        if not self._secrets:
-            return event
         for key, value in event.items():
             event[key] = self.scrub(value)
         return event
@@ -32,7 +39,7 @@ class Redactor:
         if isinstance(value, str):
             for secret in self._secrets:
                 value = value.replace(secret, REDACTED)
-            return value
+            return _CREDENTIAL.sub(rf"\1\2{REDACTED}", value)
         if isinstance(value, BaseException):
             return self.scrub(str(value))
         if isinstance(value, dict):

@@ -31,6 +31,7 @@ from sync.settings import (
     environ,
     is_loopback_url,
     rate_ceiling,
+    read_key,
     require_invitations,
     resolve_api_key,
     resolve_rate_limit,
@@ -63,6 +64,7 @@ def _account(
     base_url: str | None,
     seed: Path | None,
     seed_option: str,
+    url_option: str = "--base-url",
 ) -> Account:
     """Resolve an account; with neither key nor URL, start the built-in sandbox for it."""
     embedded = base_url is None and key is None
@@ -78,7 +80,7 @@ def _account(
         )
     elif seed is not None:
         raise UsageError(f"{seed_option} goes with the built-in sandbox (no API key, no URL)")
-    url = check_base_url(base_url or provider.default_base_url)
+    url = check_base_url(base_url or provider.default_base_url, url_option)
     if key is None:
         if not is_loopback_url(url):
             raise ConfigError(f"{key_name} is not set", hint=f"export {key_name}=...")
@@ -103,7 +105,8 @@ def resolve_settings(
     source = get_provider(source_name) if source_name and platform is None else None
     origin_name = source.name if source else (platform.name if platform else None)
     source_key_name = options.get("from_key_env") or (source.env_key if source else "")
-    source_key = env.get(source_key_name, "").strip() if source else ""
+    source_secret = read_key(source_key_name, env) if source else None
+    source_key = source_secret.get_secret_value() if source_secret else ""
     logs.configure(
         secrets=[
             value
@@ -159,7 +162,11 @@ def resolve_settings(
         max_creates=options.get("max_creates"),
         max_invalid_share=float(options.get("max_invalid_share", 1.0)),
         recheck=bool(options.get("recheck")),
-        retry=RetryPolicy(attempts=int(options.get("max_attempts") or 12)),
+        retry=RetryPolicy(
+            attempts=int(options.get("max_attempts") or 12),
+            max_provider_wait=float(options.get("max_wait", 900.0)),
+            outage=float(options.get("unreachable_after", 60.0)),
+        ),
         sandbox_seed=options.get("sandbox_seed"),
         source=source or platform,
         invite=invite,
@@ -210,6 +217,7 @@ def resolve_settings(
             base_url=options.get("from_base_url"),
             seed=options.get("from_sandbox_seed"),
             seed_option="--from-sandbox-seed",
+            url_option="--from-base-url",
         )
         source_rate = resolve_rate_limit(source, options.get("from_rate_limit"), None)
         source_known = options.get("from_rate_limit") is not None

@@ -14,7 +14,7 @@ import structlog
 from pydantic import BaseModel
 
 from sync.catalog import default_mapping
-from sync.checkpoint import CREATE, SENDING, Binding, Checkpoint
+from sync.checkpoint import CREATE, LOOK_UP, SENDING, Binding, Checkpoint
 from sync.codes import check_codes
 from sync.columnar.existing import ExistingPartners
 from sync.columnar.mapping import ROW
@@ -177,7 +177,7 @@ def connect(settings: Settings, transport: httpx.AsyncBaseTransport | None = Non
         limiter=limiter,
         error_message=provider.error_message,
         is_account_error=provider.is_account_error,
-        max_retry_after=settings.retry.max_retry_after,
+        policy=settings.retry,
         max_connections=settings.concurrency,
         timeout=settings.timeout,
         transport=transport,
@@ -344,7 +344,7 @@ async def run_sync(
         to_send = checkpoint.rows_to_send()
         by_row = prepared.candidates(row for row, _ in to_send)
         jobs = [
-            Job(candidate=by_row[row], unsure=state != CREATE)
+            Job(candidate=by_row[row], unsure=state != CREATE, look_up_only=state == LOOK_UP)
             for row, state in to_send
             if row in by_row
         ]

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from sync.errors import ProviderError
 from sync.models import Candidate, Strategy
 from sync.plan import RemoteIndex
 from sync.providers.base import Page, Provider
@@ -18,6 +19,15 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 Progress = Callable[[str, int, int | None], None]
+
+# A listing that does not end is stopped, not read until the process is killed. Pages beyond
+# what the provider's count allows are tolerated up to this many (partners added meanwhile),
+# or a tenth more, whichever is larger...
+EXTRA_PAGES = 10
+# ...and this many pages that bring no partner not already read in the same pass (a page
+# number ignored, a next link pointing back) are tolerated: a listing shifted by partners
+# added at its front during a concurrent read can repeat one page, not a run of them.
+REPEATED_PAGES = 3
 
 
 def scan_calls(existing: int, page_size: int) -> int:
@@ -142,12 +152,17 @@ class RemoteReader:
                 "the listing changed while it was read; reading it again in order",
                 totals=sorted(totals),
             )
-            await self._scan_into(index, None, 1)
+            await self._scan_into(index, None, 1, bound=max([*totals, expected or 0]))
         log.info("listed existing partners", partners=len(index))
         return index
 
     async def _scan_into(
-        self, index: RemoteIndex, expected: int | None, concurrency: int
+        self,
+        index: RemoteIndex,
+        expected: int | None,
+        concurrency: int,
+        *,
+        bound: int | None = None,
     ) -> set[int]:
         """Read pages in order with up to `concurrency` in flight; return the totals seen.
 
@@ -156,7 +171,12 @@ class RemoteReader:
         exist, starting at one and doubling while pages say that more follow, so a one-page
         listing costs no wasted call and a long one at most `concurrency - 1`. The first page
         that says it is the last stops new requests.
+
+        Raises:
+            ProviderError: the listing does not end (`_Endless`); `bound` is a partner count
+                the listing is known to have had, besides `expected` and the pages' totals.
         """
+        endless = _Endless(self._provider, expected if bound is None else max(bound, expected or 0))
         pages_hint = (
             scan_calls(expected, self._provider.page_size) if expected is not None else None
         )
@@ -182,6 +202,7 @@ class RemoteReader:
                 for task in finished:
                     number = in_flight.pop(task)
                     page = task.result()
+                    endless.check(number, page)
                     index.extend(page.partners)
                     if self._keep_records:
                         for partner, record in zip(page.partners, page.records, strict=True):
@@ -234,3 +255,42 @@ class RemoteReader:
         await asyncio.gather(*(one(candidate) for candidate in candidates))
         log.info("looked up partners", rows=len(candidates), found=len(index))
         return index
+
+
+class _Endless:
+    """Notices a listing that does not end: more pages than its partner count allows, or pages
+    that only repeat partners already read in this pass."""
+
+    def __init__(self, provider: Provider, count: int | None) -> None:
+        self._provider = provider
+        self._count = count
+        self._seen: set[str] = set()
+        self._repeats = 0
+
+    def check(self, number: int, page: Page) -> None:
+        """Raises ProviderError when page `number` shows the listing does not end."""
+        if page.total is not None:
+            self._count = max(self._count or 0, page.total)
+        ids = {partner.id for partner in page.partners}
+        if ids and ids <= self._seen:
+            self._repeats += 1
+        self._seen |= ids
+        name = self._provider.name
+        if self._repeats >= REPEATED_PAGES:
+            raise ProviderError(
+                f"{name}: the listing does not end: {self._repeats} pages (the last: page "
+                f"{number}) show only partners already read, yet say more follow",
+                hint=f"{name}'s listing ignores its page number or links back to itself; "
+                "nothing was sent",
+            )
+        if self._count is None or not page.has_next:
+            return
+        allowed = scan_calls(self._count, self._provider.page_size)
+        allowed += max(EXTRA_PAGES, allowed // 10)
+        if number >= allowed:
+            raise ProviderError(
+                f"{name}: the listing does not end: page {number} says more follow, but "
+                f"{self._count} partners fill {scan_calls(self._count, self._provider.page_size)}"
+                " page(s)",
+                hint=f"{name}'s count and its listing disagree; nothing was sent",
+            )

@@ -37,8 +37,14 @@ class RetryPolicy:
     attempts: int = 12
     max_delay: float = 150.0  # total seconds spent retrying one call
     initial_wait: float = 0.5
-    max_wait: float = 30.0
-    max_retry_after: float = 60.0  # cap on a provider's requested wait
+    max_wait: float = 30.0  # the longest backoff between two attempts
+    # The longest pause a provider may ask for (Retry-After): waited in full; a longer one stops
+    # the run, resumable, rather than being cut short.
+    max_provider_wait: float = 900.0
+    # A provider that never answered is given up after this many failed connections; one that
+    # answered before, after `outage` seconds without any answer (see providers/http.py).
+    first_contact_attempts: int = 3
+    outage: float = 60.0
 
 
 def backoff(policy: RetryPolicy, attempt: int, rng: random.Random | None = None) -> float:
@@ -50,10 +56,11 @@ def backoff(policy: RetryPolicy, attempt: int, rng: random.Random | None = None)
 def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RetryableProviderError) and error.retry_after is not None:
-            # The rate limiter already holds every worker until then; waiting here as well
-            # costs nothing and keeps this caller from re-queuing early.
-            return min(error.retry_after, policy.max_retry_after)
+        if isinstance(error, RetryableProviderError) and error.retry_after:
+            # The time the provider named, in full (the client refuses one longer than the run
+            # may wait). The rate limiter already holds every worker until then; waiting here as
+            # well keeps this caller from re-queuing early.
+            return error.retry_after
         return backoff(policy, state.attempt_number)
 
     return wait

@@ -104,8 +104,32 @@ def require_invitations(provider: Provider) -> type[BaseModel]:
 
 
 def resolve_api_key(provider: Provider, environ: Mapping[str, str]) -> SecretStr | None:
-    value = environ.get(provider.env_key, "").strip()
-    return SecretStr(value) if value else None
+    """The provider's key from its variable (surrounding whitespace dropped), if set.
+
+    Raises:
+        ConfigError: the key holds a character no API key has (see `read_key`).
+    """
+    return read_key(provider.env_key, environ)
+
+
+def read_key(name: str, environ: Mapping[str, str]) -> SecretStr | None:
+    """The key in variable `name`, trimmed; None when unset or blank.
+
+    Raises:
+        ConfigError: inner whitespace, a line break, a control or a non-ASCII character: a key
+            pasted wrongly, which would fail every request (or leak into an error) if sent. The
+            message never shows the key.
+    """
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    if not all("!" <= char <= "~" for char in value):
+        raise ConfigError(
+            f"{name} holds a character an API key cannot have (a space, a line break, a "
+            "control or non-ASCII character); the key is not shown",
+            hint=f"copy the key again and export {name}=... on one line",
+        )
+    return SecretStr(value)
 
 
 def resolve_rate_limit(provider: Provider, rate_limit: float | None, plan: str | None) -> float:
@@ -139,18 +163,29 @@ def default_concurrency(rate_limit: float) -> int:
     return max(2, min(MAX_CONCURRENCY, int(per_second * ASSUMED_LATENCY) + 2))
 
 
-def check_base_url(url: str) -> str:
-    """Refuse plain http:// except on loopback, where the sandbox lives (keys travel in headers).
+def check_base_url(url: str, option: str = "--base-url") -> str:
+    """Refuse plain http:// except on loopback, where the sandbox lives (keys travel in headers),
+    and any URL that carries credentials.
 
     Raises:
-        ConfigError: the URL is unusable or would send the key unencrypted.
+        ConfigError: the URL is unusable, holds credentials or would send the key unencrypted.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        has_credentials = parts.username is not None or parts.password is not None
+    except ValueError:
+        raise ConfigError(f"{option} is not a URL") from None
+    if has_credentials or "@" in parts.netloc:
+        # Not echoed: what stands before the @ is a secret, and URLs end up in checkpoints.
+        raise ConfigError(
+            f"{option} holds credentials (user:password@host); they are not shown",
+            hint="give the URL without them: the API key belongs in the environment",
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"--base-url {url!r} is not an http(s) URL")
+        raise ConfigError(f"{option} {url!r} is not an http(s) URL")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError(
-            f"--base-url {url} is plain http: the API key would cross the network unencrypted",
+            f"{option} {url} is plain http: the API key would cross the network unencrypted",
             hint="use https://, or a loopback address for a local sandbox",
         )
     return url.rstrip("/")

@@ -5,6 +5,8 @@ Exactly once: a row is journaled `sending` before its create leaves, and a creat
 is unknown (timeout, dropped connection, 5xx, unreadable answer) is never resent before the
 partner has been looked up. Only a create that provably never reached the provider is resent
 blindly (retry.py), or one the provider would refuse as a duplicate (see `Provider.lookup`).
+A create the provider accepted (2xx) without naming the partner is never resent at all: it is
+looked up, now and by every later run, until the partner shows.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import structlog
 
 from sync.checkpoint import Checkpoint
 from sync.codes import code_not_kept, sent_code
-from sync.errors import RejectedError, RetryableProviderError
+from sync.errors import AcceptedWithoutPartner, RejectedError, RetryableProviderError
 from sync.models import Action, Candidate, Outcome, Status
 from sync.plan import (
     RemoteIndex,
@@ -41,10 +43,12 @@ _REFUSED = frozenset({Status.INVALID, Status.CONFLICT})
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One row to create; `unsure` when an earlier attempt may have reached the provider."""
+    """One row to create; `unsure` when an earlier attempt may have reached the provider,
+    `look_up_only` when an earlier attempt was accepted without the answer naming the partner."""
 
     candidate: Candidate
     unsure: bool
+    look_up_only: bool = False
 
 
 class Worker:
@@ -117,6 +121,8 @@ class Worker:
 
     async def _attempts(self, job: Job) -> Outcome:
         candidate = job.candidate
+        if job.look_up_only:
+            return await self._look_up_only(candidate, "an earlier run's create was accepted")
         unsure = job.unsure  # an earlier attempt of ours may have reached the provider
         if unsure:
             found = await self._reconcile(candidate, unsure=True)
@@ -126,6 +132,8 @@ class Worker:
             self._checkpoint.mark_sending(candidate.row)
             try:
                 outcome = await self._send(candidate, unsure=unsure)
+            except AcceptedWithoutPartner as error:
+                return await self._look_up_only(candidate, str(error))
             except RetryableProviderError as error:
                 if not error.reached:
                     # Retries of a request that never arrived are used up: safe to try later.
@@ -142,6 +150,23 @@ class Worker:
             return self._finish(candidate, outcome)
         message = f"gave up after {self._policy.attempts} attempts; the next run tries again"
         return self._finish(candidate, _outcome(candidate, Status.FAILED, message), retryable=True)
+
+    async def _look_up_only(self, candidate: Candidate, accepted: str) -> Outcome:
+        """A create the provider accepted without naming the partner: the partner is looked for,
+        and, when not found, the row fails without ever being sent again."""
+        try:
+            found = await self._reconcile(candidate, unsure=True)
+            why = "a lookup does not find the partner"
+        except _LookupFailed as failure:
+            found, why = None, f"the lookup failed ({failure})"
+        if found is not None:
+            return self._finish(candidate, found)
+        message = (
+            f"the provider accepted the create but named no partner ({accepted}); {why}. "
+            "It is not sent again: later runs look it up"
+        )
+        outcome = _outcome(candidate, Status.FAILED, message)
+        return self._finish(candidate, outcome, look_up_only=True)
 
     async def _send(self, candidate: Candidate, *, unsure: bool) -> Outcome:
         """One create (retried only while it never reached the provider), judged."""
@@ -226,12 +251,19 @@ class Worker:
         return _outcome(candidate, status, message, remote_id=remote_id, field=field)
 
     def _finish(
-        self, candidate: Candidate, outcome: Outcome, *, retryable: bool = False
+        self,
+        candidate: Candidate,
+        outcome: Outcome,
+        *,
+        retryable: bool = False,
+        look_up_only: bool = False,
     ) -> Outcome:
         # A refusal for cause is remembered by content: the same row is never sent again, a
         # corrected one is.
         refusal = payload_digest(candidate.payload) if outcome.status in _REFUSED else None
-        self._checkpoint.mark_done(outcome, retryable=retryable, refusal=refusal)
+        self._checkpoint.mark_done(
+            outcome, retryable=retryable, refusal=refusal, look_up_only=look_up_only
+        )
         log.debug("row done", row=outcome.row, status=outcome.status.value)
         return outcome
 

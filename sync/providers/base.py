@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from sync.errors import RetryableProviderError
+from sync.errors import AcceptedWithoutPartner, RetryableProviderError
 from sync.models import Candidate, RemotePartner, Status
 
 if TYPE_CHECKING:
@@ -216,3 +216,9 @@ def unexpected_answer(provider: str, where: str) -> RetryableProviderError:
     return RetryableProviderError(
         f"{provider}: unexpected answer to {where} (not the documented shape)", reached=True
     )
+
+
+def no_partner_in(provider: str, where: str) -> AcceptedWithoutPartner:
+    """A 2xx answer to a create that names no partner (empty, `null`, another shape): the
+    provider accepted the create, so it is looked up, never sent again."""
+    return AcceptedWithoutPartner(f"{provider}: {where} answered 2xx without a partner record")

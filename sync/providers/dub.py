@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
 from sync.neutral import ACTIVE, neutral_row, tags_text
-from sync.providers.base import BaseProvider, Page, Resolution
+from sync.providers.base import BaseProvider, Page, Resolution, no_partner_in
 from sync.providers.countries import ISO_3166_ALPHA2
 from sync.providers.fields import (
     Email,
@@ -216,7 +216,10 @@ class Dub(BaseProvider):
 
     async def create(self, http: ProviderHTTP, payload: Mapping[str, Any]) -> RemotePartner:
         body = await http.request("POST", "/partners", json=dict(payload), kind="create")
-        return _partner(body if isinstance(body, dict) else {})
+        returned = _partner(body) if isinstance(body, dict) else None
+        if returned is None or not (returned.id or returned.email):
+            raise no_partner_in(self.name, "POST /partners")
+        return returned
 
     def resolve_rejection(self, error: RejectedError, candidate: Candidate) -> Resolution:
         if error.status == 409:

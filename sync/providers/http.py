@@ -1,29 +1,49 @@
-"""The one place that speaks HTTP: rate-limited requests, and httpx errors translated into ours."""
+"""The one place that speaks HTTP: rate-limited requests, and every answer checked at the door.
+
+An answer is read whole within the deadline (`timeout`, headers and body together) and up to a
+size limit; every secret the request carried, and any `Bearer`/`Basic` credential, is redacted
+from it before it can become a message, an exception, a log line or a record; httpx errors become
+ours. A provider that cannot be reached at all stops the run (`UnreachableError`), and one that
+asks for a longer pause than the run may wait stops it resumably (`AskedToWait`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json as jsonlib
+import socket
+import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import structlog
 
 from sync.errors import (
+    AcceptedWithoutPartner,
+    AskedToWait,
     FatalProviderError,
     ProviderError,
     RejectedError,
     RetryableProviderError,
+    UnreachableError,
 )
+from sync.logs import MIN_SECRET_LENGTH, Redactor
 from sync.ratelimit import RateLimiter
+from sync.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
 USER_AGENT = "partner-sync"
+# No partner API answers with more than a few MB; anything larger is refused unread.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+# Requests that create something: a 2xx answer to one means the provider accepted it.
+WRITES = frozenset({"create", "invite"})
 
 # Values above these are epoch timestamps, not durations: 1e12 ms is 2001, 1e9 s is 2001 too.
 _EPOCH_MS_FLOOR = 1e12
@@ -34,7 +54,9 @@ def parse_wait(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After / X-RateLimit-Reset value, whatever unit it came in.
 
     Accepts a delay in seconds, an epoch timestamp in seconds or in milliseconds (Dub sends
-    milliseconds in both headers), or an HTTP date. Returns None when the value is unusable.
+    milliseconds in both headers), or an HTTP date; a time already past is no wait. Returns None
+    when the value is unusable (not a number or a date, negative, not finite): the caller then
+    backs off on its own.
     """
     if value is None or not value.strip():
         return None
@@ -44,17 +66,53 @@ def parse_wait(value: str | None, *, now: float | None = None) -> float | None:
     except ValueError:
         try:
             return max(parsedate_to_datetime(value).timestamp() - now, 0.0)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
+    if number != number or number in (float("inf"), float("-inf")) or number < 0:
+        return None
     if number >= _EPOCH_MS_FLOOR:
         return max(number / 1000.0 - now, 0.0)
     if number >= _EPOCH_S_FLOOR:
         return max(number - now, 0.0)
-    return max(number, 0.0)
+    return number
 
 
 ErrorMessage = Callable[[int, Any], str]
 AccountError = Callable[[int, Any], bool]
+
+
+class Reachability:
+    """Whether the account's provider can be reached at all, across every request of the run.
+
+    A provider that never answered is given up after a few failed connections (a wrong URL, a
+    name that does not resolve, a TLS failure do not heal in a minute); one that answered before
+    is given `outage` seconds without any answer first (a restart, a network blip).
+    """
+
+    def __init__(self, first_contact_attempts: int, outage: float) -> None:
+        self._first_contact_attempts = max(first_contact_attempts, 1)
+        self._outage = outage
+        self.answered_once = False
+        self._failing_since: float | None = None
+        self._refused = 0
+
+    def answered(self) -> None:
+        self.answered_once = True
+        self._failing_since, self._refused = None, 0
+
+    def no_answer(self, *, refused: bool) -> float | None:
+        """Record a request that got no answer; the seconds without one if that is too long.
+
+        `refused`: the connection itself failed (refused, DNS, TLS, connect timeout).
+        """
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+        self._refused += refused
+        down = now - self._failing_since
+        if not self.answered_once and self._refused >= self._first_contact_attempts:
+            return down
+        return down if down >= self._outage else None
 
 
 class ProviderHTTP:
@@ -69,21 +127,35 @@ class ProviderHTTP:
         limiter: RateLimiter,
         error_message: ErrorMessage,
         is_account_error: AccountError,
-        max_retry_after: float = 60.0,
+        policy: RetryPolicy | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_connections: int = 64,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """`transport` replaces the network, for tests (e.g. `httpx.MockTransport`)."""
+        """`headers` are the account's credentials (redacted from every answer); `transport`
+        replaces the network, for tests (e.g. `httpx.MockTransport`)."""
+        policy = policy or RetryPolicy()
         self.provider_name = provider_name
+        self.base_url = base_url.rstrip("/")
         self.limiter = limiter
         self.calls: Counter[str] = Counter()
         self.rate_limited = 0
         self._error_message = error_message
         self._is_account_error = is_account_error
-        self._max_retry_after = max_retry_after
+        self._max_wait = policy.max_provider_wait
+        self._timeout = timeout
+        self._max_answer_bytes = max_answer_bytes
+        self.reachability = Reachability(
+            min(policy.first_contact_attempts, policy.attempts), policy.outage
+        )
+        secrets = _secrets_of(headers)
+        # In an error answer the key is redacted whatever its length; in data (a 2xx body) a
+        # short key is more likely part of an email or a name than an echo of the request.
+        self._redact_error = Redactor(secrets, min_length=1)
+        self._redact_data = Redactor(secrets, min_length=MIN_SECRET_LENGTH)
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
+            base_url=self.base_url,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers},
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
             limits=httpx.Limits(
@@ -94,6 +166,11 @@ class ProviderHTTP:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def url_of(self, path: str) -> str:
+        """Where a request to `path` goes, as a message may show it: no credentials, no query."""
+        url = httpx.URL(self.base_url + path)
+        return str(url.copy_with(userinfo=b"", query=None, fragment=None))
 
     async def request(
         self,
@@ -112,56 +189,138 @@ class ProviderHTTP:
 
         Raises:
             RetryableProviderError: 429, 5xx, network failure or an unreadable body.
+            AcceptedWithoutPartner: a create answered 2xx, but its body could not be read.
             FatalProviderError: the provider refused the account.
             RejectedError: the provider refused this request (other 4xx).
+            UnreachableError: the provider has been out of reach for too long.
+            AskedToWait: the provider asked to wait longer than the run may.
         """
         await self.limiter.acquire()
         self.calls[kind] += 1
         where = f"{method} {path}"
+        request = self._client.build_request(method, path, params=params, json=json)
+        response: httpx.Response | None = None
         try:
-            response = await self._client.request(method, path, params=params, json=json)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise RetryableProviderError(
-                f"{self.provider_name}: cannot connect for {where}: {type(exc).__name__}",
-                reached=False,
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise RetryableProviderError(
-                f"{self.provider_name}: no answer in time for {where}", reached=True
-            ) from exc
+            async with asyncio.timeout(self._timeout):
+                response = await self._client.send(request, stream=True)
+                self.reachability.answered()
+                content = await self._read_body(response)
+        except _Unread as unread:
+            assert response is not None
+            return self._unread(response, where, kind, str(unread))
+        except TimeoutError:
+            if response is None:
+                why = f"no answer in {self._timeout:g} s"
+                raise self._no_answer(why, where, path, reached=True) from None
+            why = f"the answer did not arrive whole in {self._timeout:g} s"
+            return self._unread(response, where, kind, why)
         except httpx.TransportError as exc:
-            raise RetryableProviderError(
-                f"{self.provider_name}: connection lost during {where}: {type(exc).__name__}",
-                reached=True,
-            ) from exc
-        return self._interpret(response, where)
+            if response is None:
+                raise self._transport_error(exc, where, path) from None
+            return self._unread(response, where, kind, f"the answer was cut off ({_why(exc)})")
+        finally:
+            if response is not None:
+                await response.aclose()
+        return self._interpret(response, content, where, kind)
 
-    def _interpret(self, response: httpx.Response, where: str) -> Any:
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """The whole body, refused as soon as it (or what it announces) passes the size limit."""
+        limit = self._max_answer_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _Unread(f"it announces {int(declared):,} bytes, more than the {limit:,} allowed")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise _Unread(f"it is larger than the {limit:,} bytes allowed")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _transport_error(self, exc: httpx.TransportError, where: str, path: str) -> ProviderError:
+        if isinstance(exc, httpx.PoolTimeout):
+            # Our own connection pool was full: nothing was sent, nothing is wrong out there.
+            return RetryableProviderError(
+                f"{self.provider_name}: no free connection for {where}", reached=False
+            )
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            why = f"cannot connect ({_why(exc)})"
+            return self._no_answer(why, where, path, reached=False, refused=True)
+        if isinstance(exc, httpx.TimeoutException):
+            return self._no_answer(f"no answer in time ({_why(exc)})", where, path, reached=True)
+        return self._no_answer(f"connection lost ({_why(exc)})", where, path, reached=True)
+
+    def _no_answer(
+        self, why: str, where: str, path: str, *, reached: bool, refused: bool = False
+    ) -> ProviderError:
+        """A request that got no answer: worth a retry, or, once the provider has been out of
+        reach for too long, the end of the run."""
+        down = self.reachability.no_answer(refused=refused)
+        if down is None:
+            message = f"{self.provider_name}: {why} for {where}"
+            return RetryableProviderError(message, reached=reached)
+        since = (
+            f"no answer for {down:.0f} s"
+            if self.reachability.answered_once
+            else "it has not answered once"
+        )
+        return UnreachableError(
+            f"could not reach {self.provider_name} at {self.url_of(path)}: {why}; {since}",
+            hint="check the URL, the network and the provider's status; the checkpoint keeps "
+            "what was done, and the same command resumes",
+        )
+
+    def _unread(self, response: httpx.Response, where: str, kind: str, why: str) -> Any:
+        """An answer whose status arrived but whose body could not be read whole: the status
+        alone decides, and a create the provider accepted is looked up, never resent."""
+        status = response.status_code
+        if 200 <= status < 300:
+            self._unreadable_success(f"{where} answered HTTP {status}, but {why}", kind, status)
+        return self._interpret(response, b"", where, kind, unread=why)
+
+    def _unreadable_success(self, what: str, kind: str, status: int) -> NoReturn:
+        message = f"{self.provider_name}: {what}"
+        if kind in WRITES:
+            raise AcceptedWithoutPartner(message, status=status)
+        raise RetryableProviderError(message, reached=True, status=status)
+
+    def _interpret(
+        self,
+        response: httpx.Response,
+        content: bytes,
+        where: str,
+        kind: str,
+        *,
+        unread: str | None = None,
+    ) -> Any:
         status = response.status_code
         self._adopt_advertised_limit(response.headers)
-        body = _json_or_none(response)
-        if 200 <= status < 300:
-            if body is None and response.content.strip():
-                raise RetryableProviderError(
-                    f"{self.provider_name}: unreadable answer to {where} (HTTP {status}, "
-                    f"{len(response.content)} bytes that are not JSON)",
-                    reached=True,
-                    status=status,
-                )
+        success = 200 <= status < 300
+        body = (self._redact_data if success else self._redact_error).scrub(_json_or_none(content))
+        if success:
+            if body is None and content.strip():
+                what = f"unreadable answer to {where} (HTTP {status}, {len(content)} bytes "
+                self._unreadable_success(what + "that are not JSON)", kind, status)
             return body
-        message = f"{self.provider_name}: {where} answered HTTP {status}: " + self._describe(
-            status, body, response
+        explanation = unread or self._describe(status, body, response)
+        message = self._redact_error.scrub(
+            f"{self.provider_name}: {where} answered HTTP {status}: {explanation}"
         )
         if status == 429:
             self.rate_limited += 1
-            wait = self._rate_limit_wait(response)
-            self.limiter.pause_for(wait)
-            log.warning("rate limited", provider=self.provider_name, wait=round(wait, 2))
+            # A 429 that states the real limit was adopted above; one that does not means ours
+            # is too high by an unknown amount: slow down. Either way an adaptive budget stops.
+            self.limiter.rate_limited(_stated_limit(response.headers))
+            wait = self._pause(response.headers, 60.0 / self.limiter.per_minute * 5)
             raise RetryableProviderError(
                 message, reached=False, retry_after=wait, status=status, body=body
             )
         if status >= 500 or status == 408:
-            raise RetryableProviderError(message, reached=True, status=status, body=body)
+            wait = self._pause(response.headers, None) if status == 503 else None
+            raise RetryableProviderError(
+                message, reached=True, retry_after=wait, status=status, body=body
+            )
         if status in (401, 403) and self._is_account_error(status, body):
             raise FatalProviderError(
                 message,
@@ -173,7 +332,7 @@ class ProviderHTTP:
 
     def _describe(self, status: int, body: Any, response: httpx.Response) -> str:
         if body is not None:
-            return self._error_message(status, body)
+            return str(self._error_message(status, body))
         content_type = response.headers.get("content-type", "")
         if "html" in content_type:
             return "an HTML page instead of the API's JSON (a proxy or gateway error?)"
@@ -201,24 +360,67 @@ class ProviderHTTP:
                 was=round(was, 1),
             )
 
-    def _rate_limit_wait(self, response: httpx.Response) -> float:
-        headers = response.headers
-        # A 429 that states the real limit was adopted above; one that does not means ours is
-        # too high by an unknown amount: slow down. Either way an adaptive budget stops rising.
-        self.limiter.rate_limited(_stated_limit(headers))
-        wait = parse_wait(headers.get("retry-after"))
+    def _pause(self, headers: httpx.Headers, default: float | None) -> float | None:
+        """Hold every request to the account until the time the provider named, in full.
+
+        Returns the seconds to wait (`default` when the provider named no usable time).
+
+        Raises:
+            AskedToWait: the provider named a time further away than the run may wait.
+        """
+        wait = self._requested_wait(headers)
         if wait is None:
-            wait = parse_wait(headers.get("x-ratelimit-reset"))
-        if wait is None:
-            wait = 60.0 / self.limiter.per_minute * 5
-        if wait > self._max_retry_after:
-            log.warning(
-                "capping provider wait",
-                provider=self.provider_name,
-                asked=round(wait, 1),
-                cap=self._max_retry_after,
+            if default is not None:
+                self.limiter.pause_for(default)
+            return default
+        if wait > self._max_wait:
+            until = time.strftime("%H:%M:%S", time.gmtime(time.time() + wait))
+            raise AskedToWait(
+                f"{self.provider_name} asked to wait until {until} UTC ({wait:.0f} s), longer "
+                f"than --max-wait {self._max_wait:g} s; stopped with the checkpoint saved",
+                hint=f"run the same command again after {until} UTC, or allow the wait with "
+                f"--max-wait {wait:.0f}",
             )
-        return min(wait, self._max_retry_after)
+        self.limiter.pause_for(wait)
+        log.warning("provider asked to wait", provider=self.provider_name, wait=round(wait, 2))
+        return wait
+
+    @staticmethod
+    def _requested_wait(headers: httpx.Headers) -> float | None:
+        wait = parse_wait(headers.get("retry-after"))
+        return wait if wait is not None else parse_wait(headers.get("x-ratelimit-reset"))
+
+
+class _Unread(Exception):
+    """The body of an answer was refused before it was read whole (why: the message)."""
+
+
+def _secrets_of(headers: Mapping[str, str]) -> list[str]:
+    """What the credential headers give away: each value, and its credential without the
+    scheme (`Bearer KEY` -> `KEY`)."""
+    secrets: list[str] = []
+    for value in headers.values():
+        secrets.append(value)
+        _, _, credential = value.partition(" ")
+        if credential.strip():
+            secrets.append(credential.strip())
+    return secrets
+
+
+def _why(exc: BaseException) -> str:
+    """What went wrong at the network level, in a few words: the innermost cause, which says
+    more than httpx's wrapper ("All connection attempts failed")."""
+    cause: BaseException = exc
+    while (inner := cause.__cause__ or cause.__context__) is not None:
+        cause = inner
+    text = str(cause).strip()
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, socket.gaierror):
+        return f"the host name does not resolve ({text})"
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS failed ({text})"
+    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
 
 
 def _stated_limit(headers: httpx.Headers) -> float | None:
@@ -227,10 +429,10 @@ def _stated_limit(headers: httpx.Headers) -> float | None:
     return float(limit) if limit.isdigit() and int(limit) > 0 else None
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def _json_or_none(content: bytes) -> Any:
     try:
-        return response.json()
-    except ValueError:
+        return jsonlib.loads(content)
+    except (ValueError, UnicodeDecodeError):
         return None
 
 

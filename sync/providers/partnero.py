@@ -30,7 +30,13 @@ from sync.codes import holds_code, taken_message
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
 from sync.neutral import ACTIVE, neutral_row, tags_text
-from sync.providers.base import BaseProvider, Page, Resolution, unexpected_answer
+from sync.providers.base import (
+    BaseProvider,
+    Page,
+    Resolution,
+    no_partner_in,
+    unexpected_answer,
+)
 from sync.providers.fields import Email, TrimmedStr
 from sync.providers.http import ProviderHTTP
 
@@ -375,7 +381,10 @@ class Partnero(BaseProvider):
 
     async def create(self, http: ProviderHTTP, payload: Mapping[str, Any]) -> RemotePartner:
         body = await http.request("POST", "/v1/partners", json=dict(payload), kind="create")
-        return _record(body, "POST /v1/partners")
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise no_partner_in(self.name, "POST /v1/partners")
+        return partner_from(data)
 
     async def invite(self, http: ProviderHTTP, payload: Mapping[str, Any]) -> RemotePartner:
         body = await http.request("POST", "/v1/partners:invite", json=dict(payload), kind="invite")

@@ -27,7 +27,13 @@ from sync.codes import holds_code, taken_message
 from sync.errors import RejectedError
 from sync.models import Candidate, RemotePartner, Status
 from sync.neutral import ACTIVE, neutral_row
-from sync.providers.base import BaseProvider, Page, Resolution, unexpected_answer
+from sync.providers.base import (
+    BaseProvider,
+    Page,
+    Resolution,
+    no_partner_in,
+    unexpected_answer,
+)
 from sync.providers.fields import Email, TrimmedStr
 from sync.providers.http import ProviderHTTP
 
@@ -228,9 +234,9 @@ class PromoteKit(BaseProvider):
 
     async def create(self, http: ProviderHTTP, payload: Mapping[str, Any]) -> RemotePartner:
         body = await http.request("POST", "/affiliates", json=dict(payload), kind="create")
-        data = _data(body, "POST /affiliates")
+        data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
-            raise unexpected_answer("promotekit", "POST /affiliates")
+            raise no_partner_in(self.name, "POST /affiliates")
         return affiliate_from(data)
 
     def resolve_rejection(self, error: RejectedError, candidate: Candidate) -> Resolution:

@@ -26,6 +26,7 @@ def partner(name: str) -> RemotePartner:
 class Listing:
     """Partners in listing order, served a page at a time."""
 
+    name = "listing"
     page_size = SIZE
 
     def __init__(
