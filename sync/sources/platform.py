@@ -24,7 +24,7 @@ from sync.providers.http import ProviderHTTP
 from sync.providers.link_header import LinkRecorder
 from sync.ratelimit import RateLimiter
 from sync.retry import RetryPolicy
-from sync.settings import check_base_url, is_loopback_url
+from sync.settings import check_base_url, is_loopback_url, read_key
 from sync.sources import firstpromoter, partnerstack, rewardful, tapfiliate, tolt
 
 log = structlog.get_logger(__name__)
@@ -219,9 +219,11 @@ def credentials_from(source: PlatformSource, env: Mapping[str, str]) -> dict[str
     """The platform's credentials from the environment; None when none of them is set.
 
     Raises:
-        ConfigError: some are set and another is not (it is named).
+        ConfigError: some are set and another is not (it is named), or one holds a character
+            no key has (`read_key`).
     """
-    values = {name: env.get(name, "").strip() for name in source.env_keys}
+    keys = {name: read_key(name, env) for name in source.env_keys}
+    values = {name: key.get_secret_value() if key else "" for name, key in keys.items()}
     if not any(values.values()):
         return None
     missing = [name for name, value in values.items() if not value]
@@ -291,7 +293,7 @@ def resolve_reading(
         )
     elif seed is not None:
         raise UsageError("--from-sandbox-seed goes with the built-in sandbox (no keys, no URL)")
-    url = check_base_url(base_url or source.default_base_url)
+    url = check_base_url(base_url or source.default_base_url, "--from-base-url")
     if given is None:
         if not is_loopback_url(url):
             raise ConfigError(
@@ -329,7 +331,7 @@ def connect(reading: Reading, transport: httpx.AsyncBaseTransport | None = None)
         ),
         error_message=source.error_message,
         is_account_error=lambda status, body: status in (401, 403),
-        max_retry_after=reading.retry.max_retry_after,
+        policy=reading.retry,
         max_connections=reading.concurrency,
         timeout=reading.timeout,
         transport=links,
