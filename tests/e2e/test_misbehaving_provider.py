@@ -158,7 +158,7 @@ def test_a_refused_connection_stops_within_seconds_naming_the_url(tmp_path: Path
     assert f"could not reach dub at {url}/partners/count" in run.stderr
     assert "connection refused" in run.stderr
     # About 1.5 s of retries plus the start-up; before, 2 min 15 s of retries and exit 1.
-    assert seconds < 30, seconds
+    assert seconds < 60, seconds
 
 
 def test_a_provider_that_vanishes_mid_run_stops_after_the_outage_limit(tmp_path: Path) -> None:
@@ -175,7 +175,7 @@ def test_a_provider_that_vanishes_mid_run_stops_after_the_outage_limit(tmp_path:
     assert run.code == 5, run.output
     assert f"could not reach dub at {server.base_url}/partners" in run.stderr
     assert "no answer for" in run.stderr
-    assert seconds < 40, seconds
+    assert seconds < 90, seconds
     assert len(server.requests("POST")) == 1
 
 
@@ -230,7 +230,7 @@ def test_an_unusable_retry_after_falls_back_to_backoff(tmp_path: Path, value: st
         run, seconds = sync(server.base_url, tmp_path)
     assert run.code == 0, run.output
     assert len(server.requests("POST")) == 2
-    assert seconds < 40
+    assert seconds < 90
 
 
 def test_a_wait_longer_than_max_wait_stops_resumably_naming_the_time(tmp_path: Path) -> None:
@@ -244,7 +244,7 @@ def test_a_wait_longer_than_max_wait_stops_resumably_naming_the_time(tmp_path: P
     with Misbehaving(dub(create=create)) as server:
         run, seconds = sync(server.base_url, tmp_path, "--max-wait", "60")
         assert run.code == 130, run.output
-        assert seconds < 30, seconds
+        assert seconds < 60, seconds
         until = time.strftime("%H:%M", time.gmtime(time.time() + 3600))
         assert f"dub asked to wait until {until}" in run.stderr
         assert "longer than --max-wait 60 s" in run.stderr
@@ -273,7 +273,7 @@ def test_timeout_bounds_a_body_that_trickles(tmp_path: Path) -> None:
         run, seconds = sync(server.base_url, tmp_path, "--timeout", "1", rows=2)
     assert run.code == 0, run.output
     assert "did not arrive whole in 1 s" in run.stderr
-    assert seconds < 30, seconds  # before: it never ended
+    assert seconds < 60, seconds  # before: it never ended
 
 
 @pytest.mark.parametrize("announced", [True, False], ids=["content-length", "no-length"])
@@ -291,7 +291,7 @@ def test_a_huge_answer_is_refused_unread(tmp_path: Path, announced: bool) -> Non
         run, seconds = sync(server.base_url, tmp_path, rows=2)
     assert run.code == 0, run.output
     assert ("announces 1,500,000,000 bytes" if announced else "larger than the") in run.stderr
-    assert seconds < 40, seconds
+    assert seconds < 90, seconds
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert peak_kib < 600 * 1024, f"a child grew to {peak_kib // 1024} MiB"
 
