@@ -1,8 +1,9 @@
 """Partnero's partner API v1 (providers.md section 2): a Laravel app with simple pagination.
 
 Assumptions where Partnero publishes nothing: the rate limit is 600 requests per minute with
-Laravel's throttle headers; duplicate email/id/key give Laravel's "has already been taken"
-422; input passes Laravel's default TrimStrings and ConvertEmptyStringsToNull middleware.
+Laravel's throttle headers; a duplicate email/id/key is a 422 with the texts the create page's
+error table gives ("Email already exists", "ID already exists", "Key already exists");
+input passes Laravel's default TrimStrings and ConvertEmptyStringsToNull middleware.
 """
 
 from __future__ import annotations
@@ -80,6 +81,14 @@ def _input(request: Request) -> dict[str, Any]:
     return cleaned if isinstance(cleaned, dict) else {}
 
 
+# The create page's error table (seed 003), in place of Laravel's "has already been taken".
+_TAKEN_MESSAGE = {
+    "email": "Email already exists",
+    "id": "ID already exists",
+    "key": "Key already exists",
+}
+
+
 class _Rules:
     """Collects Laravel-style messages, field by field, in the order rules are applied."""
 
@@ -114,7 +123,7 @@ class _Rules:
 
     def unique(self, field: str, value: str | None, taken: Callable[[str], bool]) -> None:
         if value is not None and taken(value):
-            self.fail(field, f"The {field} has already been taken.")
+            self.fail(field, _TAKEN_MESSAGE[field])
 
     def password(self, field: str) -> None:
         value = self.string(field)

@@ -80,9 +80,9 @@ def test_generated_id_and_key_are_unique(make_sandbox, make_client):
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"email": "TAKEN@example.com"}, "email", "The email has already been taken."),
-        ({"email": "new@example.com", "id": "p1"}, "id", "The id has already been taken."),
-        ({"email": "new@example.com", "key": "k1"}, "key", "The key has already been taken."),
+        ({"email": "TAKEN@example.com"}, "email", "Email already exists"),
+        ({"email": "new@example.com", "id": "p1"}, "id", "ID already exists"),
+        ({"email": "new@example.com", "key": "k1"}, "key", "Key already exists"),
         ({}, "email", "The email field is required."),
         ({"email": "nope"}, "email", "The email field must be a valid email address."),
         ({"email": "new@example.com", "tags": "vip"}, "tags", "The tags field must be an array."),
@@ -252,7 +252,7 @@ def test_invite_creates_a_pending_partner_once(make_sandbox, make_client):
     for email in ("jane@example.com", "MEMBER@example.com"):
         again = client.post("/v1/partners:invite", json={"email": email, "name": "X"})
         assert again.status_code == 422
-        assert again.json()["errors"]["email"] == ["The email has already been taken."]
+        assert again.json()["errors"]["email"] == ["Email already exists"]
     # An invitee is a partner row too: creating the same email is refused.
     assert client.post("/v1/partners", json={"email": "jane@example.com"}).status_code == 422
     nameless = client.post("/v1/partners:invite", json={"email": "new@example.com"})

@@ -95,6 +95,12 @@ TAKEN = "has already been taken."
             "conflict",
         ),
         (refusal(422, laravel(id=f"The id {TAKEN}")), WITH_ID, None, "id", "conflict"),
+        # The texts of the create page's error table, with or without Laravel's `errors`.
+        (refusal(422, laravel(email="Email already exists")), WITH_ID, None, "email", "conflict"),
+        (refusal(422, laravel(id="ID already exists")), WITH_ID, None, "id", "conflict"),
+        (refusal(422, laravel(key="Key already exists")), WITH_ID, None, "key", "conflict"),
+        (refusal(422, {"message": "Email already exists"}), WITHOUT_ID, None, "email", "exists"),
+        (refusal(422, {"message": "Key already exists"}), WITH_ID, None, "key", "conflict"),
         # Only the key: the email and id are free, so the key is someone else's (once the
         # lookup has not found the partner).
         (refusal(422, laravel(key=f"The key {TAKEN}")), WITH_ID, None, "key", "conflict"),
