@@ -156,6 +156,13 @@ def test_active_partners_move_once_with_names_and_codes_exact(
     # Nothing is sent again: the same job reports what it did; the target has nobody new.
     assert target.stats.creates_committed == len(moved)
 
+    # verify reads both sides and finds every moved partner the same, the others skipped.
+    verify = run_cli(migrate(name, source, target, tmp_path, command="verify"), env=env)
+    assert verify.code == 0, verify.output
+    checked = {line["email"]: line["status"] for line in read_report(tmp_path / "verify.csv")}
+    assert {e for e, s in checked.items() if s == "same"} == set(active), verify.output
+    assert {e for e, s in checked.items() if s == "skipped"} == set(others)
+
 
 def many(name: str, count: int) -> list[dict[str, Any]]:
     if name == "partnerstack":
