@@ -362,7 +362,8 @@ def status(checkpoint: Path, as_json: bool) -> None:
 @click.option(
     "--seed",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="Partners that exist from the start (JSON array or JSON Lines).",
+    help="Partners that exist from the start (JSON array or JSON Lines). Dub records may also "
+    "give `links` (their keys) and a `status` (banned, archived, pending, ...).",
 )
 @click.option("--latency", type=float, default=0.0, help="Seconds added to every answer.")
 @click.option("--jitter", type=float, default=0.0, help="Random +/- seconds around --latency.")
