@@ -24,14 +24,15 @@ from sync.errors import Interrupted, ReportError, SyncError, UsageError
 from sync.models import RunSummary
 from sync.options import resolve_settings
 from sync.paths import check_run_files, run_files
-from sync.pipeline import RunResult, export_source, run_plan, run_sync
+from sync.pipeline import RunResult, run_plan, run_sync
 from sync.providers import PROVIDERS
 from sync.report import write_report
 from sync.settings import (
     Settings,
     environ,
 )
-from sync.sources.platform import PLATFORMS, Reading, export_platform
+from sync.sources.platform import PLATFORMS
+from sync.sources.snapshot import SourceReading, read_source, reuse_snapshot
 from sync.verify import run_verify
 
 T = TypeVar("T")
@@ -493,18 +494,11 @@ def show_mapping(name: str) -> None:
 
 
 def _read_source(
-    settings: Settings, reading: Settings | Reading | None, progress: Any, *, reuse: bool
+    settings: Settings, reading: SourceReading | None, progress: Any, *, reuse: bool
 ) -> None:
-    """For a migration, write the snapshot of the source account that the run reads as input."""
-    if reading is None:
-        return
-    if reuse and settings.input.exists():
-        log.info("reusing the snapshot of the source", snapshot=str(settings.input))
-        return
-    if isinstance(reading, Reading):
-        _run_async(export_platform(reading, settings.input))
-    else:
-        _run_async(export_source(reading, settings.input, progress))
+    """For a migration, write the snapshot of the source that the run reads as input."""
+    if reading is not None and not reuse_snapshot(settings.input, resuming=reuse):
+        _run_async(read_source(reading, settings.input, progress))
 
 
 def _plan(options: dict[str, Any], command: str = "plan") -> int:

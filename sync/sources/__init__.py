@@ -29,5 +29,7 @@ To add a source platform:
    `NAME-to-TARGET.toml` is needed only if a pair must differ.
 5. README: a section for the platform (keys, the command, what moves and what does not).
 
-The skip policy (`sync.migration`) and the status column apply to every source alike.
+Either kind is read by `sync.sources.snapshot.read_source` into the migration's snapshot (a
+neutral CSV beside the checkpoint), which a resumed migration reuses instead of listing the
+source again. The skip policy (`sync.migration`) and `verify` apply to every source alike.
 """
