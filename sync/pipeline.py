@@ -181,6 +181,7 @@ def connect(settings: Settings, transport: httpx.AsyncBaseTransport | None = Non
         max_connections=settings.concurrency,
         timeout=settings.timeout,
         transport=transport,
+        base_path=provider.base_path,
     )
 
 

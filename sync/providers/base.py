@@ -51,7 +51,10 @@ class Provider(Protocol):
 
     name: ClassVar[str]
     env_key: ClassVar[str]  # environment variable holding the API key
-    default_base_url: ClassVar[str]
+    default_base_url: ClassVar[str]  # as the provider's documentation writes it
+    # The path its documentation ends the base URL with, which this module's paths start with
+    # ("/v1" for Partnero): given in the base URL or not, it is sent once.
+    base_path: ClassVar[str]
     default_rate_limit: ClassVar[int]  # requests per minute
     schema: ClassVar[type[BaseModel]]
     # The body of an invitation, or None when the provider cannot invite partners.

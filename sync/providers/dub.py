@@ -123,6 +123,7 @@ class Dub(BaseProvider):
     name: ClassVar[str] = "dub"
     env_key: ClassVar[str] = "DUB_API_KEY"
     default_base_url: ClassVar[str] = "https://api.dub.co"
+    base_path: ClassVar[str] = ""
     # Business plan; --dub-plan or --rate-limit choose another (providers.md §1.6).
     default_rate_limit: ClassVar[int] = 1200
     plans: ClassVar[dict[str, int]] = {

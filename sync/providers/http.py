@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -132,12 +133,16 @@ class ProviderHTTP:
         max_connections: int = 64,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
+        base_path: str = "",
     ) -> None:
         """`headers` are the account's credentials (redacted from every answer); `transport`
-        replaces the network, for tests (e.g. `httpx.MockTransport`)."""
+        replaces the network, for tests (e.g. `httpx.MockTransport`); `base_path` is the
+        provider's (see `Provider.base_path`)."""
         policy = policy or RetryPolicy()
         self.provider_name = provider_name
         self.base_url = base_url.rstrip("/")
+        given = urlsplit(self.base_url).path
+        self._base_path = base_path if base_path and given.endswith(base_path) else ""
         self.limiter = limiter
         self.calls: Counter[str] = Counter()
         self.rate_limited = 0
@@ -167,9 +172,17 @@ class ProviderHTTP:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    def _relative(self, path: str) -> str:
+        """The path below the base URL: a base path the base URL already ends with is not
+        sent twice (Partnero's documented base URL ends with /v1, and so do its paths)."""
+        prefix = self._base_path
+        if prefix and (path == prefix or path.startswith(prefix + "/")):
+            return path[len(prefix) :]
+        return path
+
     def url_of(self, path: str) -> str:
         """Where a request to `path` goes, as a message may show it: no credentials, no query."""
-        url = httpx.URL(self.base_url + path)
+        url = httpx.URL(self.base_url + self._relative(path))
         return str(url.copy_with(userinfo=b"", query=None, fragment=None))
 
     async def request(
@@ -198,7 +211,7 @@ class ProviderHTTP:
         await self.limiter.acquire()
         self.calls[kind] += 1
         where = f"{method} {path}"
-        request = self._client.build_request(method, path, params=params, json=json)
+        request = self._client.build_request(method, self._relative(path), params=params, json=json)
         response: httpx.Response | None = None
         try:
             async with asyncio.timeout(self._timeout):

@@ -243,7 +243,8 @@ class Partnero(BaseProvider):
 
     name: ClassVar[str] = "partnero"
     env_key: ClassVar[str] = "PARTNERO_API_KEY"
-    default_base_url: ClassVar[str] = "https://api.partnero.com"
+    default_base_url: ClassVar[str] = "https://api.partnero.com/v1"
+    base_path: ClassVar[str] = "/v1"
     default_rate_limit: ClassVar[int] = 120  # unpublished: see the module docstring
     schema: ClassVar[type[BaseModel]] = PartneroPartner
     invite_schema: ClassVar[type[BaseModel] | None] = PartneroInvitation

@@ -142,6 +142,7 @@ class PromoteKit(BaseProvider):
     name: ClassVar[str] = "promotekit"
     env_key: ClassVar[str] = "PROMOTEKIT_API_KEY"
     default_base_url: ClassVar[str] = "https://www.promotekit.com/api/v1"
+    base_path: ClassVar[str] = ""
     default_rate_limit: ClassVar[int] = 200  # per minute per key, as published
     schema: ClassVar[type[BaseModel]] = PromoteKitAffiliate
     tenant_field: ClassVar[str | None] = None
