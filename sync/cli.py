@@ -351,6 +351,13 @@ def status(checkpoint: Path, as_json: bool) -> None:
     _run(show)
 
 
+def _sandbox_rate_limits() -> str:
+    """Each emulator's default limit, for the help (imported late: sandboxes are optional)."""
+    from sync.sandbox import PROVIDERS as EMULATORS
+
+    return ", ".join(f"{name} {kind.default_rate_limit}" for name, kind in EMULATORS.items())
+
+
 @cli.command()
 @click.option(
     "--provider",
@@ -359,7 +366,13 @@ def status(checkpoint: Path, as_json: bool) -> None:
     type=click.Choice(sorted([*PROVIDERS, *PLATFORMS])),
     help="The platform to emulate: a provider, or a migration source (read-only).",
 )
-@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8787,
+    show_default=True,
+    help="Port on 127.0.0.1 to serve on; 0 picks a free one.",
+)
 @click.option(
     "--seed",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -391,9 +404,22 @@ def status(checkpoint: Path, as_json: bool) -> None:
 )
 @click.option(
     "--rate-limit",
-    type=int,
-    help="Requests the sandbox allows per window of the provider (60 s; Rewardful 30 s, "
-    "Tolt 1 s); 0: no limit.",
+    type=click.IntRange(0),
+    help="Requests per API key the sandbox allows per window of the provider (60 s; Rewardful "
+    "30 s, Tolt 1 s), answering 429 beyond; 0: no limit. Default, the provider's: "
+    + _sandbox_rate_limits()
+    + ".",
+)
+@click.option(
+    "--api-key",
+    help="The only API key the sandbox accepts (401 for any other, so a wrong key can be "
+    "tried); default: any well-formed key.",
+)
+@click.option(
+    "--partner-limit",
+    type=click.IntRange(0),
+    help="Dub: the plan's cap on enrolled partners; a create beyond it is refused with Dub's "
+    "403 forbidden, so that a refused account (exit 4) can be tried.",
 )
 @click.option(
     "--email-lookup/--no-email-lookup",
@@ -407,20 +433,28 @@ def sandbox(
     port: int,
     seed: Path | None,
     rate_limit: int | None,
+    api_key: str | None,
+    partner_limit: int | None,
     email_lookup: bool,
     **faults: float,
 ) -> None:
     """Serve an emulation of a provider's partner API on this machine, for trials and tests.
+
+    Faults (each a share of requests, 0 to 1) and latency make it behave like a provider on a
+    bad day; --api-key and --partner-limit make it refuse, as the provider would.
 
     \b
     Example:
       partner-sync sandbox -p dub --port 8787 --seed samples/dub_existing.json --latency 0.15
       DUB_API_KEY=dub_test partner-sync sync roster.csv -p dub --base-url http://127.0.0.1:8787
       partner-sync sandbox -p tapfiliate --seed samples/tapfiliate_affiliates.json --port 8788
+      partner-sync sandbox -p dub --api-key dub_trial --partner-limit 20
     """
     from sync.sandbox import Faults, Sandbox, load_seed
 
     def serve() -> int:
+        if partner_limit is not None and provider != "dub":
+            raise UsageError("--partner-limit is emulated for dub only")
         fault_set = Faults(
             latency=faults["latency"],
             jitter=faults["jitter"],
@@ -436,6 +470,8 @@ def sandbox(
             seed=load_seed(seed) if seed else None,
             faults=fault_set,
             rate_limit=rate_limit,
+            api_key=api_key,
+            partners_limit=partner_limit,
             email_lookup=email_lookup,
         )
         server.start()
