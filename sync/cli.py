@@ -24,7 +24,7 @@ from sync.errors import Interrupted, ReportError, SyncError, UsageError
 from sync.models import RunSummary
 from sync.options import resolve_settings
 from sync.paths import check_run_files, run_files
-from sync.pipeline import RunResult, run_plan, run_sync
+from sync.pipeline import RunResult, SoFar, run_plan, run_sync
 from sync.providers import PROVIDERS
 from sync.report import write_report
 from sync.settings import (
@@ -539,14 +539,17 @@ def _read_source(
 
 def _plan(options: dict[str, Any], command: str = "plan") -> int:
     settings, reading, stack = resolve_settings(options)
-    with stack, _progress() as progress:
+    so_far = SoFar()
+    with _reported_if_stopped(so_far, settings, command), stack, _progress() as progress:
         if reading is not None:  # a plan keeps no snapshot of the source
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             settings = replace(settings, input=folder / "source.csv")
         check_run_files(run_files(settings, keeps_checkpoint=False))
         _read_source(settings, reading, progress, reuse=False)
-        run = run_verify if command == "verify" else run_plan
-        result = _run_async(run(settings, progress))
+        if command == "verify":
+            result = _run_async(run_verify(settings, progress))
+        else:
+            result = _run_async(run_plan(settings, progress, so_far))
     return _finish(result, settings, command)
 
 
@@ -554,7 +557,9 @@ def _sync(options: dict[str, Any]) -> int:
     settings, reading, stack = resolve_settings(options)
     checkpoint_path = settings.checkpoint
     assert checkpoint_path is not None
-    with stack, contextlib.ExitStack() as opened:
+    so_far = SoFar()
+    reported = _reported_if_stopped(so_far, settings, "sync", checkpoint_path)
+    with reported, stack, contextlib.ExitStack() as opened:
         # Before the checkpoint is created: a refused run leaves nothing behind.
         check_run_files(run_files(settings))
         restart = settings.restart  # a damaged checkpoint is set aside, then started anew
@@ -564,7 +569,7 @@ def _sync(options: dict[str, Any]) -> int:
         unfinished = checkpoint.has_plan and not checkpoint.finished and not settings.restart
         _read_source(settings, reading, progress, reuse=unfinished)
         try:
-            result = _run_async(run_sync(settings, checkpoint, progress))
+            result = _run_async(run_sync(settings, checkpoint, progress, so_far))
         except Interrupted:
             click.echo(
                 f"interrupted: checkpoint saved at {checkpoint_path}; "
@@ -573,6 +578,34 @@ def _sync(options: dict[str, Any]) -> int:
             )
             raise
     return _finish(result, settings, "sync", checkpoint_path)
+
+
+@contextlib.contextmanager
+def _reported_if_stopped(
+    so_far: SoFar, settings: Settings, command: str, checkpoint: Path | None = None
+) -> Iterator[None]:
+    """A run stopped after reading its input still writes its whole report and summary."""
+    try:
+        yield
+    except SyncError:
+        if so_far.result is None:
+            raise
+        try:
+            _finish(so_far.result, settings, command, checkpoint)
+        except ReportError as lost:  # the stop's own error is the one to exit with
+            click.echo(f"partner-sync: error: {lost}", err=True)
+        _print_stop(so_far.result, command, checkpoint)
+        raise
+
+
+def _print_stop(result: RunResult, command: str, checkpoint: Path | None) -> None:
+    pending = result.summary.counts.get("pending", 0)
+    again = (
+        f"run the same command again to resume from checkpoint {checkpoint}"
+        if checkpoint is not None
+        else "run the plan again"
+    )
+    click.echo(f"  stopped early: {pending} rows pending; {again}")
 
 
 def _finish(

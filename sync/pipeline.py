@@ -14,7 +14,7 @@ import structlog
 from pydantic import BaseModel
 
 from sync.catalog import default_mapping
-from sync.checkpoint import CREATE, LOOK_UP, SENDING, Binding, Checkpoint
+from sync.checkpoint import CREATE, LOOK_UP, Binding, Checkpoint, decisions
 from sync.codes import check_codes
 from sync.columnar.existing import ExistingPartners
 from sync.columnar.mapping import ROW
@@ -41,7 +41,6 @@ from sync.models import (
     PlanEntry,
     RemotePartner,
     RunSummary,
-    Status,
     Strategy,
 )
 from sync.neutral import lost_in_migration, snapshot_csv
@@ -53,6 +52,13 @@ from sync.reader import Table, read_table
 from sync.remote import RemoteReader
 from sync.retry import call_with_retries
 from sync.settings import Settings
+from sync.settled import (
+    NOT_CLASSIFIED,
+    NOT_PLANNED,
+    NOT_SENT,
+    invalid_only,
+    settled_outcomes,
+)
 from sync.validate import validate_rows
 from sync.worker import Job, Worker
 
@@ -266,40 +272,74 @@ async def probe(settings: Settings, http: ProviderHTTP) -> None:
     )
 
 
-async def run_plan(settings: Settings, progress: Progress | None = None) -> RunResult:
-    """`partner-sync plan`: classify every row; only reads reach the provider."""
+async def run_plan(
+    settings: Settings, progress: Progress | None = None, so_far: SoFar | None = None
+) -> RunResult:
+    """`partner-sync plan`: classify every row; only reads reach the provider.
+
+    From the moment the input is read, `so_far` holds the result, also when the plan stops
+    early: rows it did not classify are `pending`."""
     started = time.monotonic()
     prepared = prepare(settings)
     http = connect(settings)
+    plan: PlanFrame | None = None
+    strategy: Strategy | None = None
+    codes = None
     try:
         await probe(settings, http)
         plan, strategy, seen = await make_plan(settings, prepared, http, progress)
         plan, codes = await _check_codes(settings, prepared, http, plan, strategy, seen, ask=True)
     finally:
         await http.aclose()
-    outcomes = plan_outcomes(plan, settings.mode)
-    summary = RunSummary(
-        counts=outcomes.counts(),
-        calls=http.calls,
-        elapsed=time.monotonic() - started,
-        strategy=strategy,
-        **budget_of(http),
-    )
-    return RunResult(
-        outcomes=outcomes,
-        summary=summary,
-        warnings=migration_losses(settings, prepared),
-        notes=run_notes(prepared, codes),
-    )
+        if plan is not None:
+            outcomes = plan_outcomes(plan, settings.mode)
+        else:
+            outcomes = _prepared_outcomes(prepared, NOT_CLASSIFIED)
+        result = _result(settings, prepared, outcomes, http, started, codes, strategy=strategy)
+        if so_far is not None:
+            so_far.result = result
+    return result
+
+
+@dataclass(slots=True)
+class SoFar:
+    """What a run has to show for itself, set once its input is read: when it stops early
+    (a signal, a refused account, a guard), the CLI still writes the whole report."""
+
+    result: RunResult | None = None
+
+
+@dataclass(slots=True)
+class _SyncStage:
+    """How far a sync got: whether the checkpoint holds this job's plan, or a plan that was
+    made but not saved (a guard stopped it before anything was sent)."""
+
+    journaled: bool
+    strategy: Strategy | None = None
+    unsaved_plan: PlanFrame | None = None
+    codes: str | None = None
+
+    def outcomes(self, checkpoint: Checkpoint, prepared: Prepared) -> Outcomes:
+        numbers, valid, skipped = prepared.table.row_numbers, prepared.valid, prepared.skipped
+        if self.journaled:
+            return settled_outcomes(checkpoint.journal_rows(), numbers, valid, skipped)
+        if self.unsaved_plan is not None:
+            decisions = self.unsaved_plan.decisions()
+            return settled_outcomes(decisions, numbers, valid, skipped, unsettled=NOT_SENT)
+        return _prepared_outcomes(prepared, NOT_PLANNED)
 
 
 async def run_sync(
-    settings: Settings, checkpoint: Checkpoint, progress: Progress | None = None
+    settings: Settings,
+    checkpoint: Checkpoint,
+    progress: Progress | None = None,
+    so_far: SoFar | None = None,
 ) -> RunResult:
     """`partner-sync sync`: plan (or resume the checkpoint's plan) and create what is missing.
 
     The checkpoint holds the plan, so a resumed run neither re-lists nor re-plans: it looks up
-    the rows left `sending` and sends the rest.
+    the rows left `sending` and sends the rest. From the moment the job is known, `so_far`
+    holds the result, also when the run stops early: rows not settled are `pending`.
     """
     started = time.monotonic()
     prepared = prepare(settings)
@@ -325,49 +365,84 @@ async def run_sync(
         tenant_label=settings.tenant_label,
         progress=progress,
     )
+    stage = _SyncStage(journaled=resumed)
     try:
-        # Also on resume: the rows left `sending` are looked up, and lookups may need it.
-        await probe(settings, http)
-        codes = None
-        if resumed:
-            strategy = checkpoint.strategy or Strategy("resume", "resumed", 0)
-            log.info("resuming from checkpoint", checkpoint=str(checkpoint.path))
-        else:
-            knowledge = None if settings.recheck else checkpoint.knowledge()
-            plan, strategy, seen = await make_plan(settings, prepared, http, progress, knowledge)
-            plan, codes = await _check_codes(
-                settings, prepared, http, plan, strategy, seen, ask=False
-            )
-            check_guards(settings, plan)
-            checkpoint.remember((p.key, p.tenant_id, p.id) for p in seen if p.key)
-            checkpoint.save_plan(binding, plan.decisions(), strategy)
-            log.info("plan saved", checkpoint=str(checkpoint.path), **plan.counts())
-        to_send = checkpoint.rows_to_send()
-        by_row = prepared.candidates(row for row, _ in to_send)
-        jobs = [
-            Job(candidate=by_row[row], unsure=state != CREATE, look_up_only=state == LOOK_UP)
-            for row, state in to_send
-            if row in by_row
-        ]
-        if jobs:
-            log.info(
-                "sending partners",
-                rows=len(jobs),
-                mode=settings.mode,
-                rate_limit=settings.rate_limit,
-            )
-            await worker.run(jobs)
-        checkpoint.mark_finished()
+        await _plan_and_send(settings, checkpoint, prepared, binding, http, worker, stage, progress)
     finally:
         await http.aclose()
-        outcomes = _journal_outcomes(checkpoint, prepared)
+        result = _result(
+            settings,
+            prepared,
+            stage.outcomes(checkpoint, prepared),
+            http,
+            started,
+            stage.codes,
+            strategy=stage.strategy,
+            resumed=resumed,
+            create_seconds=worker.seconds,
+        )
+        if so_far is not None:
+            so_far.result = result
+    return result
+
+
+async def _plan_and_send(
+    settings: Settings,
+    checkpoint: Checkpoint,
+    prepared: Prepared,
+    binding: Binding,
+    http: ProviderHTTP,
+    worker: Worker,
+    stage: _SyncStage,
+    progress: Progress | None,
+) -> None:
+    # Also on resume: the rows left `sending` are looked up, and lookups may need it.
+    await probe(settings, http)
+    if stage.journaled:
+        stage.strategy = checkpoint.strategy or Strategy("resume", "resumed", 0)
+        log.info("resuming from checkpoint", checkpoint=str(checkpoint.path))
+    else:
+        knowledge = None if settings.recheck else checkpoint.knowledge()
+        plan, strategy, seen = await make_plan(settings, prepared, http, progress, knowledge)
+        stage.strategy = strategy
+        plan, stage.codes = await _check_codes(
+            settings, prepared, http, plan, strategy, seen, ask=False
+        )
+        stage.unsaved_plan = plan
+        check_guards(settings, plan)
+        checkpoint.remember((p.key, p.tenant_id, p.id) for p in seen if p.key)
+        checkpoint.save_plan(binding, plan.decisions(), strategy)
+        stage.journaled = True
+        log.info("plan saved", checkpoint=str(checkpoint.path), **plan.counts())
+    to_send = checkpoint.rows_to_send()
+    by_row = prepared.candidates(row for row, _ in to_send)
+    jobs = [
+        Job(candidate=by_row[row], unsure=state != CREATE, look_up_only=state == LOOK_UP)
+        for row, state in to_send
+        if row in by_row
+    ]
+    if jobs:
+        log.info(
+            "sending partners", rows=len(jobs), mode=settings.mode, rate_limit=settings.rate_limit
+        )
+        await worker.run(jobs)
+    checkpoint.mark_finished()
+
+
+def _result(
+    settings: Settings,
+    prepared: Prepared,
+    outcomes: Outcomes,
+    http: ProviderHTTP,
+    started: float,
+    codes: str | None,
+    **figures: Any,
+) -> RunResult:
     summary = RunSummary(
         counts=outcomes.counts(),
         calls=http.calls,
         elapsed=time.monotonic() - started,
-        strategy=strategy,
-        resumed=resumed,
-        create_seconds=worker.seconds,
+        **figures,
         **budget_of(http),
     )
     return RunResult(
@@ -376,6 +451,13 @@ async def run_sync(
         warnings=migration_losses(settings, prepared),
         notes=run_notes(prepared, codes),
     )
+
+
+def _prepared_outcomes(prepared: Prepared, unsettled: str) -> Outcomes:
+    """Before any plan: the invalid and skipped rows as such, every other row `pending`."""
+    valid, skipped = prepared.valid, prepared.skipped
+    known = [*invalid_only(valid), *decisions(skipped_entries(skipped))]
+    return settled_outcomes(known, prepared.table.row_numbers, valid, skipped, unsettled=unsettled)
 
 
 async def export_source(
@@ -485,60 +567,6 @@ def budget_of(http: ProviderHTTP) -> dict[str, Any]:
         "budget": http.limiter.per_minute,
         "budget_learned": bool(http.limiter.changes),
     }
-
-
-def _journal_outcomes(checkpoint: Checkpoint, prepared: Prepared) -> Outcomes:
-    """One outcome per input row from the journal; rows it does not settle are `pending`."""
-    journal = pl.DataFrame(
-        checkpoint.journal_rows(),
-        schema={
-            ROW: pl.Int64,
-            "state": pl.String,
-            "remote_id": pl.String,
-            "message": pl.String,
-            "field": pl.String,
-        },
-        orient="row",
-    )
-    valid = prepared.valid
-    invalid = pl.DataFrame(
-        [(outcome.row, outcome.email) for outcome in valid.invalid],
-        schema={ROW: pl.Int64, "invalid_email": pl.String},
-        orient="row",
-    )
-    numbers = pl.DataFrame({ROW: list(prepared.table.row_numbers)}, schema={ROW: pl.Int64})
-    joined = (
-        numbers.lazy()
-        .join(journal.lazy(), on=ROW, how="left")
-        .join(valid.keys.lazy().select(ROW, EMAIL, TENANT), on=ROW, how="left")
-        .join(invalid.lazy(), on=ROW, how="left")
-        .join(_skipped_emails(prepared).lazy(), on=ROW, how="left")
-        .sort(ROW)
-    )
-    state, message = pl.col("state"), pl.col("message")
-    unsettled = state.is_null() | state.is_in([CREATE, SENDING])
-    frame = joined.select(
-        ROW,
-        pl.when(unsettled).then(pl.lit(Status.PENDING.value)).otherwise(state).alias("status"),
-        "remote_id",
-        pl.coalesce(EMAIL, "invalid_email", "skipped_email").alias("email"),
-        pl.col(TENANT).alias("tenant_id"),
-        "field",
-        pl.when(state.is_null())
-        .then(pl.lit("not in the checkpoint"))
-        .when(unsettled & (message.fill_null("") == ""))
-        .then(pl.lit("not finished; run the same command again"))
-        .otherwise(message.fill_null(""))
-        .alias("message"),
-    ).collect()
-    return Outcomes(frame)
-
-
-def _skipped_emails(prepared: Prepared) -> pl.DataFrame:
-    skipped = prepared.skipped
-    if EMAIL not in skipped.columns:
-        return pl.DataFrame(schema={ROW: pl.Int64, "skipped_email": pl.String})
-    return skipped.select(ROW, pl.col(EMAIL).alias("skipped_email"))
 
 
 def plan_outcomes(plan: PlanFrame, mode: str) -> Outcomes:

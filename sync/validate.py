@@ -76,12 +76,13 @@ def validate_payload(
     """Validate one mapped row: the candidate to send, or its `invalid` outcome."""
     control = find_control_character(payload)
     if control is not None:
-        return _invalid(number, *control, payload.get("email"))
+        return _invalid(number, *control, payload.get("email"), _tenant(payload, tenant_field))
     try:
         model = schema.model_validate(payload)
     except ValidationError as exc:
         field, message = describe_errors(exc)
-        return _invalid(number, field, message, payload.get("email"))
+        tenant = _tenant(payload, tenant_field)
+        return _invalid(number, field, message, payload.get("email"), tenant)
     # exclude_none: a field the row does not have is left out, never sent as null.
     body = model.model_dump(exclude_none=True)
     tenant = body.get(tenant_field) if tenant_field else None
@@ -141,7 +142,9 @@ def _control_problem(char: str, position: int) -> str:
     return f"{message}; remove it"
 
 
-def _invalid(row: int, field: str, message: str, email: object) -> Outcome:
+def _invalid(
+    row: int, field: str, message: str, email: object, tenant: str | None = None
+) -> Outcome:
     if isinstance(email, str) and len(email) > _SHOWN_EMAIL:
         email = email[:_SHOWN_EMAIL] + "..."
     return Outcome(
@@ -150,4 +153,11 @@ def _invalid(row: int, field: str, message: str, email: object) -> Outcome:
         field=field,
         message=message,
         email=email if isinstance(email, str) else None,
+        tenant_id=tenant,
     )
+
+
+def _tenant(payload: dict[str, Any], tenant_field: str | None) -> str | None:
+    """The row's tenant id as the input had it, for the report of an invalid row."""
+    value = payload.get(tenant_field) if tenant_field else None
+    return str(value) if value is not None and value != "" else None
