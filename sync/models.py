@@ -193,7 +193,7 @@ class RunSummary:
     create_seconds: float = 0.0
     rate_limited: int = 0  # 429 answers received
     budget: float | None = None  # requests per minute in force at the end
-    budget_learned: bool = False  # the budget moved from its starting value during the run
+    budget_learned: bool = False  # the provider stated its limit (a header) during the run
 
     @property
     def total_rows(self) -> int:

@@ -565,7 +565,8 @@ def budget_of(http: ProviderHTTP) -> dict[str, Any]:
     return {
         "rate_limited": http.rate_limited,
         "budget": http.limiter.per_minute,
-        "budget_learned": bool(http.limiter.changes),
+        # Only a limit the provider stated is "learned"; a guess that moved was not told anything.
+        "budget_learned": http.limiter.stated is not None,
     }
 
 

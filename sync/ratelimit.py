@@ -87,6 +87,7 @@ class RateLimiter:
         self.waited = 0.0  # seconds callers spent waiting, for the summary
         self.pauses = 0
         self.changes: list[tuple[float, float, str]] = []  # (time, per_minute, why)
+        self.stated: float | None = None  # the limit the provider itself stated, if it did
 
     @property
     def per_minute(self) -> float:
@@ -140,6 +141,8 @@ class RateLimiter:
     def learn(self, limit: float) -> None:
         """The provider stated its limit (requests per minute). A guessed budget adopts it; a
         configured one only ever comes down to it."""
+        if limit > 0:
+            self.stated = limit
         if limit <= 0 or limit == self._per_minute:
             if not self.configured:
                 self.probing = False

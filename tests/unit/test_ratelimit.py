@@ -218,3 +218,12 @@ def test_no_window_exceeds_the_budget_after_the_rate_drops():
     run(clock.drive(go()))
     worst = max(sum(1 for t in stamps if s <= t < s + 60) for s in stamps[::25])
     assert worst <= 601
+
+
+def test_only_a_limit_the_provider_states_counts_as_learned():
+    limiter = RateLimiter(60, adaptive=True)
+    limiter.slow_down()
+    limiter.rate_limited(None)  # a 429 that states nothing moves the pace, teaches nothing
+    assert limiter.changes and limiter.stated is None
+    limiter.learn(300)
+    assert limiter.stated == 300
