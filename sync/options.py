@@ -7,7 +7,6 @@ started for the length of the run (the returned `ExitStack` stops it).
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,9 @@ NEUTRAL_STATUS = "status"  # the neutral column a migration's status policy read
 
 # The built-in sandbox accepts any key; this one says what it is wherever it shows.
 SANDBOX_KEY = "sandbox-key-not-secret"
+# The built-in sandbox's account, beside the input: INPUT.PROVIDER.sandbox.json (a migration's
+# source: NAME.from-SOURCE.sandbox.json).
+SANDBOX_STATE = "sandbox.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,8 @@ class Account:
 
     base_url: str
     key: SecretStr
-    embedded: bool  # the built-in sandbox, which forgets everything when the run ends
+    embedded: bool  # the built-in sandbox, whose account is kept in a state file
+    bound_url: str | None = None  # what a checkpoint binds instead of the (changing) URL
 
 
 def _account(
@@ -64,28 +67,56 @@ def _account(
     base_url: str | None,
     seed: Path | None,
     seed_option: str,
+    state: Path,
     url_option: str = "--base-url",
 ) -> Account:
-    """Resolve an account; with neither key nor URL, start the built-in sandbox for it."""
-    embedded = base_url is None and key is None
-    if embedded:
-        from sync.sandbox import Sandbox, load_seed
-
-        server = stack.enter_context(Sandbox(provider.name, seed=load_seed(seed) if seed else None))
-        base_url = server.base_url
-        log.warning(
-            f"{key_name} is not set: using the built-in {provider.name} sandbox on this "
-            "machine; nothing leaves it",
-            sandbox=base_url,
-        )
-    elif seed is not None:
+    """Resolve an account; with neither key nor URL, serve the built-in sandbox's account
+    kept in `state` (made from `seed` the first time)."""
+    if base_url is None and key is None:
+        return _sandbox_account(stack, provider, key_name=key_name, seed=seed, state=state)
+    if seed is not None:
         raise UsageError(f"{seed_option} goes with the built-in sandbox (no API key, no URL)")
     url = check_base_url(base_url or provider.default_base_url, url_option)
     if key is None:
         if not is_loopback_url(url):
             raise ConfigError(f"{key_name} is not set", hint=f"export {key_name}=...")
         key = SecretStr(SANDBOX_KEY)
-    return Account(base_url=url, key=key, embedded=embedded)
+    return Account(base_url=url, key=key, embedded=False)
+
+
+def _sandbox_account(
+    stack: contextlib.ExitStack,
+    provider: Provider,
+    *,
+    key_name: str,
+    seed: Path | None,
+    state: Path,
+) -> Account:
+    from sync.sandbox import load_seed
+    from sync.sandbox.state import persistent_sandbox, read_state
+
+    try:
+        kept = read_state(state, provider.name) is not None
+    except ValueError as exc:
+        raise ConfigError(str(exc), hint=f"delete {state} to start a new sandbox account") from None
+    if kept and seed is not None:
+        log.info("the sandbox account exists: the seed only fills a new one", state=str(state))
+    records = load_seed(seed) if seed is not None and not kept else None
+    server, key = stack.enter_context(
+        persistent_sandbox(provider.name, state, seed=records, key_prefix=SANDBOX_KEY)
+    )
+    log.warning(
+        f"{key_name} is not set: using the built-in {provider.name} sandbox on this "
+        "machine; nothing leaves it",
+        sandbox=server.base_url,
+        state=str(state),
+    )
+    return Account(
+        base_url=server.base_url,
+        key=SecretStr(key),
+        embedded=True,
+        bound_url=f"built-in {provider.name} sandbox",
+    )
 
 
 def resolve_settings(
@@ -126,6 +157,8 @@ def resolve_settings(
     input_path: Path | None = options.get("input")
     if (input_path is None) == (origin_name is None):
         raise UsageError("give either an INPUT file or --from PROVIDER, not both or neither")
+    name = input_path.name if input_path else f"{origin_name}-to-{provider.name}"
+    folder = input_path.parent if input_path else Path()
     target = _account(
         stack,
         provider,
@@ -134,6 +167,7 @@ def resolve_settings(
         base_url=options.get("base_url"),
         seed=options.get("sandbox_seed"),
         seed_option="--sandbox-seed",
+        state=folder / f"{name}.{provider.name}.{SANDBOX_STATE}",
     )
     rate = resolve_rate_limit(provider, options.get("rate_limit"), options.get("account_plan"))
     known = options.get("rate_limit") is not None or options.get("account_plan") is not None
@@ -142,13 +176,12 @@ def resolve_settings(
             raise UsageError("--rate-limit-guess is for an unknown budget: drop --rate-limit")
         rate = float(options["rate_limit_guess"])
     ceiling = None if known else rate_ceiling(provider)
-    name = input_path.name if input_path else f"{source_name}-to-{provider.name}"
-    folder = input_path.parent if input_path else Path()
     settings = Settings(
         input=input_path or folder / f"{name}.source.csv",
         provider=provider,
         base_url=target.base_url,
         api_key=target.key,
+        bound_url=target.bound_url,
         mapping=_mapping_option(options.get("mapping"))
         or (_direction_mapping(origin_name, provider) if origin_name else None),
         report=options.get("report") or folder / f"{name}.{provider.name}.report.csv",
@@ -174,13 +207,7 @@ def resolve_settings(
     )
     if settings.report is not None:
         report_format(settings.report)
-    if not target.embedded and options.get("checkpoint") is None:
-        checkpoint = folder / f"{name}.{provider.name}.checkpoint"
-    elif options.get("checkpoint") is None:
-        # The built-in sandbox forgets everything when the run ends; so must the journal.
-        checkpoint = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "sandbox.checkpoint"
-    else:
-        checkpoint = options["checkpoint"]
+    checkpoint = options.get("checkpoint") or folder / f"{name}.{provider.name}.checkpoint"
     settings = replace(settings, checkpoint=checkpoint)
     if origin_name is not None:
         # The snapshot of the source lives beside the checkpoint it feeds.
@@ -217,6 +244,7 @@ def resolve_settings(
             base_url=options.get("from_base_url"),
             seed=options.get("from_sandbox_seed"),
             seed_option="--from-sandbox-seed",
+            state=folder / f"{name}.from-{source.name}.{SANDBOX_STATE}",
             url_option="--from-base-url",
         )
         source_rate = resolve_rate_limit(source, options.get("from_rate_limit"), None)

@@ -347,7 +347,7 @@ async def run_sync(
         input_hash=prepared.table.content_hash,
         mapping=prepared.mapping.digest + settings.statuses.digest,
         provider=settings.provider.name,
-        base_url=settings.base_url,
+        base_url=settings.bound_url or settings.base_url,
         account=settings.account,
         mode=settings.mode,
     )

@@ -43,6 +43,7 @@ class Settings:
     provider: Provider
     base_url: str
     api_key: SecretStr
+    bound_url: str | None = None  # the account a checkpoint binds, when not its base URL
     mapping: Path | None = None
     checkpoint: Path | None = None
     report: Path | None = None

@@ -267,6 +267,16 @@ class Emulator(ABC):
         with self.lock:
             return copy.deepcopy(self._stored())
 
+    def stored_partners(self) -> list[dict[str, JSON]]:
+        """The stored partners as seed records that recreate them as they are."""
+        with self.lock:
+            return [self._seed_fields(record) for record in copy.deepcopy(self._stored())]
+
+    def _seed_fields(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A stored record as a seed record; the response shape already is one, but where a
+        provider shows a field otherwise than it takes it (a code inside a link)."""
+        return record
+
     def add_partner(self, fields: Mapping[str, JSON]) -> dict[str, JSON]:
         """Insert a partner as the provider's own UI would; returns the stored record."""
         with self.lock:

@@ -235,6 +235,12 @@ class PartneroEmulator(Emulator):
     def _stored(self) -> list[dict[str, Any]]:
         return self._rows
 
+    def _seed_fields(self, record: dict[str, Any]) -> dict[str, Any]:
+        # Tags are shown as {"value": ...}; the referral key only inside the link.
+        record["tags"] = [tag["value"] if isinstance(tag, dict) else tag for tag in record["tags"]]
+        record["key"] = self._key_of[record["id"]]
+        return record
+
     def _insert_lenient(
         self, fields: Mapping[str, JSON], created: datetime, what: str
     ) -> dict[str, Any]:

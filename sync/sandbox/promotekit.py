@@ -136,6 +136,15 @@ class PromoteKitEmulator(Emulator):
     def _stored(self) -> list[dict[str, Any]]:
         return self._rows
 
+    def _seed_fields(self, record: dict[str, Any]) -> dict[str, Any]:
+        # The codes are shown inside the link and the promo codes, the campaign as an object.
+        if record["links"]:
+            record["ref_code"] = record["links"][0]["code"]
+        if record["promo_codes"]:
+            record["promo_code"] = record["promo_codes"][0]["code"]
+        record["campaign_id"] = record["campaign"]["id"]
+        return record
+
     def _insert_lenient(
         self, fields: Mapping[str, JSON], created: datetime, what: str
     ) -> dict[str, Any]:

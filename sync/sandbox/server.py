@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import secrets
 import socket
 import threading
 import time
@@ -99,6 +100,7 @@ class Sandbox:
         partners_limit: int | None = None,
         email_lookup: bool = True,
         groups: Sequence[Mapping[str, Any]] = (),
+        restored: bool = False,
     ) -> None:
         """Set up the emulator; nothing listens until start().
 
@@ -117,6 +119,8 @@ class Sandbox:
             email_lookup: whether Partnero's undocumented GET /v1/partner answers.
             groups: Dub's partner groups besides `default`, each with an `id` (grp_…) and/or
                 a `slug`, and a `programId` to make it another program's group.
+            restored: `seed` is an earlier run's `stored_partners()`: new ids must not repeat
+                the ones the first run handed out.
 
         Raises:
             ValueError: an unknown provider, a negative rate limit, or a bad seed record.
@@ -136,6 +140,8 @@ class Sandbox:
                 groups=tuple(groups),
             )
         )
+        if restored:
+            self._emulator.rng.seed(secrets.randbits(64))
         if seed:
             self._emulator.seed(list(seed))
         self._routes: Sequence[Route] = self._emulator.routes
@@ -253,6 +259,10 @@ class Sandbox:
     def partners(self) -> list[dict[str, Any]]:
         """A snapshot of the stored partners, in the provider's response shape."""
         return self._emulator.partners()
+
+    def stored_partners(self) -> list[dict[str, Any]]:
+        """The stored partners as seed records that recreate them (`seed=`, `restored=True`)."""
+        return self._emulator.stored_partners()
 
     def add_partner(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Insert a partner as if someone created it in the provider's UI."""
