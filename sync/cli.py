@@ -162,7 +162,8 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--sandbox-seed",
             type=click.Path(path_type=Path, dir_okay=False, exists=True),
-            help="With the built-in sandbox: partners that exist before the run (JSON or JSONL).",
+            help="With the built-in sandbox: partners of a new sandbox account (JSON or JSONL). "
+            "The account is kept in INPUT.PROVIDER.sandbox.json; delete it to start over.",
         ),
         click.option(
             "--json-logs/--console-logs",
