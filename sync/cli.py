@@ -652,12 +652,10 @@ def _print_summary(
     calls = sum(summary.calls.values())
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.calls.items()))
     click.echo(f"  API calls: {calls}" + (f" ({detail})" if detail else ""))
-    sent = summary.counts.get("created", 0) + summary.counts.get("invited", 0)
     budget = summary.budget or settings.rate_limit
-    if sent and summary.create_seconds > 0:
-        rate = sent / summary.create_seconds
+    if summary.create_pace is not None:
         what = "invitations" if settings.invite else "creates"
-        click.echo(f"  {what}: {rate:.1f}/s (budget {budget / 60:.1f} requests/s)")
+        click.echo(f"  {what}: {summary.create_pace:.1f}/s (budget {budget / 60:.1f} requests/s)")
     if summary.rate_limited:
         click.echo(f"  rate limited: {summary.rate_limited} answers of 429 (every worker waited)")
     if summary.budget_learned:

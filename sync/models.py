@@ -190,7 +190,7 @@ class RunSummary:
     elapsed: float = 0.0
     strategy: Strategy | None = None
     resumed: bool = False
-    create_seconds: float = 0.0
+    create_pace: float | None = None  # creates sent per second this run (Worker.pace)
     rate_limited: int = 0  # 429 answers received
     budget: float | None = None  # requests per minute in force at the end
     budget_learned: bool = False  # the provider stated its limit (a header) during the run

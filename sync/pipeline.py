@@ -379,7 +379,7 @@ async def run_sync(
             stage.codes,
             strategy=stage.strategy,
             resumed=resumed,
-            create_seconds=worker.seconds,
+            create_pace=http.pace("invite" if settings.invite else "create"),
         )
         if so_far is not None:
             so_far.result = result

@@ -145,6 +145,7 @@ class ProviderHTTP:
         self._base_path = base_path if base_path and given.endswith(base_path) else ""
         self.limiter = limiter
         self.calls: Counter[str] = Counter()
+        self._sent_at: dict[str, list[float]] = {}  # when the budget let each call of a kind go
         self.rate_limited = 0
         self._error_message = error_message
         self._is_account_error = is_account_error
@@ -168,6 +169,17 @@ class ProviderHTTP:
             ),
             transport=transport,
         )
+
+    def pace(self, kind: str) -> float | None:
+        """Calls of `kind` per second as the budget let them go, or None with fewer than two.
+
+        n calls paced by the budget span n - 1 intervals, so the rate is the calls after the
+        first over the time from the first to the last: dividing all n by the run's length
+        would show a short run faster than its budget allows.
+        """
+        times = self._sent_at.get(kind, [])
+        span = times[-1] - times[0] if len(times) > 1 else 0.0
+        return (len(times) - 1) / span if span > 0 else None
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -210,6 +222,7 @@ class ProviderHTTP:
         """
         await self.limiter.acquire()
         self.calls[kind] += 1
+        self._sent_at.setdefault(kind, []).append(time.monotonic())
         where = f"{method} {path}"
         request = self._client.build_request(method, self._relative(path), params=params, json=json)
         response: httpx.Response | None = None

@@ -3,6 +3,7 @@ the provider (signals, the checkpoint lock, usage errors), tried once."""
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from pathlib import Path
@@ -125,3 +126,16 @@ def test_the_partner_limit_still_stops_the_run(make_sandbox, tmp_path: Path):
     result = run_cli(sync_args(sandbox, tmp_path, roster, "--concurrency", "1"))
     assert result.code == 4, result.output
     assert len(sandbox.partners()) == 2
+
+
+def test_the_pace_line_never_shows_more_creates_than_the_budget(make_sandbox, tmp_path: Path):
+    """A short run's creates span one interval fewer than their count: dividing all of them by
+    the run's length showed 20.9/s against a 20.0/s budget."""
+    sandbox = make_sandbox()
+    roster = tmp_path / "in.csv"
+    write_roster(roster, 15)
+    result = run_cli(sync_args(sandbox, tmp_path, roster, "--rate-limit", "1200"))
+    assert result.code == 0, result.output
+    pace = re.search(r"creates: ([\d.]+)/s \(budget ([\d.]+) requests/s\)", result.stdout)
+    assert pace is not None, result.stdout
+    assert float(pace.group(1)) <= float(pace.group(2))
