@@ -56,6 +56,7 @@ class Account:
     key: SecretStr
     embedded: bool  # the built-in sandbox, whose account is kept in a state file
     bound_url: str | None = None  # what a checkpoint binds instead of the (changing) URL
+    state: Path | None = None  # the built-in sandbox's account file
 
 
 def _account(
@@ -116,6 +117,7 @@ def _sandbox_account(
         key=SecretStr(key),
         embedded=True,
         bound_url=f"built-in {provider.name} sandbox",
+        state=state,
     )
 
 
@@ -201,6 +203,7 @@ def resolve_settings(
             outage=float(options.get("unreachable_after", 60.0)),
         ),
         sandbox_seed=options.get("sandbox_seed"),
+        sandbox_state=target.state,
         source=source or platform,
         invite=invite,
         statuses=_status_policy(options, migrating=origin_name is not None),

@@ -51,6 +51,9 @@ def run_files(settings: Settings, *, keeps_checkpoint: bool = True) -> list[RunF
         RunFile("the sandbox seed", settings.sandbox_seed, False)
         if settings.sandbox_seed
         else None,
+        RunFile("the built-in sandbox's account", settings.sandbox_state, True)
+        if settings.sandbox_state
+        else None,
     ]
     checkpoint = settings.checkpoint
     if checkpoint is not None:

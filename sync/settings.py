@@ -60,6 +60,7 @@ class Settings:
     source: Origin | None = None  # the platform a migration reads from
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sandbox_seed: Path | None = None  # set when the run uses the embedded sandbox
+    sandbox_state: Path | None = None  # the embedded sandbox's account file, which it writes
     invite: bool = False  # send invitations instead of creating partners
     statuses: StatusPolicy = field(default_factory=StatusPolicy)  # who moves (sync.migration)
 

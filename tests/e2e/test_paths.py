@@ -441,3 +441,22 @@ def test_a_parquet_list_or_struct_in_a_text_field_is_an_invalid_row_naming_its_t
     sent = sandbox.partners()
     assert [partner["email"] for partner in sent] == ["di@example.com"]
     assert sandbox.stats.creates_committed == 1
+
+
+def test_a_report_over_the_keyless_sandbox_account_is_refused(
+    roster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a key the run keeps the built-in sandbox's partners in INPUT.PROVIDER.sandbox.json:
+    a report written there would replace the trial account with a CSV."""
+    monkeypatch.chdir(tmp_path)
+    state = roster.with_name("roster.csv.dub.sandbox.json")
+    try:
+        result = CliRunner().invoke(
+            cli, ["sync", str(roster), "-p", "dub", "--report", str(state)], env={}
+        )
+    finally:
+        structlog.reset_defaults()
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "the report and the built-in sandbox's account are the same file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not roster.with_name("roster.csv.dub.report.csv").exists()
