@@ -18,6 +18,7 @@ import click
 import structlog
 
 from sync import logs
+from sync.account_lock import account_lock
 from sync.catalog import builtin_mapping, builtin_mappings
 from sync.checkpoint import Checkpoint, read_status
 from sync.errors import Interrupted, ReportError, SyncError, UsageError
@@ -563,6 +564,12 @@ def _sync(options: dict[str, Any]) -> int:
     with reported, stack, contextlib.ExitStack() as opened:
         # Before the checkpoint is created: a refused run leaves nothing behind.
         check_run_files(run_files(settings))
+        # Before the first request: a second run on this account stops here, sending nothing.
+        opened.enter_context(
+            account_lock(
+                settings.provider.name, settings.bound_url or settings.base_url, settings.account
+            )
+        )
         restart = settings.restart  # a damaged checkpoint is set aside, then started anew
         checkpoint = opened.enter_context(Checkpoint.open(checkpoint_path, restart=restart))
         progress = opened.enter_context(_progress())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import stat
@@ -10,13 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from sync.account_lock import account_lock
+from sync.providers import get_provider
 from sync.sandbox import Faults, load_seed
+from sync.settings import Settings
 
 from .conftest import (
     CASES,
     PROVIDER_NAMES,
     SAMPLES,
+    ScannedProcess,
     cli_env,
     email_counts,
     read_report,
@@ -175,6 +181,27 @@ def test_kill_9_mid_run_then_the_same_command_finishes_exactly_once(
     assert sandbox.stats.creates_committed == 120
 
 
+def _racing_run(case, sandbox, tmp_path: Path, path: Path, runtime: Path) -> ScannedProcess:
+    return start_cli(
+        [
+            "sync",
+            str(path),
+            "-p",
+            case.name,
+            "--base-url",
+            sandbox.base_url,
+            # Paced by latency: more creates would race between the two runs.
+            "--rate-limit",
+            "6000",
+            "--checkpoint",
+            str(tmp_path / f"{path.stem}.checkpoint"),
+            "--report",
+            str(tmp_path / f"{path.stem}.report.csv"),
+        ],
+        env=cli_env(provider=case.name, XDG_RUNTIME_DIR=str(runtime)),
+    )
+
+
 def test_two_runs_with_their_own_checkpoints_on_one_account_create_nobody_twice(
     case, make_sandbox, tmp_path: Path
 ):
@@ -182,40 +209,54 @@ def test_two_runs_with_their_own_checkpoints_on_one_account_create_nobody_twice(
     left, right = tmp_path / "left.csv", tmp_path / "right.csv"
     write_roster(left, 60)
     write_roster(right, 60, start=30)  # 30 partners in both
-    runs = [
-        start_cli(
-            [
-                "sync",
-                str(path),
-                "-p",
-                case.name,
-                "--base-url",
-                sandbox.base_url,
-                # Paced by latency: more creates race between the two runs.
-                "--rate-limit",
-                "6000",
-                "--checkpoint",
-                str(tmp_path / f"{path.stem}.checkpoint"),
-                "--report",
-                str(tmp_path / f"{path.stem}.report.csv"),
-            ],
-            env=cli_env(provider=case.name),
-        )
-        for path in (left, right)
-    ]
-    for process in runs:
-        process.communicate(timeout=120)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    runs = [_racing_run(case, sandbox, tmp_path, path, runtime) for path in (left, right)]
+    answers = [(process.communicate(timeout=120), process.returncode) for process in runs]
     counts = email_counts(sandbox)
-    assert len(counts) == 90 and max(counts.values()) == 1
-    rows = list(statuses(tmp_path / "left.report.csv").values()) + list(
-        statuses(tmp_path / "right.report.csv").values()
-    )
-    assert len(rows) == 120 and set(rows) <= {"created", "exists"}
-    if case.name != "dub":
-        # Each shared partner was created by one run; the other found it, in its plan or as a
-        # create refused for the taken email. (Dub's upsert answers 201 with the partner the
-        # other run made, indistinguishable from a create of its own.)
-        assert rows.count("exists") == 30
+    assert max(counts.values()) == 1
+    created = 0
+    for path, ((stdout, stderr), code) in zip((left, right), answers, strict=True):
+        report = tmp_path / f"{path.stem}.report.csv"
+        if code == 3:  # the other run held the account: this one sent nothing
+            assert "another partner-sync run is writing to this" in stderr, stderr
+            assert not report.exists()
+            continue
+        assert code == 0, stdout + stderr
+        rows = list(statuses(report).values())
+        assert len(rows) == 60 and set(rows) <= {"created", "exists"}
+        created += rows.count("created")
+    # Every provider, Dub's upsert included: no partner is claimed by both runs.
+    assert created == len(counts)
+
+
+def test_a_second_run_on_a_busy_account_stops_at_once_naming_the_first(
+    case, make_sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    sandbox = make_sandbox(case.name)
+    roster = tmp_path / "roster.csv"
+    write_roster(roster, 10)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    account = Settings(
+        input=roster,
+        provider=get_provider(case.name),
+        base_url=sandbox.base_url,
+        api_key=SecretStr(case.key),
+    ).account
+    # This test holds the account as a running sync would, from before its first request.
+    with account_lock(case.name, sandbox.base_url, account):
+        refused = _racing_run(case, sandbox, tmp_path, roster, runtime)
+        stdout, stderr = refused.communicate(timeout=60)
+    assert refused.returncode == 3, stdout + stderr
+    busy = f"another partner-sync run is writing to this {case.name} account (pid {os.getpid()}, "
+    assert busy in stderr and "run again when it has finished" in stderr
+    assert sandbox.partners() == []
+    # Once the holder has finished, the account is free again.
+    again = _racing_run(case, sandbox, tmp_path, roster, runtime)
+    again.communicate(timeout=60)
+    assert again.returncode == 0 and len(email_counts(sandbox)) == 10
 
 
 def test_the_api_key_appears_nowhere_the_tool_writes(case, seeded, tmp_path: Path):
