@@ -67,7 +67,9 @@ def test_second_run_on_the_same_checkpoint_is_refused(make_sandbox, tmp_path: Pa
     second = run_cli(args)
     first.communicate(timeout=60)
     assert second.code == 3
-    assert "another partner-sync run is using checkpoint" in second.stderr
+    # The account lock, taken before the checkpoint's, refuses it first (the checkpoint's own
+    # lock: tests/unit/test_checkpoint.py).
+    assert "another partner-sync run is writing to this dub account (pid " in second.stderr
     assert first.returncode == 0
     assert max(email_counts(sandbox).values()) == 1
 
