@@ -62,7 +62,7 @@ def run_in_process(args: Sequence[str]) -> Run:
     return Run(result.exit_code, result.stdout, result.stderr, escaped)
 
 
-def run_subprocess(args: Sequence[str]) -> Run:
+def run_subprocess(args: Sequence[str], *, timeout: float = 120) -> Run:
     """The real command in its own process, as a user or a cron job runs it."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["DUB_API_KEY"] = DUB_KEY
@@ -72,7 +72,7 @@ def run_subprocess(args: Sequence[str]) -> Run:
         text=True,
         env=env,
         cwd=ROOT,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
     return Run(completed.returncode, completed.stdout, completed.stderr)
