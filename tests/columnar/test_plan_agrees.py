@@ -13,6 +13,9 @@ from sync.columnar.plan import candidates_of, match, needing_check, split_keys
 from sync.models import Candidate, Outcome, RemotePartner, Status, email_key
 from sync.plan import Knowledge, RemoteIndex, build_plan
 
+# Agreement of the two cores over many generated cases: the long tier (`pytest -m slow`).
+pytestmark = pytest.mark.slow
+
 EMAILS = ["a@x.com", "A@X.com", "b@x.com", "c@x.com", "d@x.com", "Straße@x.com"]
 TENANTS = [None, None, "t1", "t2", "t3", ""]
 

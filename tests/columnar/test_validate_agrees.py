@@ -34,6 +34,9 @@ from .strategies import (
     usernames,
 )
 
+# Agreement of the two cores over many generated cases: the long tier (`pytest -m slow`).
+pytestmark = pytest.mark.slow
+
 DUB = Dub()
 ROOT = Path(__file__).resolve().parents[2]
 DUB_FIELDS = {

@@ -6,6 +6,8 @@ import csv
 import time
 from pathlib import Path
 
+import pytest
+
 from sync.sandbox import Faults
 
 from .conftest import email_counts, run_cli, start_cli, statuses, sync_args, write_roster
@@ -81,6 +83,7 @@ def test_a_broken_export_stops_before_anything_is_sent(make_sandbox, tmp_path: P
     assert run_cli(args(sandbox, tmp_path, roster, "--max-invalid-share", "0.6")).code == 1
 
 
+@pytest.mark.slow
 def test_rerun_retries_transient_failures_but_never_resends_a_refusal(make_sandbox, tmp_path: Path):
     sandbox = make_sandbox(faults=Faults(latency=0.05))
     roster = tmp_path / "roster.csv"

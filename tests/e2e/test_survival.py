@@ -105,6 +105,7 @@ def test_sigterm_stops_within_seconds_with_the_checkpoint_saved(make_sandbox, tm
     assert sandbox.stats.creates_committed == 100
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("provider", PROVIDER_NAMES)
 @pytest.mark.parametrize("unit", ["seconds", "epoch-seconds", "epoch-ms"])
 def test_429_bursts_in_every_retry_after_unit(make_sandbox, tmp_path: Path, unit: str, provider):

@@ -259,6 +259,7 @@ def test_a_second_run_on_a_busy_account_stops_at_once_naming_the_first(
     assert again.returncode == 0 and len(email_counts(sandbox)) == 10
 
 
+@pytest.mark.slow
 def test_the_api_key_appears_nowhere_the_tool_writes(case, seeded, tmp_path: Path):
     args = sync_args(seeded, tmp_path, SAMPLES / "roster.csv", "--verbose")
     result = run_cli(args, env=cli_env(provider=case.name))
