@@ -176,7 +176,10 @@ def test_a_provider_that_vanishes_mid_run_stops_after_the_outage_limit(tmp_path:
     assert f"could not reach dub at {server.base_url}/partners" in run.stderr
     assert "no answer for" in run.stderr
     assert seconds < 90, seconds
-    assert len(server.requests("POST")) == 1
+    # Creates already in flight on other workers when it went may have arrived too; none of
+    # the rows whose outcome became unknown was sent again.
+    posted = [got.body["email"] for got in server.requests("POST")]
+    assert 1 <= len(posted) <= 3 and len(set(posted)) == len(posted), posted
 
 
 # --- Retry-After ---------------------------------------------------------------------------

@@ -88,6 +88,7 @@ def test_sigkill_at_random_moments_never_duplicates_or_loses_a_row(make_sandbox,
     assert {kill.split("@")[0] for kill in kills} == {"starting", "listing", "creating"}
 
 
+@pytest.mark.slow
 def test_sigterm_stops_within_seconds_with_the_checkpoint_saved(make_sandbox, tmp_path: Path):
     sandbox = make_sandbox(faults=Faults(latency=0.2))
     roster = tmp_path / "roster.csv"

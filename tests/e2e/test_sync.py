@@ -132,6 +132,7 @@ FAULT_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("provider", "faults"), FAULT_CASES)
 def test_faults_never_duplicate_and_never_lose_a_row(
     make_sandbox, tmp_path: Path, provider: str, faults: Faults

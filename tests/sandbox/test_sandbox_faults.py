@@ -52,7 +52,8 @@ def test_timeout_after_commits_then_stalls(make_sandbox, make_client):
     started = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         create(client)
-    assert time.monotonic() - started < 1.5
+    # Ten answers of 0.3 s one after another take 3 s: less means they overlapped.
+    assert time.monotonic() - started < 3.0
     assert len(sandbox.partners()) == 1
     assert sandbox.stats.faults["timeout_after"] == 1
 
