@@ -15,7 +15,6 @@ import fcntl
 import functools
 import json
 import os
-import secrets
 import sqlite3
 import sys
 import time
@@ -29,18 +28,9 @@ import structlog
 
 from sync.errors import CheckpointError, ConfigError
 from sync.models import Action, Outcome, PlanEntry, Status, Strategy, email_key
-from sync.outcomes import EARLIER_RUN
 from sync.plan import Knowledge
 
-SCHEMA_VERSION = 2
-# What each format added to the one before, applied to an older checkpoint when it is opened.
-_MIGRATIONS = {
-    # When a row was created, and by which run (a run is one opening of the checkpoint).
-    2: (
-        "ALTER TABLE rows ADD COLUMN created_at TEXT",
-        "ALTER TABLE rows ADD COLUMN created_run TEXT",
-    ),
-}
+SCHEMA_VERSION = 1
 SENDING = "sending"
 # Where --restart keeps a damaged checkpoint: beside it, under this suffix.
 DAMAGED = ".damaged"
@@ -70,9 +60,7 @@ CREATE TABLE IF NOT EXISTS rows (
     message TEXT NOT NULL DEFAULT '',
     field TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
-    retryable INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT,
-    created_run TEXT
+    retryable INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS rows_state ON rows (state);
 -- What earlier runs learned about the account, kept across jobs so that a nightly run over a
@@ -123,8 +111,6 @@ class Checkpoint:
         self.path = path
         self._db = connection
         self._lock_fd = lock_fd
-        # This run: the rows it creates carry it, so that a later run's report tells them apart.
-        self.run = f"{_now()} {secrets.token_hex(6)}"
 
     @classmethod
     def open(cls, path: Path, *, restart: bool = False) -> Checkpoint:
@@ -354,15 +340,14 @@ class Checkpoint:
                     (refusal, outcome.status.value, outcome.field, outcome.message, _now()),
                 )
             db.execute(
-                "UPDATE rows SET state = ?, remote_id = ?, message = ?, field = ?, retryable = ?, "
-                "created_at = ?, created_run = ? WHERE row = ?",
+                "UPDATE rows SET state = ?, remote_id = ?, message = ?, field = ?, retryable = ? "
+                "WHERE row = ?",
                 (
                     outcome.status.value,
                     outcome.remote_id,
                     outcome.message,
                     outcome.field,
                     _RETRY_LOOK_UP if look_up_only else int(retryable),
-                    *((_now(), self.run) if outcome.status is Status.CREATED else (None, None)),
                     outcome.row,
                 ),
             )
@@ -382,18 +367,6 @@ class Checkpoint:
         """Every row's (row, state, remote_id, message, field), in row order."""
         query = "SELECT row, state, remote_id, message, field FROM rows ORDER BY row"
         return self._db.execute(query).fetchall()
-
-    def reported_rows(self) -> list[tuple[int, str, str | None, str, str | None]]:
-        """`journal_rows` as this run reports them: a row an earlier run created is `exists`,
-        with when, so that a summary counts as created only what this run created."""
-        query = (
-            "SELECT row, CASE WHEN state = ? AND created_run IS NOT ? THEN ? ELSE state END, "
-            "remote_id, CASE WHEN state = ? AND created_run IS NOT ? THEN ? || "
-            "COALESCE(' at ' || created_at, '') ELSE message END, field FROM rows ORDER BY row"
-        )
-        created, earlier = Status.CREATED.value, Status.EXISTS.value
-        params = (created, self.run, earlier, created, self.run, EARLIER_RUN)
-        return self._db.execute(query, params).fetchall()
 
     def counts(self) -> Counter[str]:
         return Counter(
@@ -547,7 +520,6 @@ def _open_whole(path: Path, *, unclean: bool) -> sqlite3.Connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(f"PRAGMA synchronous={_SYNCHRONOUS}")
         connection.executescript(_SCHEMA)
-        _migrate(connection)
     except sqlite3.DatabaseError as exc:
         connection.close()
         ours = "not a database" not in str(exc)
@@ -556,16 +528,6 @@ def _open_whole(path: Path, *, unclean: bool) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
-
-
-def _migrate(connection: sqlite3.Connection) -> None:
-    """Bring an older checkpoint's tables to this format (`_SCHEMA` makes new ones whole)."""
-    columns = {name for _, name, *_ in connection.execute("PRAGMA table_info(rows)")}
-    if "created_run" in columns:
-        return
-    for version in sorted(_MIGRATIONS):
-        for statement in _MIGRATIONS[version]:
-            connection.execute(statement)
 
 
 @functools.cache

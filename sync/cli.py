@@ -654,9 +654,6 @@ def _print_summary(
 ) -> None:
     rows = summary.total_rows
     counts = ", ".join(f"{name} {count}" for name, count in sorted(summary.counts.items()))
-    if summary.created_earlier:  # `created` counts only this run's creates
-        this_run = summary.counts.get("created", 0)
-        counts += f"; created {this_run} this run ({summary.created_earlier} by earlier runs)"
     click.echo(
         f"{command}: {rows} rows into {settings.provider.name} in {summary.elapsed:.1f}s: {counts}"
     )

@@ -14,9 +14,6 @@ import polars as pl
 
 from sync.models import PROBLEM_STATUSES, Outcome, Status
 
-# The message of a row reported `exists` because an earlier run on its checkpoint created it.
-EARLIER_RUN = "created by an earlier run"
-
 COLUMNS = ("row", "status", "remote_id", "email", "tenant_id", "field", "message")
 SCHEMA = {
     "row": pl.Int64,
@@ -60,13 +57,6 @@ class Outcomes:
     def counts(self) -> Counter[str]:
         """How many rows ended with each status."""
         return Counter(dict(self.frame["status"].value_counts().iter_rows()))
-
-    def created_earlier(self) -> int:
-        """Rows an earlier run created (reported `exists`, so that `created` is this run's)."""
-        earlier = (pl.col("status") == Status.EXISTS.value) & pl.col("message").str.starts_with(
-            EARLIER_RUN
-        )
-        return int(self.frame.select(earlier.sum()).item())
 
     def problem_count(self) -> int:
         """Rows that make the exit code 1."""

@@ -182,30 +182,6 @@ def test_kill_9_mid_run_then_the_same_command_finishes_exactly_once(
     assert sandbox.stats.creates_committed == 120
 
 
-def test_a_rerun_of_a_finished_job_reports_nothing_created_this_run(
-    case, make_sandbox, tmp_path: Path
-):
-    sandbox = make_sandbox(case.name)
-    roster = tmp_path / "roster.csv"
-    write_roster(roster, 20)
-    env = cli_env(provider=case.name)
-    first = run_cli(sync_args(sandbox, tmp_path, roster, report="first.csv"), env=env)
-    assert first.code == 0, first.output
-    assert "created 20" in first.stdout and "this run" not in first.stdout
-    rerun = run_cli(sync_args(sandbox, tmp_path, roster, report="rerun.csv"), env=env)
-    assert rerun.code == 0, rerun.output
-    assert "exists 20; created 0 this run (20 by earlier runs)" in rerun.stdout
-    calls = next(line for line in rerun.stdout.splitlines() if "API calls:" in line)
-    assert "create" not in calls, calls  # nothing sent (a provider may be probed)
-    lines = read_report(tmp_path / "rerun.csv")
-    assert {line["status"] for line in lines} == {"exists"} and len(lines) == 20
-    assert all(
-        re.fullmatch(r"created by an earlier run at \d{4}-\d\d-\d\dT[\d:]{8}Z", line["message"])
-        for line in lines
-    )
-    assert len(email_counts(sandbox)) == 20
-
-
 def _racing_run(case, sandbox, tmp_path: Path, path: Path, runtime: Path) -> ScannedProcess:
     return start_cli(
         [

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-import sqlite3
 import stat
 from pathlib import Path
 
@@ -123,39 +121,3 @@ def test_status_of_a_damaged_checkpoint_says_how_to_start_over(tmp_path: Path):
     with pytest.raises(ConfigError, match="not a partner-sync checkpoint") as caught:
         read_status(path)
     assert "--restart" in str(caught.value)
-
-
-def test_a_row_created_by_an_earlier_run_is_reported_as_such(tmp_path: Path):
-    path = tmp_path / "run.checkpoint"
-    with Checkpoint.open(path) as checkpoint:
-        checkpoint.save_plan(BINDING, decisions(entries()), STRATEGY)
-        checkpoint.mark_done(Outcome(row=1, status=Status.CREATED, remote_id="pn_1"))
-        # The run that created it reports it created.
-        assert checkpoint.reported_rows()[0][1:3] == ("created", "pn_1")
-    with Checkpoint.open(path) as checkpoint:
-        row, state, remote_id, message, _ = checkpoint.reported_rows()[0]
-        assert (row, state, remote_id) == (1, "exists", "pn_1")
-        assert re.fullmatch(
-            r"created by an earlier run at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", message
-        )
-        assert checkpoint.journal()[1][0] == "created"  # the journal itself is unchanged
-
-
-def test_a_checkpoint_of_the_first_format_gains_the_creation_columns(tmp_path: Path):
-    path = tmp_path / "old.checkpoint"
-    with sqlite3.connect(path) as db:
-        db.executescript(
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-            "CREATE TABLE rows (row INTEGER PRIMARY KEY, state TEXT NOT NULL, remote_id TEXT, "
-            "message TEXT NOT NULL DEFAULT '', field TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
-            "retryable INTEGER NOT NULL DEFAULT 0);"
-            "INSERT INTO meta VALUES ('version', '1');"
-            "INSERT INTO rows (row, state, remote_id) VALUES (1, 'created', 'pn_1');"
-            "INSERT INTO rows (row, state) VALUES (2, 'create');"
-        )
-    db.close()
-    with Checkpoint.open(path) as checkpoint:
-        # Created before the format recorded when: an earlier run, time unknown.
-        assert checkpoint.reported_rows()[0][1:4] == ("exists", "pn_1", "created by an earlier run")
-        checkpoint.mark_done(Outcome(row=2, status=Status.CREATED, remote_id="pn_2"))
-        assert checkpoint.reported_rows()[1][1] == "created"
