@@ -290,9 +290,8 @@ def sync(**options: Any) -> None:
 
     Run the same command again after a crash, a kill or Ctrl-C: it finishes the job from the
     checkpoint, looking up any partner whose create had an unknown outcome before resending.
-    The summary counts as created only this run's creates; rows an earlier run created are
-    reported `exists` ("created by an earlier run at ..."). One run at a time per account on
-    this machine: a second exits 3 at once, naming the run that holds the account.
+    One run at a time per account on this machine: a second exits 3 at once, naming the run
+    that holds the account.
 
     \b
     Example:

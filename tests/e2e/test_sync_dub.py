@@ -58,7 +58,7 @@ def test_ctrl_c_saves_the_checkpoint_and_exits_130(make_sandbox, tmp_path: Path)
 def test_second_run_on_the_same_checkpoint_is_refused(make_sandbox, tmp_path: Path):
     sandbox = make_sandbox(faults=Faults(latency=0.1))
     roster = tmp_path / "in.csv"
-    write_roster(roster, 60)
+    write_roster(roster, 300)  # long enough that the second starts while it runs
     args = sync_args(sandbox, tmp_path, roster, "--concurrency", "2")
     first = start_cli(args)
     deadline = time.monotonic() + 30
