@@ -26,6 +26,7 @@ from sync.models import RunSummary
 from sync.options import resolve_settings
 from sync.paths import check_run_files, run_files
 from sync.pipeline import RunResult, SoFar, run_plan, run_sync
+from sync.progress import display as progress_display
 from sync.providers import PROVIDERS
 from sync.report import write_report
 from sync.settings import (
@@ -169,7 +170,8 @@ def _common_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--json-logs/--console-logs",
             default=None,
-            help="Log format on stderr (default: by terminal).",
+            help="Log format on stderr (default: readable on a terminal, below which each "
+            "stage shows a bar with count, rate and ETA; JSON lines in a pipe).",
         ),
         click.option(
             "--invite",
@@ -544,7 +546,7 @@ def _read_source(
 def _plan(options: dict[str, Any], command: str = "plan") -> int:
     settings, reading, stack = resolve_settings(options)
     so_far = SoFar()
-    with _reported_if_stopped(so_far, settings, command), stack, _progress() as progress:
+    with _reported_if_stopped(so_far, settings, command), stack, progress_display() as progress:
         if reading is not None:  # a plan keeps no snapshot of the source
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             settings = replace(settings, input=folder / "source.csv")
@@ -574,7 +576,7 @@ def _sync(options: dict[str, Any]) -> int:
         )
         restart = settings.restart  # a damaged checkpoint is set aside, then started anew
         checkpoint = opened.enter_context(Checkpoint.open(checkpoint_path, restart=restart))
-        progress = opened.enter_context(_progress())
+        progress = opened.enter_context(progress_display())
         # An unfinished migration resumes from its snapshot, not from a new listing.
         unfinished = checkpoint.has_plan and not checkpoint.finished and not settings.restart
         _read_source(settings, reading, progress, reuse=unfinished)
@@ -673,33 +675,6 @@ def _print_summary(
         click.echo(f"  report: {settings.report}")
     if checkpoint is not None and summary.resumed:
         click.echo(f"  resumed from checkpoint {checkpoint}")
-
-
-@contextlib.contextmanager
-def _progress() -> Iterator[Callable[[str, int, int | None], None] | None]:
-    """A one-line progress bar on stderr when it is a terminal; nothing otherwise."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    last = {"phase": ""}
-
-    def show(phase: str, done: int, total: int | None) -> None:
-        if phase != last["phase"] and last["phase"]:
-            click.echo("", err=True)
-        last["phase"] = phase
-        if total:
-            width = 30
-            filled = int(width * done / total)
-            bar = "#" * filled + "-" * (width - filled)
-            click.echo(f"\r{phase:<11} [{bar}] {done}/{total}", err=True, nl=False)
-        else:
-            click.echo(f"\r{phase:<11} {done}", err=True, nl=False)
-
-    try:
-        yield show
-    finally:
-        if last["phase"]:
-            click.echo("", err=True)
 
 
 def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -1,4 +1,7 @@
-"""structlog set-up: stderr, readable on a terminal, JSON lines otherwise; secrets redacted."""
+"""structlog set-up: stderr, readable on a terminal, JSON lines otherwise; secrets redacted.
+
+On a terminal every line is printed through one rich console, the one the progress display
+(sync/progress.py) draws on, so that a log line lands above the bars instead of inside one."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from collections.abc import Iterable, MutableMapping
 from typing import Any, TextIO
 
 import structlog
+from rich.console import Console
+from rich.text import Text
 
 REDACTED = "[redacted]"
 # Short strings would redact ordinary words; real keys are long.
@@ -17,6 +22,30 @@ MIN_SECRET_LENGTH = 8
 # headers): whichever key it is, the scheme stays and the credential goes. Lower-case "basic" is
 # left alone: it is an ordinary word far more often than a header.
 _CREDENTIAL = re.compile(r"\b((?i:bearer)|Basic|BASIC)(\s+)[A-Za-z0-9._~+/=:-]+")
+
+
+# The console of the terminal the logs go to, when they go to one (see `terminal`).
+_terminal: Console | None = None
+
+
+def terminal() -> Console | None:
+    """The rich console the logs print through, when they go to a terminal; else None."""
+    return _terminal
+
+
+class ConsoleLogger:
+    """A structlog logger that prints each rendered line through a rich console: while a live
+    display is on screen, the console prints the line above it."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+
+    def msg(self, message: str) -> None:
+        # The renderer's colours arrive as escape codes; rich re-draws them as its own styles.
+        self._console.print(Text.from_ansi(message), soft_wrap=True, highlight=False)
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
 
 
 class Redactor:
@@ -64,13 +93,22 @@ def configure(
         verbose: include debug events.
         stream: where logs go; stderr by default.
     """
+    global _terminal
     stream = stream or sys.stderr
+    tty = stream.isatty()
     if json is None:
-        json = not stream.isatty()
+        json = not tty
     renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if json
-        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=tty)
+    )
+    # Decided by the stream alone: a variable such as FORCE_COLOR must not bring bars and
+    # escape codes into a pipe.
+    console = Console(file=stream, force_terminal=True) if tty else None
+    _terminal = console
+    factory: Any = (
+        structlog.PrintLoggerFactory(file=stream)
+        if console is None
+        else (lambda *_: ConsoleLogger(console))
     )
     structlog.configure(
         processors=[
@@ -84,6 +122,6 @@ def configure(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.DEBUG if verbose else logging.INFO
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=factory,
         cache_logger_on_first_use=False,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from sync.models import (
 from sync.neutral import lost_in_migration, snapshot_csv
 from sync.outcomes import Outcomes
 from sync.plan import Knowledge, RemoteIndex, apply_refusals
+from sync.progress import Progress
 from sync.providers.http import ProviderHTTP
 from sync.ratelimit import RateLimiter
 from sync.reader import Table, read_table
@@ -63,8 +64,6 @@ from sync.validate import validate_rows
 from sync.worker import Job, Worker
 
 log = structlog.get_logger(__name__)
-
-Progress = Callable[[str, int, int | None], None]
 
 # A few bad rows in a small file are bad rows; a broken export makes many.
 MIN_INVALID_FOR_GUARD = 10
@@ -98,13 +97,15 @@ class RunResult:
     notes: list[str] = field(default_factory=list)  # summary lines: rows skipped, codes taken
 
 
-def prepare(settings: Settings) -> Prepared:
+def prepare(settings: Settings, progress: Progress | None = None) -> Prepared:
     """Read, map and validate the input; a file problem raises before anything is sent.
 
     Raises:
         InputError: the file, its encoding, its header or the mapping cannot be used.
     """
     provider = settings.provider
+    if progress:
+        progress("reading", 0, None)
     table = read_table(settings.input, encoding=settings.encoding)
     known = provider.known_fields()
     spec = _mapping_spec(settings, table, known)
@@ -123,6 +124,8 @@ def prepare(settings: Settings) -> Prepared:
     if not table.height:
         log.warning("the input has a header but no rows", input=str(settings.input))
     skipped = _skipped(settings.statuses, table, valid)
+    if progress:
+        progress("reading", table.height, table.height)
     return Prepared(table=table, mapping=mapping, valid=valid, skipped=skipped)
 
 
@@ -280,7 +283,7 @@ async def run_plan(
     From the moment the input is read, `so_far` holds the result, also when the plan stops
     early: rows it did not classify are `pending`."""
     started = time.monotonic()
-    prepared = prepare(settings)
+    prepared = prepare(settings, progress)
     http = connect(settings)
     plan: PlanFrame | None = None
     strategy: Strategy | None = None
@@ -342,7 +345,7 @@ async def run_sync(
     holds the result, also when the run stops early: rows not settled are `pending`.
     """
     started = time.monotonic()
-    prepared = prepare(settings)
+    prepared = prepare(settings, progress)
     binding = Binding(
         input_hash=prepared.table.content_hash,
         mapping=prepared.mapping.digest + settings.statuses.digest,
@@ -474,7 +477,9 @@ async def export_source(
     """
     provider = settings.provider
     http = connect(settings)
-    reader = RemoteReader(provider, http, settings.retry, settings.concurrency, progress)
+    # The source's listing is this run's reading stage.
+    reading = (lambda _, done, total: progress("reading source", done, total)) if progress else None
+    reader = RemoteReader(provider, http, settings.retry, settings.concurrency, reading)
     try:
         await reader.scan(await reader.count(), keep_records=True)
     finally:

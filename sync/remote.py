@@ -11,6 +11,7 @@ import structlog
 from sync.errors import ProviderError
 from sync.models import Candidate, Strategy
 from sync.plan import RemoteIndex
+from sync.progress import Progress
 from sync.providers.base import Page, Provider
 from sync.providers.http import ProviderHTTP
 from sync.retry import RetryPolicy, call_with_retries
@@ -18,7 +19,6 @@ from sync.retry import RetryPolicy, call_with_retries
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-Progress = Callable[[str, int, int | None], None]
 
 # A listing that does not end is stopped, not read until the process is killed. Pages beyond
 # what the provider's count allows are tolerated up to this many (partners added meanwhile),

@@ -22,7 +22,6 @@ from sync.models import Action, Outcome, PlanEntry, RunSummary, Status, Strategy
 from sync.outcomes import Outcomes
 from sync.pipeline import (
     Prepared,
-    Progress,
     RunResult,
     budget_of,
     connect,
@@ -33,6 +32,7 @@ from sync.pipeline import (
     run_notes,
     skipped_entries,
 )
+from sync.progress import Progress
 from sync.providers.base import Provider
 from sync.providers.http import ProviderHTTP
 from sync.remote import RemoteReader
@@ -44,7 +44,7 @@ Records = dict[str, Mapping[str, Any]]
 async def run_verify(settings: Settings, progress: Progress | None = None) -> RunResult:
     """Compare every input row with the partner the target holds for it."""
     started = time.monotonic()
-    prepared = prepare(settings)
+    prepared = prepare(settings, progress)
     distinct = split_keys(prepared.valid.keys, settings.tenant_label)
     http = connect(settings)
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -30,13 +30,13 @@ from sync.plan import (
     payload_digest,
     returned_partner_problem,
 )
+from sync.progress import Progress
 from sync.providers.base import Provider
 from sync.providers.http import ProviderHTTP
 from sync.retry import RetryPolicy, Sleep, backoff, call_with_retries
 
 log = structlog.get_logger(__name__)
 
-Progress = Callable[[str, int, int | None], None]
 # Outcomes that refuse a row for cause: the same row is not sent again by a later job.
 _REFUSED = frozenset({Status.INVALID, Status.CONFLICT})
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import structlog
 
-from sync.pipeline import Progress, export_source
+from sync.pipeline import export_source
+from sync.progress import Progress
 from sync.settings import Settings
 from sync.sources.platform import Reading, export_platform
 

@@ -1,0 +1,74 @@
+"""What a person sees of a run: on a terminal, each stage's bar with its count, rate, ETA and
+elapsed time, and log lines above the bars, each on its own line; in a pipe, plain lines only."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .conftest import ROOT, cli_env, run_cli, sync_args, write_roster
+from .terminal import run_on_terminal
+
+WIDTH = 100
+ROWS = 30
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+BAR = "━"
+CLOCK = r"\d+:\d\d:\d\d"
+ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _roster_sync(make_sandbox, tmp_path, *extra: str) -> list[str]:
+    sandbox = make_sandbox("dub", faults=_latency())
+    write_roster(tmp_path / "roster.csv", ROWS)
+    # 50 creates a second: long enough for the bars to measure a rate, short for the suite.
+    return sync_args(sandbox, tmp_path, tmp_path / "roster.csv", *extra, rate_limit="3000")
+
+
+def _latency():
+    from sync.sandbox import Faults
+
+    return Faults(latency=0.02)
+
+
+def test_a_terminal_shows_every_stage_with_count_rate_eta_and_logs_above_it(
+    make_sandbox, tmp_path
+):
+    run = run_on_terminal(
+        _roster_sync(make_sandbox, tmp_path), env=cli_env(), cwd=ROOT, width=WIDTH
+    )
+    assert run.code == 0, run.raw
+    screen = run.screen(WIDTH)
+
+    # Each stage's bar stays on screen when done: its count, its rate, ETA, elapsed.
+    for label, count in (("reading input", f"{ROWS}/{ROWS}"), ("sending", f"{ROWS}/{ROWS}")):
+        bars = [line for line in screen if line.startswith(label) and BAR in line]
+        assert len(bars) == 1, screen
+        pattern = rf"{count}\s+[\d.,]+/s\s+ETA {CLOCK}\s+elapsed {CLOCK}$"
+        assert re.search(pattern, bars[0]), bars[0]
+    assert any(line.startswith("listing partners") for line in screen), screen
+
+    # While sending, the ETA was an estimate from the rate, not a placeholder.
+    frames = ESCAPE.sub("", run.raw).replace("\r", "\n").splitlines()
+    running = [f for f in frames if f.startswith("sending") and f" {ROWS}/{ROWS} " not in f]
+    assert any(re.search(rf"[\d.,]+/s\s+ETA {CLOCK}", frame) for frame in running), running
+
+    # Every log line starts a line of its own; no bar has log text in it, nor a log line a bar.
+    logged = [line for line in screen if "[info" in line or "[warning" in line]
+    assert len(logged) >= 3, screen
+    assert all(TIMESTAMP.match(line) for line in logged), logged
+    assert not [line for line in screen if BAR in line and TIMESTAMP.search(line)], screen
+    for event in ("plan saved", "sending partners"):
+        assert any(TIMESTAMP.match(line) and event in line for line in screen), (event, screen)
+    # The summary stays on stdout, untouched by the display.
+    assert run.stdout.startswith(f"sync: {ROWS} rows into dub"), run.stdout
+    assert "\x1b" not in run.stdout
+
+
+def test_a_piped_run_prints_plain_lines_and_no_escape_codes(make_sandbox, tmp_path):
+    args = _roster_sync(make_sandbox, tmp_path)
+    run = run_cli(args, env={**cli_env(), "FORCE_COLOR": "1", "TERM": "xterm-256color"})
+    assert run.code == 0, run.output
+    assert "\x1b" not in run.output and "\r" not in run.output and BAR not in run.output
+    events = [json.loads(line)["event"] for line in run.stderr.splitlines()]
+    assert "sending partners" in events
+
