@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 
+from sync.sandbox import Faults
+
 from .conftest import ROOT, cli_env, run_cli, sync_args, write_roster
 from .terminal import run_on_terminal
 
@@ -18,21 +20,13 @@ ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def _roster_sync(make_sandbox, tmp_path, *extra: str) -> list[str]:
-    sandbox = make_sandbox("dub", faults=_latency())
+    sandbox = make_sandbox("dub", faults=Faults(latency=0.02))
     write_roster(tmp_path / "roster.csv", ROWS)
     # 50 creates a second: long enough for the bars to measure a rate, short for the suite.
     return sync_args(sandbox, tmp_path, tmp_path / "roster.csv", *extra, rate_limit="3000")
 
 
-def _latency():
-    from sync.sandbox import Faults
-
-    return Faults(latency=0.02)
-
-
-def test_a_terminal_shows_every_stage_with_count_rate_eta_and_logs_above_it(
-    make_sandbox, tmp_path
-):
+def test_a_terminal_shows_every_stage_with_count_rate_eta_and_logs_above_it(make_sandbox, tmp_path):
     run = run_on_terminal(
         _roster_sync(make_sandbox, tmp_path), env=cli_env(), cwd=ROOT, width=WIDTH
     )
@@ -71,4 +65,3 @@ def test_a_piped_run_prints_plain_lines_and_no_escape_codes(make_sandbox, tmp_pa
     assert "\x1b" not in run.output and "\r" not in run.output and BAR not in run.output
     events = [json.loads(line)["event"] for line in run.stderr.splitlines()]
     assert "sending partners" in events
-
