@@ -1,19 +1,21 @@
-"""Column checks derived from a provider's pydantic model, the single statement of its schema.
+"""Column checks compiled from a provider's pydantic model, the single statement of its schema.
 
 For every field a mapping can target (dotted for nested models) the model is read once: is the
-field required, is its text trimmed first, which checks apply. A check is understood when it is
-one of the field types of `sync.providers.fields` or a `min_length`/`max_length` bound; then it
-becomes a polars expression. Everything else (another validator, a number or a boolean field, a
-model-wide validator, aliases, defaults) makes the field `Leaf.known` False, and rows that give it
-a value are validated one by one by pydantic itself.
+field required, is its text trimmed first, what is sent when it is missing (a default), and
+which checks apply. Each field-constraint class of `sync.providers.fields` (and pydantic's own
+`min_length`/`max_length`) has its column expression here, in `_COLUMN_CHECKS`. A field whose
+annotation holds anything else says why in `Leaf.why_not`, and the rows that give it a value are
+decided by pydantic itself; `tests/unit/test_schema_compiles.py` lists, per provider, the only
+fields allowed to be so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import annotated_types
@@ -25,119 +27,253 @@ from pydantic.functional_validators import AfterValidator, BeforeValidator
 from sync.columnar import text
 from sync.providers.fields import (
     EmailAddress,
+    Excludes,
     FullMatch,
     MaxUtf16,
+    NamesOne,
     NoPrefix,
     NoSuffix,
     NotEmpty,
     OneOf,
+    PasswordPolicy,
     SingleLine,
+    SplitText,
     trim,
 )
 
 Check = Callable[[pl.Expr], pl.Expr]
 
-# Model settings that change nothing about how one text value is validated or dumped.
+# Model settings that change nothing about how one value is validated or dumped.
 _HARMLESS_CONFIG = frozenset({"extra", "title"})
+# The texts pydantic reads as a boolean (any case), as pydantic-core lists them.
+_TRUE = ("1", "on", "t", "true", "y", "yes")
+_FALSE = ("0", "off", "f", "false", "n", "no")
+
+
+@dataclass(frozen=True, slots=True)
+class TextRule:
+    """How one text value is checked: trimmed first or not, then every check."""
+
+    trim: bool = False
+    checks: tuple[Check, ...] = ()
+
+    def apply(self, value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+        """The value as sent, and where it passes (null where the value is null)."""
+        sent = text.trimmed(value) if self.trim else value
+        checks = [check(sent) for check in self.checks]
+        return sent, pl.all_horizontal(*checks) if checks else pl.lit(True)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """What a field sends for one mapped column, and where that value is acceptable."""
+
+    sent: pl.Expr
+    ok: pl.Expr  # false (or null) where pydantic refuses the value
 
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    """One field a mapping can target, as the column validator sees it."""
+    """One field a mapping can target, as the column checks see it."""
 
     path: str  # "email", or "linkProps.externalId" inside a nested model
     required: bool
-    known: bool  # False: rows with a value here are validated by pydantic, one by one
-    trim: bool = False  # the value is trimmed before it is checked (and sent trimmed)
-    checks: tuple[Check, ...] = ()
-    text: bool = False  # a text value is accepted
-    text_list: bool = False  # a list of texts is accepted as it is
+    text: TextRule | None = None  # a text value is accepted, checked so
+    items: TextRule | None = None  # a list of texts is accepted, each item checked so
+    list_checks: tuple[Check, ...] = ()  # checks on the list itself (its length)
+    split: SplitText | None = None  # a text value is split into a list first
+    boolean: bool = False  # a yes/no field
+    default: Any = None  # what is sent when the row gives no value (None: nothing)
+    why_not: str | None = None  # why the columns cannot check this field (None: they can)
+
+    def column(self, value: pl.Expr, dtype: pl.DataType) -> Column | None:
+        """The field's checks on a mapped column of `dtype`; None when only pydantic can judge
+        such values (a `json` transform's objects). A value of a kind the field refuses
+        (a list for a text field) is refused here too, and pydantic words why."""
+        if self.why_not is not None:
+            return None
+        if dtype == pl.String:
+            return self._text_column(value)
+        if dtype == pl.List(pl.String):
+            return self._list_column(value) if self.items else _refused()
+        if dtype == pl.Boolean:
+            return Column(sent=value, ok=pl.lit(True)) if self.boolean else _refused()
+        return None
+
+    def _text_column(self, value: pl.Expr) -> Column:
+        if self.text is not None:
+            sent, ok = self.text.apply(value)
+            return Column(sent=sent, ok=ok)
+        if self.split is not None and self.items is not None:
+            parts = value.str.split(self.split.separator).list.eval(text.strip(pl.element()))
+            return self._list_column(parts.list.eval(pl.element().filter(pl.element() != "")))
+        if self.boolean:
+            folded = value.str.to_lowercase()
+            return Column(sent=folded.is_in(_TRUE), ok=folded.is_in(_TRUE + _FALSE))
+        return _refused()
+
+    def _list_column(self, value: pl.Expr) -> Column:
+        assert self.items is not None
+        item = pl.element()
+        sent_item, item_ok = self.items.apply(item)
+        sent = value.list.eval(sent_item) if self.items.trim else value
+        ok = value.list.eval(item.is_not_null() & item_ok).list.all()
+        ok = pl.all_horizontal(ok, *(check(value) for check in self.list_checks))
+        return Column(sent=sent, ok=ok)
+
+
+def _refused() -> Column:
+    return Column(sent=pl.lit(None), ok=pl.lit(False))
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRule:
+    """What an object of the payload needs whenever it is sent: the top level always is; a
+    nested one (`referring_partner`) is sent when one of its fields has a value."""
+
+    path: str  # "" for the top level
+    leaves: tuple[str, ...]  # the paths of its fields
+    required: tuple[str, ...]  # fields it must have
+    one_of: tuple[tuple[str, ...], ...] = ()  # groups of fields of which one must be set
 
 
 @dataclass(frozen=True, slots=True)
 class ColumnSchema:
-    """Every leaf of a model by path; `known` is False when the model as a whole is not
-    understood (every row then goes to pydantic)."""
+    """Every leaf of a model by path, and the rules of its objects.
+
+    `why_not` says why the model as a whole cannot be checked in columns (every row then goes
+    to pydantic); `ignores_others` is True when fields outside the model are dropped (an
+    invitation), False when they are refused."""
 
     leaves: dict[str, Leaf]
-    known: bool
+    objects: tuple[ObjectRule, ...]
+    why_not: str | None = None
+    ignores_others: bool = False
+    whole: dict[str, str] = field(default_factory=dict)  # object fields, from a json value
 
-    def leaf(self, path: str) -> Leaf:
-        return self.leaves.get(path) or Leaf(path=path, required=False, known=False)
+    def leaf(self, path: str) -> Leaf | None:
+        return self.leaves.get(path)
+
+    def uncompiled(self) -> dict[str, str]:
+        """Every field whose values only pydantic can judge, with why."""
+        found = {path: leaf.why_not for path, leaf in self.leaves.items() if leaf.why_not}
+        return {**found, **self.whole}
 
 
 def column_schema(model: type[BaseModel]) -> ColumnSchema:
     """Read `model` into column checks (cached per model class)."""
     cached = _CACHE.get(model)
     if cached is None:
-        leaves: dict[str, Leaf] = {}
-        known = _collect(model, "", leaves, nested=False)
-        cached = _CACHE[model] = ColumnSchema(leaves=leaves, known=known)
+        reader = _Reader()
+        reader.read(model, "", nested=False)
+        cached = _CACHE[model] = ColumnSchema(
+            leaves=reader.leaves,
+            objects=tuple(reader.objects),
+            why_not=reader.why_not,
+            ignores_others=model.model_config.get("extra") in (None, "ignore"),
+            whole=reader.whole,
+        )
     return cached
 
 
 _CACHE: dict[type[BaseModel], ColumnSchema] = {}
 
 
-def _model_understood(model: type[BaseModel]) -> bool:
+def _model_problem(model: type[BaseModel]) -> str | None:
+    """Why `model` as a whole cannot be checked in columns, or None."""
     decorators = model.__pydantic_decorators__
-    if (
-        decorators.model_validators
-        or decorators.root_validators
-        or decorators.model_serializers
-        or decorators.field_serializers
-        or decorators.computed_fields
-    ):
-        return False
-    return set(model.model_config) <= _HARMLESS_CONFIG
+    others = [
+        decorator
+        for decorator in decorators.model_validators.values()
+        if not (decorator.info.mode == "after" and isinstance(decorator.func, NamesOne))
+    ]
+    if others or decorators.root_validators:
+        return f"{model.__name__} has a model-wide validator"
+    if decorators.model_serializers or decorators.field_serializers or decorators.computed_fields:
+        return f"{model.__name__} changes how it is dumped"
+    if not set(model.model_config) <= _HARMLESS_CONFIG:
+        return f"{model.__name__} has settings the columns do not know"
+    if model.model_config.get("extra") not in (None, "ignore", "forbid"):
+        return f"{model.__name__} keeps fields it does not declare"
+    return None
 
 
-def _collect(model: type[BaseModel], prefix: str, leaves: dict[str, Leaf], *, nested: bool) -> bool:
-    """Add `model`'s leaves under `prefix`; False when the model itself is not understood."""
-    understood = _model_understood(model)
-    validated_fields = {
+class _Reader:
+    """Walks a model and its nested models into leaves and object rules."""
+
+    def __init__(self) -> None:
+        self.leaves: dict[str, Leaf] = {}
+        self.objects: list[ObjectRule] = []
+        self.whole: dict[str, str] = {}
+        self.why_not: str | None = None
+
+    def read(self, model: type[BaseModel], prefix: str, *, nested: bool) -> None:
+        self.why_not = self.why_not or _model_problem(model)
+        validated = _validated_fields(model)
+        paths, required = [], []
+        for name, info in model.model_fields.items():
+            path = prefix + name
+            if info.alias or info.validation_alias or info.serialization_alias:
+                self.why_not = self.why_not or f"{path} has an alias"
+            if info.default_factory is not None:
+                self.why_not = self.why_not or f"{path} has a default factory"
+            if info.is_required():
+                required.append(path)
+            options = _options(info.annotation)
+            models = [option for option, _ in options if _is_model(option)]
+            if models:
+                self._object(path, info, options, models[0])
+                paths.append(path)
+                continue
+            paths.append(path)
+            if "*" in validated or name in validated:
+                self.leaves[path] = Leaf(path, info.is_required(), why_not="a field validator")
+                continue
+            leaf = _leaf(path, info.is_required(), options, list(info.metadata))
+            if info.default is not None and not info.is_required():
+                leaf = _with_default(leaf, info.default, nested=nested)
+            self.leaves[path] = leaf
+        groups = tuple(
+            tuple(prefix + name for name in decorator.func.fields)
+            for decorator in model.__pydantic_decorators__.model_validators.values()
+            if isinstance(decorator.func, NamesOne)
+        )
+        self.objects.append(ObjectRule(prefix.rstrip("."), tuple(paths), tuple(required), groups))
+
+    def _object(
+        self, path: str, info: FieldInfo, options: list[tuple[Any, list[Any]]], model: Any
+    ) -> None:
+        """A nested model: its fields come from dotted targets; the object as a whole (from a
+        `json` value) is pydantic's to judge."""
+        self.whole[path] = "a whole object (a json value): pydantic judges it"
+        single = len(options) == 1 and not info.metadata and not options[0][1]
+        if single and not info.is_required() and info.default is None:
+            self.read(model, path + ".", nested=True)
+        else:
+            self.leaves.update(
+                {
+                    f"{path}.{name}": Leaf(f"{path}.{name}", False, why_not="in an object not read")
+                    for name in model.model_fields
+                }
+            )
+
+
+def _validated_fields(model: type[BaseModel]) -> set[str]:
+    decorators = model.__pydantic_decorators__
+    return {
         name
-        for decorator in model.__pydantic_decorators__.field_validators.values()
-        for name in decorator.info.fields
-    } | {
-        name
-        for decorator in model.__pydantic_decorators__.validators.values()
+        for group in (decorators.field_validators, decorators.validators)
+        for decorator in group.values()
         for name in decorator.info.fields
     }
-    for name, info in model.model_fields.items():
-        path = prefix + name
-        required = info.is_required()
-        if info.alias or info.validation_alias or info.serialization_alias:
-            understood = False
-        if not required and (info.default is not None or info.default_factory is not None):
-            understood = False  # a default would appear in every payload
-        if nested and required:
-            understood = False  # presence then depends on the other fields of the object
-        fallback = Leaf(path=path, required=required, known=False)
-        if "*" in validated_fields or name in validated_fields:
-            leaves[path] = fallback
-            continue
-        options = _options(info.annotation)
-        models = [option for option, _ in options if _is_model(option)]
-        if models:
-            single = len(options) == 1 and not info.metadata and not options[0][1]
-            if single and not required:
-                _nested(models[0], path + ".", leaves)
-            leaves[path] = fallback  # the object as a whole comes only from dotted fields
-            continue
-        leaves[path] = _leaf(path, required, options, list(info.metadata))
-    return understood
 
 
-def _nested(model: type[BaseModel], prefix: str, leaves: dict[str, Leaf]) -> None:
-    """Add a nested model's leaves; all of them fall back when the model is not understood."""
-    inner: dict[str, Leaf] = {}
-    if not _collect(model, prefix, inner, nested=True):
-        inner = {
-            path: Leaf(path=path, required=leaf.required, known=False)
-            for path, leaf in inner.items()
-        }
-    leaves.update(inner)
+def _with_default(leaf: Leaf, default: Any, *, nested: bool) -> Leaf:
+    if nested:  # it would make the object appear in every payload: pydantic's to judge
+        return Leaf(leaf.path, leaf.required, why_not="a default inside an object")
+    if isinstance(default, bool | str | int | float):
+        return dataclasses.replace(leaf, default=default)
+    return Leaf(leaf.path, leaf.required, why_not=f"a default of type {type(default).__name__}")
 
 
 def _is_model(annotation: Any) -> bool:
@@ -151,49 +287,93 @@ def _options(annotation: Any) -> list[tuple[Any, list[Any]]]:
         members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
     else:
         members = [annotation]
-    options: list[tuple[Any, list[Any]]] = []
-    for member in members:
-        inner: list[Any] = []
-        if typing.get_origin(member) is typing.Annotated:
-            member, *inner = typing.get_args(member)
-        options.append((member, inner))
-    return options
+    return [_unwrap(member) for member in members]
+
+
+def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
+    """A type and the metadata of its `Annotated` wrapping (nested wrappings merged)."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        inner, *metadata = typing.get_args(annotation)
+        return inner, metadata
+    return annotation, []
 
 
 def _leaf(
     path: str, required: bool, options: list[tuple[Any, list[Any]]], outer: list[Any]
 ) -> Leaf:
-    fallback = Leaf(path=path, required=required, known=False)
-    text_option = [meta for option, meta in options if option is str]
-    list_option = [meta for option, meta in options if _is_text_list(option)]
-    if len(text_option) + len(list_option) != len(options):
-        return fallback  # a number, a boolean, a literal, a list of objects...
-    if list_option and (outer or any(list_option[0]) or (text_option and any(text_option[0]))):
-        return fallback  # constraints on a text-or-list union: validated row by row
-    steps = [*(text_option[0] if text_option else []), *outer]
+    """The leaf of a field of these (type, metadata) options and the field's own metadata."""
+    texts = [meta for option, meta in options if option is str]
+    lists = [(option, meta) for option, meta in options if _text_items(option) is not None]
+    booleans = [meta for option, meta in options if option is bool]
+    if len(texts) + len(lists) + len(booleans) != len(options) or len(options) > 2:
+        return Leaf(path, required, why_not="a type the columns do not check")
+    if booleans and (len(options) > 1 or booleans[0] or outer):
+        return Leaf(path, required, why_not="a constrained yes/no field")
+    if booleans:
+        return Leaf(path, required, boolean=True)
+    if lists:
+        outer = [*lists[0][1], *outer]
+    split, outer = _split_of(outer)
+    if texts and lists:
+        if outer or texts[0] or split:
+            return Leaf(path, required, why_not="constraints on a text-or-list field")
+        text_rule = _text_rule(texts[0])
+        items = _text_rule(_text_items(lists[0][0]) or [])
+        if text_rule is None or items is None:
+            return Leaf(path, required, why_not="a check the columns do not know")
+        return Leaf(path, required, text=text_rule, items=items)
+    if texts:
+        rule = _text_rule([*texts[0], *outer])
+        if rule is None or split:
+            return Leaf(path, required, why_not="a check the columns do not know")
+        return Leaf(path, required, text=rule)
+    items = _text_rule(_text_items(lists[0][0]) or [])
+    list_checks = [_list_check(step) for step in _flatten(outer)]
+    if items is None or None in list_checks:
+        return Leaf(path, required, why_not="a check the columns do not know")
+    checks = tuple(check for check in list_checks if check is not None)
+    return Leaf(path, required, items=items, list_checks=checks, split=split)
+
+
+def _text_items(annotation: Any) -> list[Any] | None:
+    """The metadata of the items of a list of texts; None when `annotation` is not one."""
+    if typing.get_origin(annotation) is not list:
+        return None
+    (item,) = typing.get_args(annotation) or (None,)
+    item, metadata = _unwrap(item)
+    return _flatten(metadata) if item is str else None
+
+
+def _split_of(outer: list[Any]) -> tuple[SplitText | None, list[Any]]:
+    """A `SplitText` before-validator among the field's metadata, and the rest."""
+    splits = [
+        step.func
+        for step in outer
+        if isinstance(step, BeforeValidator) and isinstance(step.func, SplitText)
+    ]
+    rest = [
+        step
+        for step in outer
+        if not (isinstance(step, BeforeValidator) and isinstance(step.func, SplitText))
+    ]
+    return (splits[0] if len(splits) == 1 else None), rest
+
+
+def _text_rule(metadata: list[Any]) -> TextRule | None:
+    """The checks of a text value, in order; None when one is not known."""
     trimmed = False
     checks: list[Check] = []
-    for step in _flatten(steps):
+    for step in _flatten(metadata):
         if isinstance(step, BeforeValidator) and step.func is trim:
+            if checks:
+                return None  # a trim after a check: not how our types are built
             trimmed = True
             continue
         check = _check(step)
         if check is None:
-            return fallback
+            return None
         checks.append(check)
-    return Leaf(
-        path=path,
-        required=required,
-        known=True,
-        trim=trimmed,
-        checks=tuple(checks),
-        text=bool(text_option),
-        text_list=bool(list_option),
-    )
-
-
-def _is_text_list(annotation: Any) -> bool:
-    return typing.get_origin(annotation) is list and typing.get_args(annotation) == (str,)
+    return TextRule(trim=trimmed, checks=tuple(checks))
 
 
 def _flatten(metadata: list[Any]) -> list[Any]:
@@ -209,45 +389,114 @@ def _flatten(metadata: list[Any]) -> list[Any]:
     return flat
 
 
-def _check(step: Any) -> Check | None:
-    """The column expression of one understood check, or None."""
+def _list_check(step: Any) -> Check | None:
     if isinstance(step, annotated_types.MinLen):
-        bound = step.min_length
-        return lambda value: value.str.len_chars() >= bound
+        shortest = step.min_length
+        return lambda value: value.list.len() >= shortest
     if isinstance(step, annotated_types.MaxLen):
-        limit = step.max_length
-        return lambda value: value.str.len_chars() <= limit
+        longest = step.max_length
+        return lambda value: value.list.len() <= longest
+    return None
+
+
+def _check(step: Any) -> Check | None:
+    """The column expression of one check, or None when it has none."""
+    if isinstance(step, annotated_types.MinLen):
+        shortest = step.min_length
+        return lambda value: value.str.len_chars() >= shortest
+    if isinstance(step, annotated_types.MaxLen):
+        longest = step.max_length
+        return lambda value: value.str.len_chars() <= longest
     if not isinstance(step, AfterValidator):
         return None
-    rule = step.func
-    if isinstance(rule, MaxUtf16):
-        limit = rule.limit
-        return lambda value: text.utf16_length(value) <= limit
-    if isinstance(rule, EmailAddress):
-        if not text.compiles(rule.pattern):
-            return None
-        email, longest = rule.pattern, rule.longest
-        return lambda value: (value.str.len_chars() <= longest) & text.full_match(value, email)
-    if isinstance(rule, SingleLine):
-        return lambda value: ~value.str.contains(r"[\n\r]")
-    if isinstance(rule, FullMatch):
-        if not text.compiles(rule.pattern):
-            return None
-        pattern = rule.pattern
-        return lambda value: text.full_match(value, pattern)
-    if isinstance(rule, OneOf):
-        allowed = sorted(rule.values)
-        return lambda value: value.is_in(allowed)
-    if isinstance(rule, NoPrefix):
-        prefixes = rule.prefixes
-        return lambda value: (
-            ~pl.any_horizontal(*(value.str.starts_with(prefix) for prefix in prefixes))
+    compile_rule = _COLUMN_CHECKS.get(type(step.func))
+    return compile_rule(step.func) if compile_rule is not None else None
+
+
+def _max_utf16(rule: MaxUtf16) -> Check:
+    return lambda value: text.utf16_length(value) <= rule.limit
+
+
+def _email(rule: EmailAddress) -> Check | None:
+    if not text.compiles(rule.pattern):
+        return None
+    return lambda value: (
+        (value.str.len_chars() <= rule.longest) & text.full_match(value, rule.pattern)
+    )
+
+
+def _full_match(rule: FullMatch) -> Check | None:
+    if not text.compiles(rule.pattern):
+        return None
+    return lambda value: text.full_match(value, rule.pattern)
+
+
+def _one_of(rule: OneOf) -> Check:
+    allowed = sorted(rule.values)
+    return lambda value: value.is_in(allowed)
+
+
+def _no_prefix(rule: NoPrefix) -> Check:
+    return lambda value: (
+        ~pl.any_horizontal(*(value.str.starts_with(prefix) for prefix in rule.prefixes))
+    )
+
+
+def _no_suffix(rule: NoSuffix) -> Check:
+    return lambda value: (
+        ~pl.any_horizontal(*(value.str.ends_with(suffix) for suffix in rule.suffixes))
+    )
+
+
+def _excludes(rule: Excludes) -> Check:
+    return lambda value: (
+        ~pl.any_horizontal(*(value.str.contains(char, literal=True) for char in rule.chars))
+    )
+
+
+def _password(rule: PasswordPolicy) -> Check:
+    # Python's islower/isupper/isnumeric: ASCII letters and digits in columns, any value beyond
+    # ASCII by the rule itself.
+    def ascii_ok(value: pl.Expr) -> pl.Expr:
+        return (
+            (value.str.len_chars() >= rule.min_length)
+            & value.str.contains("[a-z]")
+            & value.str.contains("[A-Z]")
+            & value.str.contains("[0-9]")
         )
-    if isinstance(rule, NoSuffix):
-        suffixes = rule.suffixes
-        return lambda value: (
-            ~pl.any_horizontal(*(value.str.ends_with(suffix) for suffix in suffixes))
-        )
-    if isinstance(rule, NotEmpty):
-        return lambda value: value.str.len_bytes() > 0
-    return None
+
+    return lambda value: (
+        pl.when(text.is_ascii(value))
+        .then(ascii_ok(value))
+        .otherwise(_python_test(value, lambda password: not rule.missing(password)))
+    )
+
+
+def _python_test(value: pl.Expr, test: Callable[[str], bool]) -> pl.Expr:
+    """`test` called on every value beyond ASCII (the few no kernel can judge); null for the
+    others."""
+
+    def apply(series: pl.Series) -> pl.Series:
+        others = (series.str.len_bytes() != series.str.len_chars()).fill_null(False).arg_true()
+        found = pl.Series([None] * series.len(), dtype=pl.Boolean)
+        if others.len() == 0:
+            return found
+        tests = [test(item) for item in series.gather(others).to_list()]
+        return found.scatter(others, pl.Series(tests, dtype=pl.Boolean))
+
+    return value.map_batches(apply, return_dtype=pl.Boolean, is_elementwise=True)
+
+
+# Each field-constraint class and its column expression (None: it has none for this rule).
+_COLUMN_CHECKS: dict[type, Callable[[Any], Check | None]] = {
+    MaxUtf16: _max_utf16,
+    EmailAddress: _email,
+    SingleLine: lambda _rule: lambda value: ~value.str.contains(r"[\n\r]"),
+    FullMatch: _full_match,
+    OneOf: _one_of,
+    NoPrefix: _no_prefix,
+    NoSuffix: _no_suffix,
+    NotEmpty: lambda _rule: lambda value: value.str.len_bytes() > 0,
+    Excludes: _excludes,
+    PasswordPolicy: _password,
+}

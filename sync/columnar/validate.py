@@ -187,47 +187,63 @@ def _keys_of(rows: list[tuple[int, str, str | None]]) -> pl.DataFrame:
 
 def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | None) -> _Checks:
     """What the columns produce and when they accept a row on their own."""
-    targets = mapped.targets
-    if not columns.known:
+    if columns.why_not is not None:
         return _Checks(paths=(), outputs=(), accepted=pl.lit(False))
     ok: list[pl.Expr] = []
-    one_by_one: list[pl.Expr] = [pl.col(PER_ROW)]
+    undecided: list[pl.Expr] = [pl.col(PER_ROW)]  # rows only pydantic can judge
     outputs: dict[str, pl.Expr] = {}
-    for target, dtype in targets.items():
-        leaf = columns.leaf(target)
+    for target, dtype in mapped.targets.items():
         column = pl.col(target)
-        is_text = dtype == pl.String
-        fits = leaf.known and (
-            (is_text and leaf.text) or (dtype == pl.List(pl.String) and leaf.text_list)
-        )
-        if target == tenant_field and not is_text:
-            fits = False
-        if not fits:
-            one_by_one.append(column.is_not_null())
+        leaf = columns.leaf(target)
+        if leaf is None:
+            if target in columns.whole:
+                undecided.append(column.is_not_null())
+            elif not columns.ignores_others:
+                ok.append(column.is_null())  # not a field of this provider
             continue
-        trim = leaf.trim and is_text  # trim() is more than the mapping's str.strip()
-        value = text.trimmed(column) if trim else column
-        outputs[target] = value
-        ok.extend(column.is_null() | check(value) for check in leaf.checks)
+        compiled = leaf.column(column, dtype)
+        if compiled is None or (target == tenant_field and dtype != pl.String):
+            undecided.append(column.is_not_null())
+            continue
+        outputs[target] = compiled.sent
+        ok.append(column.is_null() | compiled.ok)
         # A control character makes the row invalid, with its own message: pydantic's path says so.
-        if is_text:
+        if dtype == pl.String:
             ok.append(column.is_null() | ~column.str.contains(text.CONTROL))
-        else:
+        elif dtype == pl.List(pl.String):
             ok.append(column.is_null() | ~column.list.join("").str.contains(text.CONTROL))
     for path, leaf in columns.leaves.items():
-        if leaf.required:
-            ok.append(pl.col(path).is_not_null() if path in targets else pl.lit(False))
+        if leaf.default is not None:
+            default = pl.lit(leaf.default)
+            outputs[path] = pl.coalesce(outputs[path], default) if path in outputs else default
+    ok.extend(_object_checks(columns, set(mapped.targets)))
     order = {path: index for index, path in enumerate(columns.leaves)}
     paths = tuple(sorted(outputs, key=lambda path: order.get(path, len(order))))
     checks_pass = pl.all_horizontal(*ok).fill_null(False) if ok else pl.lit(True)
-    accepted = checks_pass & ~pl.any_horizontal(*one_by_one).fill_null(True)
+    accepted = checks_pass & ~pl.any_horizontal(*undecided).fill_null(True)
     email_leaf = columns.leaf(EMAIL)
     return _Checks(
         paths=paths,
         outputs=tuple(outputs[path].alias(path) for path in paths),
         accepted=accepted,
-        trims_email=email_leaf.trim or EMAIL in mapped.trimmed,
+        trims_email=bool(email_leaf and email_leaf.text and email_leaf.text.trim)
+        or EMAIL in mapped.trimmed,
     )
+
+
+def _object_checks(columns: ColumnSchema, targets: set[str]) -> list[pl.Expr]:
+    """The rules of each object sent: its required fields, and one of each group set."""
+
+    def given(paths: Iterable[str]) -> pl.Expr:
+        present = [pl.col(path).is_not_null() for path in paths if path in targets]
+        return pl.any_horizontal(*present) if present else pl.lit(False)
+
+    checks: list[pl.Expr] = []
+    for rule in columns.objects:
+        sent = pl.lit(True) if not rule.path else given(rule.leaves)
+        checks.extend(~sent | given([path]) for path in rule.required)
+        checks.extend(~sent | given(group) for group in rule.one_of)
+    return checks
 
 
 def _output(checks: _Checks, path: str | None) -> pl.Expr:

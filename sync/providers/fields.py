@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 
@@ -109,6 +109,77 @@ class NoSuffix:
         if value.endswith(self.suffixes):
             raise ValueError(self.message)
         return value
+
+
+@dataclass(frozen=True, slots=True)
+class Excludes:
+    """The value holds none of the characters of `chars`."""
+
+    chars: str
+    message: str
+
+    def __call__(self, value: str) -> str:
+        if any(char in value for char in self.chars):
+            raise ValueError(self.message)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordPolicy:
+    """At least `min_length` characters, with a lowercase letter, an uppercase letter and a
+    digit (Python's `islower`, `isupper`, `isnumeric`). The message names what is missing,
+    never the value: it ends up in reports and logs."""
+
+    min_length: int
+    name: str  # whose policy it is, for the message
+
+    def missing(self, value: str) -> list[str]:
+        missing = []
+        if len(value) < self.min_length:
+            missing.append(f"at least {self.min_length} characters")
+        if not any(char.islower() for char in value):
+            missing.append("a lowercase letter")
+        if not any(char.isupper() for char in value):
+            missing.append("an uppercase letter")
+        if not any(char.isnumeric() for char in value):
+            missing.append("a digit")
+        return missing
+
+    def __call__(self, value: str) -> str:
+        missing = self.missing(value)
+        if missing:
+            raise ValueError(f"needs {', '.join(missing)} ({self.name}'s password policy)")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class SplitText:
+    """A text value is a list of the parts between `separator`s, each `str.strip()`ped, blank
+    parts left out (a roster cell "a, b" is two tags, as the mapping's `split` makes it); a list
+    is taken as it is. Used as a BeforeValidator of a list field."""
+
+    separator: str = ","
+
+    def __call__(self, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(self.separator) if part.strip()]
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class NamesOne:
+    """A model-wide check (an "after" model validator) that at least one of `fields` is set.
+
+    An object that the mapping builds from dotted fields (`referring_partner.email`) exists only
+    when one of them has a value, which is what lets the column checks state this rule too."""
+
+    fields: tuple[str, ...]
+    message: str
+
+    def __call__(self, model: Any) -> Any:
+        if all(getattr(model, name) is None for name in self.fields):
+            raise ValueError(self.message)
+        return model
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,14 @@ from sync.providers.base import (
     no_partner_in,
     unexpected_answer,
 )
-from sync.providers.fields import Email, TrimmedStr
+from sync.providers.fields import (
+    Email,
+    Excludes,
+    NamesOne,
+    PasswordPolicy,
+    SplitText,
+    TrimmedStr,
+)
 from sync.providers.http import ProviderHTTP
 
 log = structlog.get_logger(__name__)
@@ -49,41 +56,15 @@ REFERRAL_PARAMETER = "aff"
 MAX_TEXT = 255
 
 
-def _check_password(value: str) -> str:
-    # The message names what is missing, never the value: it ends up in reports and logs.
-    missing = []
-    if len(value) < PASSWORD_MIN_LENGTH:
-        missing.append(f"at least {PASSWORD_MIN_LENGTH} characters")
-    if not any(char.islower() for char in value):
-        missing.append("a lowercase letter")
-    if not any(char.isupper() for char in value):
-        missing.append("an uppercase letter")
-    if not any(char.isnumeric() for char in value):
-        missing.append("a digit")
-    if missing:
-        raise ValueError(f"needs {', '.join(missing)} (Partnero's password policy)")
-    return value
-
-
-def _check_own_id(value: str) -> str:
-    # The id is looked up at /v1/partners/{id}; a "/" would make it another path.
-    if "/" in value:
-        raise ValueError("may not contain '/' (it is looked up in a URL path)")
-    return value
-
-
-def _split_tags(value: object) -> object:
-    # A roster cell "a, b" is a list of two tags, as the mapping's `split` transform makes it.
-    if isinstance(value, str):
-        return [tag.strip() for tag in value.split(",") if tag.strip()]
-    return value
-
+# The id is looked up at /v1/partners/{id}; a "/" would make it another path.
+_NO_SLASH = Excludes("/", "may not contain '/' (it is looked up in a URL path)")
+# Not trimmed: Laravel's TrimStrings middleware leaves passwords as they are.
+_PASSWORD = PasswordPolicy(PASSWORD_MIN_LENGTH, "Partnero")
 
 Text = Annotated[TrimmedStr, Field(min_length=1, max_length=MAX_TEXT)]
-OwnId = Annotated[Text, AfterValidator(_check_own_id)]
-# Not trimmed: Laravel's TrimStrings middleware leaves passwords as they are.
-Password = Annotated[str, AfterValidator(_check_password)]
-Tags = Annotated[list[Text], BeforeValidator(_split_tags)]
+OwnId = Annotated[Text, AfterValidator(_NO_SLASH)]
+Password = Annotated[str, AfterValidator(_PASSWORD)]
+Tags = Annotated[list[Text], BeforeValidator(SplitText(","))]
 PartnerEmail = Annotated[Email, Field(max_length=MAX_TEXT)]
 
 
@@ -96,11 +77,9 @@ class PartneroReferrer(BaseModel):
     key: Text | None = None
     email: PartnerEmail | None = None
 
-    @model_validator(mode="after")
-    def _names_someone(self) -> PartneroReferrer:
-        if self.id is None and self.key is None and self.email is None:
-            raise ValueError("needs an id, a key or an email")
-        return self
+    _names_someone = model_validator(mode="after")(
+        NamesOne(("id", "key", "email"), "needs an id, a key or an email")
+    )
 
 
 class PartneroPartner(BaseModel):

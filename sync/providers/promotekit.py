@@ -17,7 +17,6 @@ Facts and assumptions (providers.md §3, seeds/004):
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
@@ -34,22 +33,18 @@ from sync.providers.base import (
     no_partner_in,
     unexpected_answer,
 )
-from sync.providers.fields import Email, TrimmedStr
+from sync.providers.fields import Email, FullMatch, TrimmedStr
 from sync.providers.http import ProviderHTTP
 
-
-def _check_uuid(value: str) -> str:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        raise ValueError(
-            "must be a campaign UUID (e.g. 78614b6c-fe7c-41e2-8e25-c9b3a3c91904)"
-        ) from None
-    return value
+# A campaign's id as PromoteKit writes it: a UUID in its usual 8-4-4-4-12 hex form.
+_CAMPAIGN_UUID = FullMatch(
+    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}",
+    "must be a campaign UUID (e.g. 78614b6c-fe7c-41e2-8e25-c9b3a3c91904)",
+)
 
 
 Text = Annotated[TrimmedStr, Field(min_length=1)]
-CampaignId = Annotated[TrimmedStr, AfterValidator(_check_uuid)]
+CampaignId = Annotated[TrimmedStr, AfterValidator(_CAMPAIGN_UUID)]
 
 
 class PromoteKitAffiliate(BaseModel):

@@ -140,7 +140,7 @@ class Affiliate(BaseModel):
     email: Email
     first_name: Annotated[TrimmedStr, AfterValidator(max_utf16(5))]
     code: Annotated[str, AfterValidator(_shout)] | None = None  # a custom validator
-    approved: bool | None = None  # not text
+    approved: bool | None = None  # read from text as pydantic reads it
     payout_email: Email | None = None
 
 
@@ -160,13 +160,11 @@ def test_unknown_checks_fall_back_to_pydantic_for_the_rows_concerned(records):
     mapping = bind_mapping(identity_mapping(), list(records[0]), known)
     columns, rows = check_agreement(records, mapping, Affiliate, None)
     for number in columns.accepted_in_columns():
-        record = records[number - 1]
-        assert not (record["code"] or "").strip() and not (record["approved"] or "").strip()
+        assert not (records[number - 1]["code"] or "").strip()
     expected = {
         candidate.row
         for candidate in rows.candidates
         if not (records[candidate.row - 1]["code"] or "").strip()
-        and not (records[candidate.row - 1]["approved"] or "").strip()
     }
     assert set(columns.accepted_in_columns()) == expected
 
@@ -270,15 +268,10 @@ PROMOTEKIT = PromoteKit()
         }
     )
 )
-def test_partnero_fields_agree_and_its_password_rule_is_left_to_pydantic(records):
+def test_partnero_fields_agree_and_the_columns_decide_every_row(records):
     mapping = bind_mapping(identity_mapping(), list(records[0]), PARTNERO.known_fields())
-    columns, _ = check_agreement(records, mapping, PARTNERO.schema, PARTNERO.tenant_field)
-    with_password = {  # a blank cell gives no password
-        number
-        for number, record in enumerate(records, start=1)
-        if record["password"] and trim(record["password"])
-    }
-    assert not set(columns.accepted_in_columns()) & with_password
+    columns, rows = check_agreement(records, mapping, PARTNERO.schema, PARTNERO.tenant_field)
+    assert set(columns.accepted_in_columns()) == {candidate.row for candidate in rows.candidates}
     invitation = PARTNERO.invite_schema
     assert invitation is not None
     check_agreement(records, mapping, invitation, None)
