@@ -246,8 +246,9 @@ class Emulator(ABC):
         """The provider's 429 body, without headers."""
 
     @abstractmethod
-    def limit_header_units(self, status: int) -> dict[str, str]:
-        """Rate-limit headers the provider adds to a reply of `status` (header -> unit)."""
+    def limit_header_units(self, status: int, template: str) -> dict[str, str]:
+        """Rate-limit headers the provider adds to a reply of `status` from the route of
+        `template` (header -> unit)."""
 
     # --- state ----------------------------------------------------------------------------
 

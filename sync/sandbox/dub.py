@@ -146,10 +146,11 @@ class DubEmulator(Emulator):
     def too_many_requests(self) -> Reply:
         return error("rate_limit_exceeded", "Too many requests.")
 
-    def limit_header_units(self, status: int) -> dict[str, str]:
-        # The limiter's headers ride only on errors: the partner handlers build their success
-        # responses without them. Reset and Retry-After are Upstash's reset, in epoch ms.
-        if status < 400:
+    def limit_header_units(self, status: int, template: str) -> dict[str, str]:
+        # The partner handlers build their success answers without the limiter's headers, so
+        # there they ride only on errors; the links handlers forward them on every answer.
+        # Reset and Retry-After are Upstash's reset, in epoch ms.
+        if status < 400 and template not in links.FORWARDING_LIMIT_HEADERS:
             return {}
         return {
             "X-RateLimit-Limit": LIMIT,

@@ -19,6 +19,9 @@ from sync.sandbox.base import LOWER_ALNUM, UPPER_ALNUM, random_id
 LINK_DOMAIN = "refer.sandbox.dub"
 PROGRAM_URL = "https://sandbox.example.com"
 KEY_MAX = 190
+# The links routes pass the limiter's X-RateLimit-* headers on to their success answers too
+# (providers.md §1.6), unlike the partner routes.
+FORWARDING_LIMIT_HEADERS = frozenset({"/partners/links"})
 # The link metrics Dub's ProgramPartnerLinkSchema carries next to the key.
 _LINK_METRICS = ("clicks", "leads", "conversions", "sales", "saleAmount")
 # @sindresorhus/slugify's default replacements, applied before transliteration.

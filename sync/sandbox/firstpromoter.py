@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sync.sandbox.base import (
     JSON,
@@ -34,15 +34,13 @@ from sync.sandbox.base import (
     json_reply,
     utc_iso,
 )
-from sync.sandbox.readonly import BadArgument, ReadOnlyEmulator, int_arg
+from sync.sandbox.readonly import BadArgument, ReadOnlyEmulator, int_arg, page_of
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
 PROGRAM_SITE = "https://sandbox.example.com"
-
-
-def error(status: int, text: str, code: str) -> Reply:
-    return json_reply(status, {"message": text, "code": code})
+# The `code` of an error, by status: every 5xx is a `server_error`.
+_CODES = {401: "unauthorized", 404: "not_found", 422: "invalid_params", 429: "rate_limited"}
 
 
 class FirstPromoterEmulator(ReadOnlyEmulator):
@@ -52,6 +50,13 @@ class FirstPromoterEmulator(ReadOnlyEmulator):
     base_path = "/api/v2/company"
     record_noun = "promoter"
     default_rate_limit = 400
+    messages: ClassVar[Mapping[int, str]] = {
+        401: "Invalid API key or Account-ID",
+        404: "Not found",
+        429: "Too Many Requests",
+        500: "Something went wrong",
+    }
+    # No rate-limit headers are documented.
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
@@ -69,24 +74,13 @@ class FirstPromoterEmulator(ReadOnlyEmulator):
         token, account = bearer_token(request), (request.header("Account-ID") or "").strip()
         return f"{token}:{account}" if token and account else None
 
+    def error(self, status: int, text: str) -> Reply:
+        return json_reply(status, {"message": text, "code": _CODES.get(status, "server_error")})
+
     def authenticate(self, request: Request) -> Reply | None:
         if not (request.header("Account-ID") or "").strip():
-            return error(401, "Account-ID header is missing", "unauthorized")
-        if not self.token_accepted(self.key_of(request)):
-            return error(401, "Invalid API key or Account-ID", "unauthorized")
-        return None
-
-    def server_error(self, status: int) -> Reply:
-        return error(status, "Something went wrong", "server_error")
-
-    def unknown_route(self, request: Request) -> Reply:
-        return error(404, "Not found", "not_found")
-
-    def too_many_requests(self) -> Reply:
-        return error(429, "Too Many Requests", "rate_limited")
-
-    def limit_header_units(self, status: int) -> dict[str, str]:
-        return {}  # none documented
+            return self.error(401, "Account-ID header is missing")
+        return super().authenticate(request)
 
     def _id(self) -> int:
         self._next_id += 1
@@ -147,10 +141,10 @@ class FirstPromoterEmulator(ReadOnlyEmulator):
             per_page = int_arg(request, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
             page = int_arg(request, "page", 1)
         except BadArgument as exc:
-            return error(422, str(exc), "invalid_params")
+            return self.error(422, str(exc))
         with self.lock:
             rows = sorted(self._rows, key=lambda row: (row["joined_at"], str(row["id"])))
-            shown = copy.deepcopy(rows[(page - 1) * per_page : page * per_page])
+            shown = page_of(rows, page, per_page)
         pending = sum(
             1 for row in rows for entry in row["promoter_campaigns"] if entry["state"] == "pending"
         )

@@ -222,7 +222,7 @@ class PartneroEmulator(Emulator):
     def too_many_requests(self) -> Reply:
         return message("Too Many Attempts.", 429)
 
-    def limit_header_units(self, status: int) -> dict[str, str]:
+    def limit_header_units(self, status: int, template: str) -> dict[str, str]:
         # Laravel's throttle middleware: limit and remaining on every response; on a 429 also
         # Retry-After in seconds and X-RateLimit-Reset as an epoch timestamp.
         units = {"X-RateLimit-Limit": LIMIT, "X-RateLimit-Remaining": REMAINING}

@@ -18,17 +18,14 @@ makes the same ones):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sync.sandbox.base import (
     JSON,
     LOWER_ALNUM,
-    Emulator,
     Options,
     Reply,
     Request,
@@ -37,13 +34,13 @@ from sync.sandbox.base import (
     json_reply,
     random_id,
 )
+from sync.sandbox.readonly import BadArgument, ReadOnlyEmulator, basic_credentials, int_arg
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 250
 LINK_HOST = "https://sandbox.partnerlinks.example"
 DESTINATION = "https://sandbox.example.com"
 APPROVAL_STATES = ("approved", "pending", "declined")
-_SERVER_ERRORS = {500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable"}
 
 
 def envelope(status: int, message: str, items: list[Any], has_more: bool = False) -> Reply:
@@ -54,28 +51,11 @@ def envelope(status: int, message: str, items: list[Any], has_more: bool = False
     )
 
 
-def error(status: int, message: str) -> Reply:
-    return json_reply(status, {"message": message, "status": status})
-
-
-def basic_credentials(request: Request) -> str | None:
-    """The `public:secret` pair of an `Authorization: Basic` header, or None if malformed."""
-    value = request.header("Authorization")
-    if value is None or not value.startswith("Basic "):
-        return None
-    try:
-        decoded = base64.b64decode(value[len("Basic ") :].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    public, colon, secret = decoded.partition(":")
-    return decoded if colon and public and secret else None
-
-
 def _epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-class PartnerStackEmulator(Emulator):
+class PartnerStackEmulator(ReadOnlyEmulator):
     """One vendor account whose partnerships are seeded and then only read.
 
     `Options.api_key`, when given, is the only `public:secret` pair accepted.
@@ -84,14 +64,21 @@ class PartnerStackEmulator(Emulator):
     name = "partnerstack"
     base_path = "/api/v2"
     record_noun = "partnership"
+    id_field = "key"
     # Unpublished: the sandbox enforces a modest budget so that pacing and 429s get exercised.
     default_rate_limit = 300
+    messages: ClassVar[Mapping[int, str]] = {
+        401: "Invalid API credentials",
+        404: "Not found",
+        429: "Too many requests",
+        500: "Internal server error",
+        502: "Bad gateway",
+        503: "Service unavailable",
+    }
+    # No rate-limit headers are documented, not even on a 429.
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._rows: list[dict[str, Any]] = []  # creation order, which is the listing's order
-        self._by_key: dict[str, dict[str, Any]] = {}
-        self._by_email: dict[str, dict[str, Any]] = {}
         self._links: dict[str, list[dict[str, str]]] = {}  # by partnership key
 
     @property
@@ -103,48 +90,25 @@ class PartnerStackEmulator(Emulator):
 
     # --- protocol -------------------------------------------------------------------------
 
-    def authenticate(self, request: Request) -> Reply | None:
-        pair = basic_credentials(request)
-        if pair is None or (self.options.api_key is not None and pair != self.options.api_key):
-            return error(401, "Invalid API credentials")
-        return None
+    def error(self, status: int, text: str) -> Reply:
+        return json_reply(status, {"message": text, "status": status})
 
     def key_of(self, request: Request) -> str | None:
-        return basic_credentials(request)
-
-    def server_error(self, status: int) -> Reply:
-        return error(status, _SERVER_ERRORS.get(status, _SERVER_ERRORS[500]))
-
-    def unknown_route(self, request: Request) -> Reply:
-        return error(404, "Not found")
-
-    def too_many_requests(self) -> Reply:
-        return error(429, "Too many requests")
-
-    def limit_header_units(self, status: int) -> dict[str, str]:
-        return {}  # none documented
+        """The `public:secret` pair of `Authorization: Basic`, both halves given."""
+        public, secret = basic_credentials(request) or ("", "")
+        return f"{public}:{secret}" if public and secret else None
 
     # --- state ----------------------------------------------------------------------------
 
-    def _stored(self) -> list[dict[str, Any]]:
-        return self._rows
-
-    def _insert_lenient(
-        self, fields: Mapping[str, JSON], created: datetime, what: str
-    ) -> dict[str, Any]:
+    def _record(self, fields: Mapping[str, JSON], created: datetime, what: str) -> dict[str, Any]:
         """A seed record: the partnership's own fields, plus `country` and `links` shortcuts.
 
         `links` is a list of referral codes or `{url, dest}` objects; `code` is one code; with
         neither, the partner gets one link with a random code.
         """
-        email = fields.get("email")
-        if not isinstance(email, str) or "@" not in email:
-            raise ValueError(f"{what}: needs an email")
-        if email.strip().lower() in self._by_email:
-            raise ValueError(f"{what}: email {email} is already a partnership")
         key = fields.get("key") or f"part_{random_id(self.rng, LOWER_ALNUM, 16)}"
-        if not isinstance(key, str) or key in self._by_key:
-            raise ValueError(f"{what}: key {key!r} is not a new string")
+        if not isinstance(key, str):
+            raise ValueError(f"{what}: key {key!r} is not a string")
         status = fields.get("approved_status", "approved")
         if status not in APPROVAL_STATES:
             raise ValueError(f"{what}: approved_status must be one of {APPROVAL_STATES}")
@@ -153,11 +117,11 @@ class PartnerStackEmulator(Emulator):
         if not isinstance(address, dict):
             address = {"country": fields.get("country")}
         group = fields.get("group")
-        record = {
+        return {
             "key": key,
             "created_at": _epoch_ms(created),
             "updated_at": _epoch_ms(created),
-            "email": email.strip(),
+            "email": str(fields["email"]).strip(),
             "first_name": fields.get("first_name") or "",
             "last_name": fields.get("last_name") or "",
             "partner_key": fields.get("partner_key")
@@ -168,13 +132,9 @@ class PartnerStackEmulator(Emulator):
             "group": copy.deepcopy(group) if isinstance(group, dict) else {"slug": "default"},
             "tags": list(fields.get("tags") or []),
         }
-        self._rows.append(record)
-        self._by_key[key] = record
-        self._by_email[record["email"].lower()] = record
-        self._links[key] = self._seed_links(fields)
-        return record
 
-    def _seed_links(self, fields: Mapping[str, JSON]) -> list[dict[str, str]]:
+    def _added(self, record: Mapping[str, Any], fields: Mapping[str, JSON], what: str) -> None:
+        """The partnership's links, served by /links/partnership/{email}."""
         given = fields.get("links")
         if given is None:
             given = [fields.get("code") or random_id(self.rng, LOWER_ALNUM, 8)]
@@ -189,27 +149,24 @@ class PartnerStackEmulator(Emulator):
                     "url": str(entry["url"]),
                 }
             )
-        return links
+        self._links[record["key"]] = links
 
     # --- reads ----------------------------------------------------------------------------
 
     def _list(self, request: Request) -> Reply:
-        raw_limit = request.arg("limit")
         try:
-            limit = DEFAULT_LIMIT if raw_limit is None else int(raw_limit)
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= MAX_LIMIT:
-            return error(400, f"limit must be an integer between 1 and {MAX_LIMIT}")
+            limit = int_arg(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+        except BadArgument as exc:
+            return self.error(400, str(exc))
         after, before = request.arg("starting_after"), request.arg("ending_before")
         if after and before:
-            return error(400, "starting_after and ending_before are mutually exclusive")
+            return self.error(400, "starting_after and ending_before are mutually exclusive")
         status = request.arg("approved_status")
         with self.lock:
             rows = [r for r in self._rows if status is None or r["approved_status"] == status]
             cursor = after or before
-            if cursor and cursor not in self._by_key:
-                return error(400, f"No partnership with key {cursor}")
+            if cursor and cursor not in self._by_id:
+                return self.error(400, f"No partnership with key {cursor}")
             keys = [row["key"] for row in rows]
             if after:
                 start = keys.index(after) + 1 if after in keys else len(rows)
@@ -228,5 +185,5 @@ class PartnerStackEmulator(Emulator):
             record = self._by_email.get(identifier)
             links = copy.deepcopy(self._links[record["key"]]) if record else None
         if links is None:
-            return error(404, "Partnership not found")
+            return self.error(404, "Partnership not found")
         return envelope(200, "Links retrieved", links)

@@ -101,7 +101,7 @@ class PromoteKitEmulator(Emulator):
     def too_many_requests(self) -> Reply:
         return error(429, "Too many requests", "rate_limit_exceeded")
 
-    def limit_header_units(self, status: int) -> dict[str, str]:
+    def limit_header_units(self, status: int, template: str) -> dict[str, str]:
         return {}  # none documented
 
     # --- state ----------------------------------------------------------------------------

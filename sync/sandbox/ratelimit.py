@@ -20,7 +20,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,10 @@ class Limiter(Protocol):
     def hit(self, key: str) -> Verdict: ...
 
 
-class SlidingWindow:
-    """Allows about `limit` requests per key per `window` seconds, as Upstash estimates them.
-
-    The clock gives epoch seconds (injectable for tests); it is read in whole milliseconds,
-    as `Date.now()` gives it to Upstash.
-    """
+class _KeyedLimiter(Generic[S]):
+    """What every limiter here keeps: `limit` requests per `window` seconds, and a count of
+    type S per hash of a key (the key itself is never kept), on an injectable clock of epoch
+    seconds."""
 
     def __init__(
         self,
@@ -67,25 +67,36 @@ class SlidingWindow:
             raise ValueError("a rate-limit window must be positive")
         self.limit = limit
         self.window = window
-        self._window_ms = max(1, round(window * 1000))
         self._clock = clock
-        # Per hashed key: (window number, count) of the current and the previous windows.
-        self._counts: dict[str, dict[int, int]] = {}
         self._lock = threading.Lock()
+        self._counts: dict[str, S] = {}
+
+    @staticmethod
+    def _digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+
+class SlidingWindow(_KeyedLimiter[dict[int, int]]):
+    """Allows about `limit` requests per key per `window` seconds, as Upstash estimates them.
+
+    Per key it counts {window number: requests} of the current and the previous windows. The
+    clock is read in whole milliseconds, as `Date.now()` gives it to Upstash.
+    """
 
     def hit(self, key: str) -> Verdict:
         """Count one request for `key` if the window has room, and say whether it did."""
-        digest = hashlib.sha256(key.encode()).hexdigest()
+        digest = self._digest(key)
         now = self._clock()
         now_ms = math.floor(now * 1000)
-        current_window = now_ms // self._window_ms
-        reset_at = (current_window + 1) * self._window_ms / 1000
+        window_ms = max(1, round(self.window * 1000))
+        current_window = now_ms // window_ms
+        reset_at = (current_window + 1) * window_ms / 1000
         with self._lock:
             buckets = self._counts.setdefault(digest, {})
             for old in [number for number in buckets if number < current_window - 1]:
                 del buckets[old]  # Redis expires them; only two windows ever count
             current = buckets.get(current_window, 0)
-            elapsed = (now_ms % self._window_ms) / self._window_ms
+            elapsed = (now_ms % window_ms) / window_ms
             previous = math.floor((1 - elapsed) * buckets.get(current_window - 1, 0))
             if previous + current >= self.limit:
                 return Verdict(False, self.limit, 0, reset_at, now)
@@ -94,37 +105,21 @@ class SlidingWindow:
         return Verdict(True, self.limit, remaining, reset_at, now)
 
 
-class SlidingWindowLog:
+class SlidingWindowLog(_KeyedLimiter[deque[float]]):
     """Allows `limit` requests per key in any `window` seconds: for Partnero and PromoteKit,
     whose algorithms are not published.
 
-    Every request is logged, refused ones included: a client that keeps knocking while limited
-    keeps itself limited, the stricter of the two readings.
+    Every request is logged (per key, the times of the window's requests), refused ones
+    included: a client that keeps knocking while limited keeps itself limited, the stricter of
+    the two readings.
     """
-
-    def __init__(
-        self,
-        limit: int,
-        window: float = 60.0,
-        *,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if limit < 1:
-            raise ValueError("a rate limit needs at least one request per window")
-        if window <= 0:
-            raise ValueError("a rate-limit window must be positive")
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._logs: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
     def hit(self, key: str) -> Verdict:
         """Count one request for `key` and say whether it is within the limit."""
-        digest = hashlib.sha256(key.encode()).hexdigest()
+        digest = self._digest(key)
         now = self._clock()
         with self._lock:
-            log = self._logs.setdefault(digest, deque())
+            log = self._counts.setdefault(digest, deque())
             horizon = now - self.window
             while log and log[0] <= horizon:
                 log.popleft()

@@ -17,14 +17,12 @@ A seed record is a Rewardful affiliate (`email`, `first_name`, `last_name`, `sta
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import math
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sync.sandbox.base import (
     JSON,
@@ -39,20 +37,17 @@ from sync.sandbox.base import (
     json_reply,
     utc_iso,
 )
-from sync.sandbox.readonly import BadArgument, ReadOnlyEmulator, int_arg
+from sync.sandbox.readonly import (
+    BadArgument,
+    ReadOnlyEmulator,
+    basic_credentials,
+    int_arg,
+    page_of,
+)
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 PROGRAM_SITE = "https://sandbox.example.com"
-_LIMIT_HEADERS = {
-    "RateLimit-Limit": LIMIT,
-    "RateLimit-Remaining": REMAINING,
-    "RateLimit-Reset": SECONDS,
-}
-
-
-def error(status: int, text: str) -> Reply:
-    return json_reply(status, {"error": text})
 
 
 class RewardfulEmulator(ReadOnlyEmulator):
@@ -63,6 +58,20 @@ class RewardfulEmulator(ReadOnlyEmulator):
     record_noun = "affiliate"
     default_rate_limit = 45
     default_window = 30.0
+    messages: ClassVar[Mapping[int, str]] = {
+        401: "Invalid API Secret.",
+        404: "Not Found",
+        429: "Too many requests. Please try again later.",
+        500: "Internal Server Error",
+        502: "Service Unavailable",
+        503: "Service Unavailable",
+    }
+    limit_headers: ClassVar[Mapping[str, str]] = {
+        "RateLimit-Limit": LIMIT,
+        "RateLimit-Remaining": REMAINING,
+        "RateLimit-Reset": SECONDS,
+    }
+    refusal_headers: ClassVar[Mapping[str, str]] = {"Retry-After": SECONDS}
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
@@ -75,37 +84,13 @@ class RewardfulEmulator(ReadOnlyEmulator):
             Route("GET", "/campaigns", self._campaigns),
         )
 
+    def error(self, status: int, text: str) -> Reply:
+        return json_reply(status, {"error": text})
+
     def key_of(self, request: Request) -> str | None:
         """The API secret: the user of `Authorization: Basic base64(secret:)`."""
-        value = request.header("Authorization") or ""
-        if not value.startswith("Basic "):
-            return None
-        try:
-            decoded = base64.b64decode(value[len("Basic ") :].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        secret, colon, password = decoded.partition(":")
-        return secret if colon and not password and secret else None
-
-    def authenticate(self, request: Request) -> Reply | None:
-        if not self.token_accepted(self.key_of(request)):
-            return error(401, "Invalid API Secret.")
-        return None
-
-    def server_error(self, status: int) -> Reply:
-        return error(status, "Internal Server Error" if status == 500 else "Service Unavailable")
-
-    def unknown_route(self, request: Request) -> Reply:
-        return error(404, "Not Found")
-
-    def too_many_requests(self) -> Reply:
-        return error(429, "Too many requests. Please try again later.")
-
-    def limit_header_units(self, status: int) -> dict[str, str]:
-        units = dict(_LIMIT_HEADERS)
-        if status == 429:
-            units["Retry-After"] = SECONDS
-        return units
+        secret, password = basic_credentials(request) or ("", "")
+        return secret if secret and not password else None
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -161,13 +146,11 @@ class RewardfulEmulator(ReadOnlyEmulator):
             rows = [row for row in rows if row["email"].lower() == email.strip().lower()]
         total = len(rows)
         pages = math.ceil(total / limit)
-        shown = []
-        for row in rows[(page - 1) * limit : page * limit]:
-            item = copy.deepcopy(row)
+        shown = page_of(rows, page, limit)
+        for item in shown:
             for name in ("links", "campaign"):
                 if name not in expand:
                     item.pop(name)
-            shown.append(item)
         pagination = {
             "previous_page": page - 1 if page > 1 else None,
             "current_page": page,

@@ -351,12 +351,12 @@ class Sandbox:
             info = LimitInfo(verdict.limit, verdict.remaining, verdict.reset_at, verdict.now)
             if not verdict.allowed:
                 self._recorder.rate_limited()
-                return answer(self._limited(emulator.too_many_requests(), info, faults))
+                return answer(self._limited(emulator.too_many_requests(), info, faults, route))
         if self._take_burst(faults, rolled):
             self._recorder.fault("burst_429")
             self._recorder.rate_limited()
             burst = LimitInfo(self._header_limit, 0, now + faults.retry_after_seconds, now)
-            return answer(self._limited(emulator.too_many_requests(), burst, faults))
+            return answer(self._limited(emulator.too_many_requests(), burst, faults, route))
 
         try:
             reply = route.handler(request)
@@ -380,16 +380,19 @@ class Sandbox:
             self._recorder.fault("malformed")
             reply.body = truncate(reply.body)
         if info is not None:
-            reply.headers.update(self._limit_headers(reply.status, info, faults))
+            reply.headers.update(self._limit_headers(reply.status, info, faults, route))
         return answer(reply)
 
-    def _limited(self, reply: Reply, info: LimitInfo, faults: Faults) -> Reply:
-        reply.headers.update(self._limit_headers(429, info, faults))
+    def _limited(self, reply: Reply, info: LimitInfo, faults: Faults, route: Route) -> Reply:
+        reply.headers.update(self._limit_headers(429, info, faults, route))
         return reply
 
-    def _limit_headers(self, status: int, info: LimitInfo, faults: Faults) -> dict[str, str]:
-        """The rate-limit headers for a reply, in the units Faults.retry_after asks for."""
-        units = self._emulator.limit_header_units(status)
+    def _limit_headers(
+        self, status: int, info: LimitInfo, faults: Faults, route: Route
+    ) -> dict[str, str]:
+        """The rate-limit headers for a reply of `route`, in the units Faults.retry_after asks
+        for."""
+        units = self._emulator.limit_header_units(status, route.template)
         style = faults.retry_after
         if style == "none":
             units = {name: unit for name, unit in units.items() if unit not in TIME_UNITS}

@@ -24,7 +24,7 @@ import copy
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from sync.sandbox.base import (
@@ -33,7 +33,6 @@ from sync.sandbox.base import (
     LIMIT,
     LOWER_ALNUM,
     REMAINING,
-    Emulator,
     Options,
     Reply,
     Request,
@@ -43,23 +42,14 @@ from sync.sandbox.base import (
     random_id,
     utc_iso,
 )
+from sync.sandbox.readonly import BadArgument, ReadOnlyEmulator, int_arg, page_of
 
 PAGE_SIZE = 25
 DEFAULT_PROGRAM = "sandbox-program"
 PROGRAM_SITE = "https://sandbox.example.com"
-_SERVER_ERRORS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
-_LIMIT_HEADERS = {
-    "X-Ratelimit-Limit": LIMIT,
-    "X-Ratelimit-Remaining": REMAINING,
-    "X-Ratelimit-Reset": EPOCH_SECONDS,
-}
 
 
-def message(status: int, text: str) -> Reply:
-    return json_reply(status, {"message": text})
-
-
-class TapfiliateEmulator(Emulator):
+class TapfiliateEmulator(ReadOnlyEmulator):
     """One account with its programs; affiliates are seeded and then only read."""
 
     name = "tapfiliate"
@@ -67,12 +57,22 @@ class TapfiliateEmulator(Emulator):
     record_noun = "affiliate"
     # Unpublished: the sandbox enforces a modest budget so that pacing and 429s get exercised.
     default_rate_limit = 300
+    messages: ClassVar[Mapping[int, str]] = {
+        401: "Invalid API key",
+        404: "Not found",
+        429: "Too many requests",
+        500: "Internal Server Error",
+        502: "Bad Gateway",
+        503: "Service Unavailable",
+    }
+    limit_headers: ClassVar[Mapping[str, str]] = {
+        "X-Ratelimit-Limit": LIMIT,
+        "X-Ratelimit-Remaining": REMAINING,
+        "X-Ratelimit-Reset": EPOCH_SECONDS,
+    }
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
-        self._rows: list[dict[str, Any]] = []  # creation order, which is the listing's order
-        self._by_id: dict[str, dict[str, Any]] = {}
-        self._emails: set[str] = set()
         self._programs: dict[str, dict[str, Any]] = {}
         self._affiliations: dict[str, list[dict[str, Any]]] = {}  # by program id
         self._program(DEFAULT_PROGRAM)
@@ -88,26 +88,12 @@ class TapfiliateEmulator(Emulator):
 
     # --- protocol -------------------------------------------------------------------------
 
-    def authenticate(self, request: Request) -> Reply | None:
-        if not self.token_accepted(self.key_of(request)):
-            return message(401, "Invalid API key")
-        return None
+    def error(self, status: int, text: str) -> Reply:
+        return json_reply(status, {"message": text})
 
     def key_of(self, request: Request) -> str | None:
         key = (request.header("X-Api-Key") or "").strip()
         return key or None
-
-    def server_error(self, status: int) -> Reply:
-        return message(status, _SERVER_ERRORS.get(status, _SERVER_ERRORS[500]))
-
-    def unknown_route(self, request: Request) -> Reply:
-        return message(404, "Not found")
-
-    def too_many_requests(self) -> Reply:
-        return message(429, "Too many requests")
-
-    def limit_header_units(self, status: int) -> dict[str, str]:
-        return dict(_LIMIT_HEADERS)
 
     # --- state ----------------------------------------------------------------------------
 
@@ -120,12 +106,7 @@ class TapfiliateEmulator(Emulator):
             self._affiliations[program_id] = []
         return program
 
-    def _stored(self) -> list[dict[str, Any]]:
-        return self._rows
-
-    def _insert_lenient(
-        self, fields: Mapping[str, JSON], created: datetime, what: str
-    ) -> dict[str, Any]:
+    def _record(self, fields: Mapping[str, JSON], created: datetime, what: str) -> dict[str, Any]:
         """A seed record: the affiliate's own fields, plus its place in one program.
 
         `program_id` names the program (default: the sandbox's; null: in no program),
@@ -133,27 +114,10 @@ class TapfiliateEmulator(Emulator):
         random, as Tapfiliate makes them), `coupon` its coupon; `country` is a shortcut for
         `address.country.code`.
         """
-        email = fields.get("email")
-        if not isinstance(email, str) or "@" not in email:
-            raise ValueError(f"{what}: needs an email")
-        if email.strip().lower() in self._emails:
-            raise ValueError(f"{what}: email {email} is already an affiliate")
         affiliate_id = fields.get("id") or random_id(self.rng, LOWER_ALNUM, 8)
-        if not isinstance(affiliate_id, str) or affiliate_id in self._by_id:
-            raise ValueError(f"{what}: id {affiliate_id!r} is not a new string")
+        if not isinstance(affiliate_id, str):
+            raise ValueError(f"{what}: id {affiliate_id!r} is not a string")
         created = created_at_of(fields, "created_at", created, what)
-        record = self._affiliate_record(fields, affiliate_id, email.strip(), created)
-        self._rows.append(record)
-        self._by_id[affiliate_id] = record
-        self._emails.add(record["email"].lower())
-        program_id = fields.get("program_id", DEFAULT_PROGRAM)
-        if program_id is not None:
-            self._enroll(record, str(program_id), fields, created)
-        return record
-
-    def _affiliate_record(
-        self, fields: Mapping[str, JSON], affiliate_id: str, email: str, created: datetime
-    ) -> dict[str, Any]:
         address = fields.get("address")
         if not isinstance(address, dict):
             country = fields.get("country")
@@ -165,7 +129,7 @@ class TapfiliateEmulator(Emulator):
             "id": affiliate_id,
             "firstname": fields.get("firstname"),
             "lastname": fields.get("lastname"),
-            "email": email,
+            "email": str(fields["email"]).strip(),
             "company": copy.deepcopy(company),
             "address": copy.deepcopy(address),
             "meta_data": copy.deepcopy(fields.get("meta_data") or {}),
@@ -175,12 +139,14 @@ class TapfiliateEmulator(Emulator):
             "created_at": utc_iso(created, digits=0),
         }
 
-    def _enroll(
-        self, record: Mapping[str, Any], program_id: str, fields: Mapping[str, JSON], when: datetime
-    ) -> None:
-        program = self._program(program_id)
+    def _added(self, record: Mapping[str, Any], fields: Mapping[str, JSON], what: str) -> None:
+        """The affiliate's place in its program (none when the seed's `program_id` is null)."""
+        program_id = fields.get("program_id", DEFAULT_PROGRAM)
+        if program_id is None:
+            return
+        program = self._program(str(program_id))
         code = fields.get("ref") or random_id(self.rng, LOWER_ALNUM, 7)
-        self._affiliations[program_id].append(
+        self._affiliations[program["id"]].append(
             {
                 "affiliate": {key: record[key] for key in ("id", "email", "firstname", "lastname")},
                 "program": {"id": program["id"], "title": program["title"]},
@@ -191,22 +157,18 @@ class TapfiliateEmulator(Emulator):
                     "asset_id": random_id(self.rng, LOWER_ALNUM, 6),
                     "source_id": random_id(self.rng, LOWER_ALNUM, 6),
                 },
-                "created_at": utc_iso(when, digits=0),
+                "created_at": record["created_at"],
             }
         )
 
     # --- reads ----------------------------------------------------------------------------
 
     def _page(self, request: Request, items: Sequence[Any], path: str) -> Reply:
-        raw = request.arg("page")
         try:
-            page = 1 if raw is None else int(raw)
-        except ValueError:
-            page = 0
-        if page < 1:
-            return message(400, "page must be a positive integer")
+            page = int_arg(request, "page", 1)
+        except BadArgument as exc:
+            return self.error(400, str(exc))
         last = max(1, math.ceil(len(items) / PAGE_SIZE))
-        start = (page - 1) * PAGE_SIZE
         links = {"first": 1, "last": last}
         if page < last:
             links["next"] = page + 1
@@ -215,9 +177,7 @@ class TapfiliateEmulator(Emulator):
         header = ", ".join(
             f'<{self.base_url}{path}?page={number}>; rel="{rel}"' for rel, number in links.items()
         )
-        return json_reply(
-            200, copy.deepcopy(list(items[start : start + PAGE_SIZE])), headers={"Link": header}
-        )
+        return json_reply(200, page_of(items, page, PAGE_SIZE), headers={"Link": header})
 
     def _list_affiliates(self, request: Request) -> Reply:
         with self.lock:
@@ -232,13 +192,13 @@ class TapfiliateEmulator(Emulator):
         with self.lock:
             program = copy.deepcopy(self._programs.get(request.params["program_id"]))
         if program is None:
-            return message(404, "Program not found")
+            return self.error(404, "Program not found")
         return json_reply(200, program)
 
     def _list_affiliations(self, request: Request) -> Reply:
         program_id = request.params["program_id"]
         with self.lock:
             if program_id not in self._programs:
-                return message(404, "Program not found")
+                return self.error(404, "Program not found")
             rows = list(self._affiliations[program_id])
             return self._page(request, rows, f"/programs/{quote(program_id)}/affiliates/")

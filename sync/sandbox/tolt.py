@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from sync.sandbox.base import (
     ALNUM,
@@ -29,9 +29,9 @@ from sync.sandbox.base import (
     Reply,
     Request,
     Route,
-    bearer_token,
     created_at_of,
     json_reply,
+    parse_iso,
     random_id,
     utc_iso,
 )
@@ -40,10 +40,13 @@ from sync.sandbox.readonly import BadArgument, ReadOnlyEmulator, after_cursor, i
 PROGRAM_ID = "prg_sandbox"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
-
-
-def error(status: int, text: str, kind: str) -> Reply:
-    return json_reply(status, {"success": False, "error": {"message": text, "type": kind}})
+# The `type` of an error, by status: every 5xx is an `api_error`.
+_KINDS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "invalid_request_error",
+    429: "rate_limit_error",
+}
 
 
 class ToltEmulator(ReadOnlyEmulator):
@@ -53,6 +56,13 @@ class ToltEmulator(ReadOnlyEmulator):
     base_path = "/v1"
     default_rate_limit = 25
     default_window = 1.0
+    messages: ClassVar[Mapping[int, str]] = {
+        401: "Invalid API key provided",
+        404: "Not found",
+        429: "Too many requests. Please try again.",
+        500: "Something went wrong on our end",
+    }
+    # v1 documents no rate-limit headers.
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
@@ -65,22 +75,9 @@ class ToltEmulator(ReadOnlyEmulator):
             Route("GET", "/links", lambda request: self._list(request, self._links)),
         )
 
-    def authenticate(self, request: Request) -> Reply | None:
-        if not self.token_accepted(bearer_token(request)):
-            return error(401, "Invalid API key provided", "authentication_error")
-        return None
-
-    def server_error(self, status: int) -> Reply:
-        return error(status, "Something went wrong on our end", "api_error")
-
-    def unknown_route(self, request: Request) -> Reply:
-        return error(404, "Not found", "invalid_request_error")
-
-    def too_many_requests(self) -> Reply:
-        return error(429, "Too many requests. Please try again.", "rate_limit_error")
-
-    def limit_header_units(self, status: int) -> dict[str, str]:
-        return {}  # v1 documents none
+    def error(self, status: int, text: str) -> Reply:
+        kind = _KINDS.get(status, "api_error")
+        return json_reply(status, {"success": False, "error": {"message": text, "type": kind}})
 
     def _record(self, fields: Mapping[str, JSON], created: datetime, what: str) -> dict[str, Any]:
         when = created_at_of(fields, "created_at", created, what)
@@ -101,26 +98,32 @@ class ToltEmulator(ReadOnlyEmulator):
             "created_at": utc_iso(when, digits=3),
             "updated_at": utc_iso(when, digits=3),
         }
+        return record
+
+    def _added(self, record: Mapping[str, Any], fields: Mapping[str, JSON], what: str) -> None:
+        """The partner's seeded links, served by /links (Tolt keeps them apart)."""
+        when = parse_iso(record["created_at"])
+        links = []
         for index, link in enumerate(fields.get("links") or []):
             if not isinstance(link, Mapping) or not isinstance(link.get("value"), str):
                 raise ValueError(f"{what}: each link needs a value (a string)")
             stamp = created_at_of(link, "created_at", when + timedelta(seconds=index), what)
-            self._links.append(
+            links.append(
                 {
                     "id": link.get("id") or "lnk_" + random_id(self.rng, ALNUM, 16),
                     "param": link.get("param", "ref"),
                     "value": link["value"],
-                    "partner_id": partner_id,
+                    "partner_id": record["id"],
                     "program_id": record["program_id"],
                     "created_at": utc_iso(stamp, digits=3),
                 }
             )
-        return record
+        self._links.extend(links)
 
     def _list(self, request: Request, source: list[dict[str, Any]]) -> Reply:
         program = request.arg("program_id")
         if not program:
-            return error(400, "program_id is required", "invalid_request_error")
+            return self.error(400, "program_id is required")
         try:
             limit = int_arg(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
             with self.lock:
@@ -134,7 +137,7 @@ class ToltEmulator(ReadOnlyEmulator):
                 total = len(rows)
                 rest = after_cursor(rows, request.arg("starting_after"))
         except BadArgument as exc:
-            return error(400, str(exc), "invalid_request_error")
+            return self.error(400, str(exc))
         page = copy.deepcopy(rest[:limit])
         return json_reply(
             200,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -119,6 +120,24 @@ def test_get_links_of_an_unknown_partner_is_404(make_sandbox, make_client):
         "bad_request",
         "Either `partnerId` or `tenantId` must be provided.",
     )
+
+
+def test_links_routes_forward_the_limiter_headers_on_success_unlike_the_partner_routes(
+    make_sandbox, make_client
+):
+    client = make_client(make_sandbox("dub", rate_limit=10))
+    created = client.post("/partners", json={"email": "a@example.com", "tenantId": "t-1"})
+    assert created.status_code == 201
+    assert not any(h.lower().startswith("x-ratelimit") for h in created.headers)
+    listed = client.get("/partners/links", params={"tenantId": "t-1"})
+    made = client.post("/partners/links", json={"tenantId": "t-1", "key": "extra"})
+    assert (listed.status_code, made.status_code) == (200, 201)
+    for answer, remaining in ((listed, "8"), (made, "7")):
+        assert answer.headers["X-RateLimit-Limit"] == "10"
+        assert answer.headers["X-RateLimit-Remaining"] == remaining
+        # Upstash's reset, in epoch milliseconds, as on every Dub answer that carries it.
+        assert int(answer.headers["X-RateLimit-Reset"]) > time.time() * 1000
+        assert answer.headers["Retry-After"] == answer.headers["X-RateLimit-Reset"]
 
 
 def test_post_link_with_an_exact_key_then_409_when_taken(make_sandbox, make_client):

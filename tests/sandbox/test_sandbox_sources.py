@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from conftest import MakeSandbox
 
 from sync.sandbox import Sandbox
+from sync.sandbox.base import Options, Request
 from sync.sandbox.faults import Faults
+from sync.sandbox.readonly import ReadOnlyEmulator
+from sync.sandbox.server import PROVIDERS
 
 PS_PAIR = ("pk_sandbox_3Fh8", "sk_sandbox_9Qw2")
 TAP_KEY = "tap_sandbox_5Lm7Xc"
@@ -139,3 +143,23 @@ def test_tapfiliate_states_its_limit_and_its_429(make_sandbox: MakeSandbox) -> N
         refused = client.get("/affiliates/")
     assert refused.status_code == 429 and refused.json() == {"message": "Too many requests"}
     assert int(refused.headers["X-Ratelimit-Reset"]) > 1_000_000_000  # epoch seconds
+
+
+@pytest.mark.parametrize(
+    "name", ["partnerstack", "tapfiliate", "rewardful", "tolt", "firstpromoter"]
+)
+def test_every_source_platform_stands_on_the_one_read_only_base(name: str) -> None:
+    emulator = PROVIDERS[name](Options(api_key="right:key"))
+    assert isinstance(emulator, ReadOnlyEmulator)
+    emulator.seed([{"email": "a@example.com"}])
+    # Each email once, whatever its case and spaces; nothing is kept of a refused record.
+    with pytest.raises(ValueError, match="email"):
+        emulator.seed([{"email": " A@example.com "}])
+    assert len(emulator.partners()) == 1
+    # Every refusal in the platform's own body, by the base's one statement of each.
+    anonymous = Request("GET", "/", {}, {"Account-ID": "key"}, b"")
+    refused = emulator.authenticate(anonymous)
+    replies = [refused, emulator.unknown_route(anonymous), emulator.too_many_requests()]
+    replies.append(emulator.server_error(503))
+    assert [reply.status if reply else None for reply in replies] == [401, 404, 429, 503]
+    assert len({reply.body for reply in replies if reply}) == 4  # each says its own words
