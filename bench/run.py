@@ -27,7 +27,6 @@ class Sizes:
 
     local_sizes: tuple[int, ...]
     local_repeats: int
-    reference_sizes: tuple[int, ...]
     known_rows: int
     unknown_rows: int
     migration: int
@@ -41,7 +40,6 @@ class Sizes:
 QUICK = Sizes(
     local_sizes=(10_000, 100_000, 1_000_000),
     local_repeats=1,
-    reference_sizes=(10_000,),
     known_rows=240,
     unknown_rows=0,
     migration=1_000,
@@ -54,7 +52,6 @@ QUICK = Sizes(
 FULL = Sizes(
     local_sizes=(10_000, 100_000, 1_000_000),
     local_repeats=5,
-    reference_sizes=(10_000, 100_000),
     known_rows=2_400,
     unknown_rows=3_600,
     migration=50_000,
@@ -69,7 +66,6 @@ FULL = Sizes(
 SMOKE = Sizes(
     local_sizes=(1_000,),
     local_repeats=1,
-    reference_sizes=(),
     known_rows=10,
     unknown_rows=0,
     migration=20,
@@ -83,12 +79,7 @@ SMOKE = Sizes(
 
 def _local(sizes: Sizes) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as directory:
-        return local.run(
-            list(sizes.local_sizes),
-            sizes.local_repeats,
-            list(sizes.reference_sizes),
-            Path(directory),
-        )
+        return local.run(list(sizes.local_sizes), sizes.local_repeats, Path(directory))
 
 
 GOALS: dict[str, tuple[Callable[[Sizes], dict[str, Any]], Callable[[dict[str, Any]], list[str]]]]

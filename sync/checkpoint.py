@@ -26,9 +26,9 @@ from typing import Any
 
 import structlog
 
+from sync.earlier_runs import EarlierRuns
 from sync.errors import CheckpointError, ConfigError
 from sync.models import Action, Outcome, PlanEntry, Status, Strategy, email_key
-from sync.plan import Knowledge
 
 SCHEMA_VERSION = 1
 SENDING = "sending"
@@ -242,8 +242,8 @@ class Checkpoint:
                 ((key, tenant, remote_id, now) for key, tenant, remote_id in partners),
             )
 
-    def knowledge(self) -> Knowledge:
-        return Knowledge(known=self.known(), refusals=self.refusals())
+    def earlier_runs(self) -> EarlierRuns:
+        return EarlierRuns(partners=self.known(), refusals=self.refusals())
 
     def known(self) -> dict[str, tuple[str | None, str]]:
         """Partners earlier runs saw, by email key: (tenant id, remote id)."""

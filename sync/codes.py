@@ -98,7 +98,7 @@ async def check_codes(
     provider: Provider,
     http: ProviderHTTP,
     creates: list[Candidate],
-    scanned: list[RemotePartner] | None,
+    scanned: Iterable[RemotePartner] | None,
     *,
     ask: bool,
     policy: RetryPolicy,

@@ -16,36 +16,25 @@ from pydantic import BaseModel
 from sync.catalog import default_mapping
 from sync.checkpoint import CREATE, LOOK_UP, Binding, Checkpoint, decisions
 from sync.codes import check_codes
-from sync.columnar.existing import ExistingPartners
 from sync.columnar.mapping import ROW
-from sync.columnar.plan import (
-    ACTION,
-    FIELD,
-    MESSAGE,
-    REMOTE_ID,
-    Distinct,
-    PlanFrame,
-    candidates_of,
-    match,
-    needing_check,
-    split_keys,
-)
 from sync.columnar.validate import EMAIL, TENANT, ColumnValidated, validate_frame
+from sync.earlier_runs import EarlierRuns, Refusals, apply_refusals
 from sync.errors import GuardError, InputError
 from sync.files import write_private
+from sync.index import ExistingPartners
 from sync.mapping import BoundMapping, MappingSpec, bind_mapping, identity_mapping, load_mapping
 from sync.migration import STATUS, StatusPolicy, skip_message, skipped_summary
 from sync.models import (
     Action,
     Candidate,
     PlanEntry,
-    RemotePartner,
     RunSummary,
     Strategy,
 )
 from sync.neutral import lost_in_migration, snapshot_csv
 from sync.outcomes import Outcomes
-from sync.plan import Knowledge, RemoteIndex, apply_refusals
+from sync.plan import FirstRows, candidates_of, match, needing_check, split_duplicates
+from sync.plan_frame import ACTION, FIELD, MESSAGE, REMOTE_ID, PlanFrame
 from sync.progress import Progress
 from sync.providers.http import ProviderHTTP
 from sync.ratelimit import RateLimiter
@@ -196,7 +185,7 @@ def connect(settings: Settings, transport: httpx.AsyncBaseTransport | None = Non
 
 async def _existing(
     settings: Settings, http: ProviderHTTP, to_check: pl.DataFrame, progress: Progress | None
-) -> tuple[RemoteIndex, Strategy]:
+) -> tuple[ExistingPartners, Strategy]:
     """Learn which of these rows (first-of-their-key rows' keys) exist, the cheaper way."""
     reader = RemoteReader(settings.provider, http, settings.retry, settings.concurrency, progress)
     strategy, existing = await reader.choose(to_check.height)
@@ -205,7 +194,7 @@ async def _existing(
         return await reader.scan(existing), strategy
     if strategy.name == "lookup":
         return await reader.look_up(list(candidates_of(to_check))), strategy
-    return RemoteIndex(), strategy
+    return ExistingPartners(), strategy
 
 
 async def make_plan(
@@ -213,26 +202,26 @@ async def make_plan(
     prepared: Prepared,
     http: ProviderHTTP,
     progress: Progress | None = None,
-    knowledge: Knowledge | None = None,
-) -> tuple[PlanFrame, Strategy, list[RemotePartner]]:
-    """Classify every row; returns the plan, how existing partners were found, and the
-    partners the provider showed (to remember for the next run).
+    earlier: EarlierRuns | None = None,
+) -> tuple[PlanFrame, Strategy, ExistingPartners]:
+    """Classify every row; returns the plan, how existing partners were found, and the index
+    of the partners known to exist (what the provider showed, to remember for the next run).
 
-    With `knowledge` from earlier runs, only rows whose email was never seen are checked at
-    the provider, so a nightly run costs calls in proportion to what is new.
+    With what `earlier` runs saw, only rows whose email was never seen are checked at the
+    provider, so a nightly run costs calls in proportion to what is new.
     """
-    distinct = split_keys(prepared.valid.keys, settings.tenant_label)
+    rows = split_duplicates(prepared.valid.keys, settings.tenant_label)
     # Only the first row of each email / tenant id is checked: later ones are duplicates.
-    to_check = distinct.firsts
-    if knowledge is not None:
-        to_check = needing_check(to_check, knowledge.known)
-    index, strategy = await _existing(settings, http, to_check, progress)
-    existing = ExistingPartners.of(index.partners)
-    if knowledge is not None:
-        existing.extend_columns(*knowledge.columns())  # after the fresh answers: those win
-    plan = plan_rows(prepared.valid, distinct, existing, settings.tenant_label, knowledge)
+    to_check = rows.firsts
+    if earlier is not None:
+        to_check = needing_check(to_check, earlier.partners)
+    existing, strategy = await _existing(settings, http, to_check, progress)
+    if earlier is not None:
+        existing.add_remembered(earlier.partners)  # after the fresh answers: those win
+    refusals = earlier.refusals if earlier is not None else None
+    plan = plan_rows(prepared.valid, rows, existing, settings.tenant_label, refusals)
     plan = plan.replaced(skipped_entries(prepared.skipped))
-    return plan, strategy, index.partners
+    return plan, strategy, existing
 
 
 def skipped_entries(skipped: pl.DataFrame) -> list[PlanEntry]:
@@ -252,18 +241,18 @@ def skipped_entries(skipped: pl.DataFrame) -> list[PlanEntry]:
 
 def plan_rows(
     valid: ColumnValidated,
-    distinct: Distinct,
+    rows: FirstRows,
     existing: ExistingPartners,
     tenant_label: str,
-    knowledge: Knowledge | None = None,
+    refusals: Refusals | None = None,
 ) -> PlanFrame:
     """One plan entry per input row, in row order, from what is known to exist (no I/O)."""
-    plan = match(distinct, valid.invalid, existing, tenant_label)
-    if knowledge is not None and knowledge.refusals:
+    plan = match(rows, valid.invalid, existing, tenant_label)
+    if refusals:
         # Only rows to create can have been refused; their payloads are built to compare.
         creates = list(plan.entries(Action.CREATE))
         payloads = {c.row: c.payload for c in valid.candidates(e.row for e in creates)}
-        refused = apply_refusals(creates, knowledge, payloads)
+        refused = apply_refusals(creates, refusals, payloads)
         plan = plan.replaced([entry for entry in refused if entry.action is not Action.CREATE])
     return plan
 
@@ -290,8 +279,10 @@ async def run_plan(
     codes = None
     try:
         await probe(settings, http)
-        plan, strategy, seen = await make_plan(settings, prepared, http, progress)
-        plan, codes = await _check_codes(settings, prepared, http, plan, strategy, seen, ask=True)
+        plan, strategy, existing = await make_plan(settings, prepared, http, progress)
+        plan, codes = await _check_codes(
+            settings, prepared, http, plan, strategy, existing, ask=True
+        )
     finally:
         await http.aclose()
         if plan is not None:
@@ -405,15 +396,15 @@ async def _plan_and_send(
         stage.strategy = checkpoint.strategy or Strategy("resume", "resumed", 0)
         log.info("resuming from checkpoint", checkpoint=str(checkpoint.path))
     else:
-        knowledge = None if settings.recheck else checkpoint.knowledge()
-        plan, strategy, seen = await make_plan(settings, prepared, http, progress, knowledge)
+        earlier = None if settings.recheck else checkpoint.earlier_runs()
+        plan, strategy, existing = await make_plan(settings, prepared, http, progress, earlier)
         stage.strategy = strategy
         plan, stage.codes = await _check_codes(
-            settings, prepared, http, plan, strategy, seen, ask=False
+            settings, prepared, http, plan, strategy, existing, ask=False
         )
         stage.unsaved_plan = plan
         check_guards(settings, plan)
-        checkpoint.remember((p.key, p.tenant_id, p.id) for p in seen if p.key)
+        checkpoint.remember(existing.seen())
         checkpoint.save_plan(binding, plan.decisions(), strategy)
         stage.journaled = True
         log.info("plan saved", checkpoint=str(checkpoint.path), **plan.counts())
@@ -504,7 +495,7 @@ async def _check_codes(
     http: ProviderHTTP,
     plan: PlanFrame,
     strategy: Strategy,
-    seen: list[RemotePartner],
+    existing: ExistingPartners,
     *,
     ask: bool,
 ) -> tuple[PlanFrame, str | None]:
@@ -519,7 +510,7 @@ async def _check_codes(
         provider,
         http,
         creates,
-        seen if strategy.name == "scan" else None,
+        existing.with_codes() if strategy.name == "scan" else None,
         ask=ask,
         policy=settings.retry,
         concurrency=settings.concurrency,

@@ -1,4 +1,4 @@
-"""Valid rows + what exists at the provider → one decision per row (pure; no I/O).
+"""Valid rows + the partners that exist → one decision per row, on columns (no I/O).
 
 The rules (design.md, "Matching"):
 - a later row with the same email or tenant id as an earlier valid row is a `duplicate`;
@@ -8,96 +8,85 @@ The rules (design.md, "Matching"):
   partner with another tenant id, is a `conflict`;
 - anything else is a `create`.
 
-The columnar planner (sync/columnar/plan.py) uses these same functions for the rows that share
-keys or need more than a plain match.
+Rows whose keys are unique in the input can be neither duplicates nor have any: they are the
+first of their keys at once, and only rows that share a key are split in row order
+(`_first_rows`). Matching is two joins with the index of existing partners (by email key, by
+tenant id); the plain outcomes (nothing found; found by one key with nothing contradicting) are
+decided in columns, and every other row by `decide`, the one statement of the rule for a single
+row, which the worker also applies to what a lookup finds after an unknown outcome.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
-from datetime import UTC, datetime
-from typing import Any
 
-from sync.models import Action, Candidate, Outcome, PlanEntry, RemotePartner, email_key
+import polars as pl
 
+from sync import keys as hashed_keys
+from sync.columnar.mapping import ROW
+from sync.columnar.validate import EMAIL, KEY, TENANT
+from sync.earlier_runs import Remembered
+from sync.index import FIRST_TENANT, ExistingPartners, PartnerColumns
+from sync.index import ID as PARTNER_ID
+from sync.index import KEY as PARTNER_KEY
+from sync.index import TENANT as PARTNER_TENANT
+from sync.models import Action, Candidate, Outcome, PlanEntry, RemotePartner
+from sync.plan_frame import ACTION, FIELD, MESSAGE, REMOTE_ID, PlanFrame, entries_frame
 
-@dataclass(slots=True)
-class RemoteIndex:
-    """Existing partners by match key; filled from a full scan or from targeted lookups."""
+MATCHED_BY_EMAIL = "matched by email"
 
-    by_email: dict[str, RemotePartner] = dataclass_field(default_factory=dict)
-    by_tenant: dict[str, RemotePartner] = dataclass_field(default_factory=dict)
-    ids: set[str] = dataclass_field(default_factory=set)
-    partners: list[RemotePartner] = dataclass_field(default_factory=list)
-
-    def add(self, partner: RemotePartner) -> None:
-        if partner.id in self.ids:
-            return  # a page that shifted under us repeats partners; the first sighting wins
-        self.ids.add(partner.id)
-        self.partners.append(partner)
-        if partner.key:
-            self.by_email.setdefault(partner.key, partner)
-        if partner.tenant_id:
-            self.by_tenant.setdefault(partner.tenant_id, partner)
-
-    def extend(self, partners: Iterable[RemotePartner]) -> None:
-        for partner in partners:
-            self.add(partner)
-
-    def __len__(self) -> int:
-        return len(self.ids)
+# The partners a row's keys found, as joined columns: the partner its email key matches, and
+# the one its tenant id matches.
+EMAIL_PARTNER = "email_partner"
+EMAIL_PARTNER_TENANT = "email_partner_tenant"
+EMAIL_PARTNER_OWNS_TENANT = "email_partner_owns_tenant"  # its tenant id matches it, too
+TENANT_PARTNER = "tenant_partner"
+TENANT_PARTNER_HAS_EMAIL = "tenant_partner_has_email"  # it has the row's email key
+_DECIDED = "decided"  # the action, where the columns settle the row alone
 
 
-def classify(candidate: Candidate, index: RemoteIndex, tenant_label: str = "tenantId") -> PlanEntry:
-    """Decide `exists`, `conflict` or `create` for one valid, first-of-its-key row.
+def matched_by_tenant(tenant_label: str) -> str:
+    """The message of a row found by its tenant id (`tenant_label`: the provider's name)."""
+    return f"matched by {tenant_label}"
+
+
+def decide(
+    candidate: Candidate,
+    by_email: RemotePartner | None,
+    by_tenant: RemotePartner | None,
+    tenant_label: str = "tenantId",
+) -> PlanEntry:
+    """`exists`, `conflict` or `create` for one first-of-its-key row, from the partner its email
+    key matches and the one its tenant id matches (either may be None).
 
     `tenant_label` is the provider's name for the tenant id field, for the messages.
     """
-    by_tenant = index.by_tenant.get(candidate.tenant_id) if candidate.tenant_id else None
-    by_email = index.by_email.get(candidate.key)
     if by_tenant and by_email and by_tenant.id != by_email.id:
-        return _entry(
-            candidate,
-            Action.CONFLICT,
-            remote_id=by_tenant.id,
-            message=(
-                f"{tenant_label} belongs to {by_tenant.describe(tenant_label)} but the email "
-                f"belongs to {by_email.describe(tenant_label)}"
-            ),
-            field=tenant_label,
+        message = (
+            f"{tenant_label} belongs to {by_tenant.describe(tenant_label)} but the email "
+            f"belongs to {by_email.describe(tenant_label)}"
         )
+        return _entry(candidate, Action.CONFLICT, by_tenant.id, message, tenant_label)
     if by_tenant:
-        return _entry(
-            candidate,
-            Action.EXISTS,
-            remote_id=by_tenant.id,
-            message=f"matched by {tenant_label}"
-            + ("" if by_tenant.key == candidate.key else f" (remote email {by_tenant.email})"),
-        )
+        message = matched_by_tenant(tenant_label)
+        if by_tenant.key != candidate.key:
+            message += f" (remote email {by_tenant.email})"
+        return _entry(candidate, Action.EXISTS, by_tenant.id, message)
     if by_email:
         if candidate.tenant_id and by_email.tenant_id and by_email.tenant_id != candidate.tenant_id:
-            return _entry(
-                candidate,
-                Action.CONFLICT,
-                remote_id=by_email.id,
-                message=(
-                    f"the email belongs to {by_email.describe(tenant_label)} "
-                    f"with another {tenant_label}"
-                ),
-                field="email",
+            message = (
+                f"the email belongs to {by_email.describe(tenant_label)} "
+                f"with another {tenant_label}"
             )
-        return _entry(candidate, Action.EXISTS, remote_id=by_email.id, message="matched by email")
+            return _entry(candidate, Action.CONFLICT, by_email.id, message, "email")
+        return _entry(candidate, Action.EXISTS, by_email.id, MATCHED_BY_EMAIL)
     return _entry(candidate, Action.CREATE)
 
 
 def _entry(
     candidate: Candidate,
     action: Action,
-    *,
     remote_id: str | None = None,
     message: str = "",
     field: str | None = None,
@@ -114,14 +103,230 @@ def _entry(
     )
 
 
-def build_plan(
-    candidates: Iterable[Candidate],
-    invalid: Iterable[Outcome],
-    index: RemoteIndex,
+@dataclass(frozen=True, slots=True)
+class FirstRows:
+    """The first valid row of each email / tenant id, and every later row as a duplicate."""
+
+    firsts: pl.DataFrame  # ROW, EMAIL, KEY, TENANT
+    duplicates: pl.DataFrame  # plan entries
+
+    def candidates(self) -> Iterator[Candidate]:
+        """The first rows as candidates without payloads (what lookups need)."""
+        return candidates_of(self.firsts)
+
+
+def candidates_of(keys: pl.DataFrame) -> Iterator[Candidate]:
+    """Rows of a keys frame (ROW, EMAIL, TENANT) as candidates without payloads."""
+    for row, email, tenant in keys.select(ROW, EMAIL, TENANT).iter_rows():
+        yield Candidate(row=row, payload={}, email=email, tenant_id=tenant)
+
+
+def split_duplicates(keys: pl.DataFrame, tenant_label: str = "tenantId") -> FirstRows:
+    """Separate the first row of each key from later rows with the same email or tenant id.
+
+    `tenant_label` is the provider's name for the tenant id, for the messages."""
+    shared = hashed_keys.maybe_repeated(keys, KEY) | (
+        keys[TENANT].is_not_null() & hashed_keys.maybe_repeated(keys, TENANT)
+    )
+    sharing = keys.filter(shared)
+    first_rows, duplicates = _first_rows(candidates_of(sharing), tenant_label)
+    first = ~shared | keys[ROW].is_in(pl.Series(first_rows, dtype=pl.Int64).implode())
+    return FirstRows(firsts=keys.filter(first), duplicates=entries_frame(duplicates))
+
+
+def _first_rows(rows: Iterable[Candidate], tenant_label: str) -> tuple[list[int], list[PlanEntry]]:
+    """Of rows that share keys, in row order: the first of each email / tenant id, and a
+    `duplicate` entry for every later row.
+
+    A later row is a duplicate of the first row that has its email or, failing that, its tenant
+    id; a duplicate claims neither key, so a row after it may still be a first.
+    """
+    firsts: list[int] = []
+    duplicates: list[PlanEntry] = []
+    first_by_email: dict[str, int] = {}
+    first_by_tenant: dict[str, int] = {}
+    for row in rows:
+        earlier, same = first_by_email.get(row.key), "email"
+        if earlier is None and row.tenant_id:
+            earlier, same = first_by_tenant.get(row.tenant_id), tenant_label
+        if earlier is not None:
+            duplicates.append(
+                PlanEntry(
+                    row=row.row,
+                    action=Action.DUPLICATE,
+                    message=f"same {same} as row {earlier}",
+                    email=row.email,
+                    tenant_id=row.tenant_id,
+                )
+            )
+            continue
+        first_by_email[row.key] = row.row
+        if row.tenant_id:
+            first_by_tenant[row.tenant_id] = row.row
+        firsts.append(row.row)
+    return firsts, duplicates
+
+
+def needing_check(keys: pl.DataFrame, remembered: Remembered) -> pl.DataFrame:
+    """The rows the provider must be asked about, given what earlier runs saw: the email key was
+    never seen, or was seen with another tenant id (both set; it may have changed since)."""
+    if not remembered:
+        return keys
+    seen = pl.DataFrame(
+        {
+            "seen_key": list(remembered),
+            "seen_tenant": [tenant for tenant, _ in remembered.values()],
+            "was_seen": True,
+        },
+        schema={"seen_key": pl.String, "seen_tenant": pl.String, "was_seen": pl.Boolean},
+    )
+    joined = keys.join(seen, left_on=KEY, right_on="seen_key", how="left")
+    other_tenant = _set(TENANT) & _set("seen_tenant") & (pl.col(TENANT) != pl.col("seen_tenant"))
+    needed = pl.col("was_seen").is_null() | other_tenant
+    return joined.filter(needed).select(keys.columns).sort(ROW)
+
+
+def match(
+    rows: FirstRows,
+    invalid: list[Outcome],
+    partners: ExistingPartners,
     tenant_label: str = "tenantId",
+) -> PlanFrame:
+    """One entry per input row: invalid rows, duplicates, and each first row matched against
+    the partners that exist (exists / conflict / create)."""
+    columns = partners.columns
+    decided, undecided = _matched(rows.firsts, columns, tenant_label)
+    others = [*_invalid_entries(invalid), *_decide_rows(undecided, columns, tenant_label)]
+    parts = [*decided, entries_frame(others), rows.duplicates]
+    return PlanFrame(frame=pl.concat(parts).sort(ROW))
+
+
+def _matched(
+    firsts: pl.DataFrame, columns: PartnerColumns, tenant_label: str
+) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+    """The first rows decided in columns (as plan entries), and the rows left to `decide`
+    with the partners they found. (Its own function, so that the joins' intermediate frames are
+    freed before the entries are put in row order.)"""
+    by_key = columns.by_key.rename(
+        {
+            PARTNER_KEY: "email_partner_key",
+            PARTNER_ID: EMAIL_PARTNER,
+            PARTNER_TENANT: EMAIL_PARTNER_TENANT,
+            FIRST_TENANT: EMAIL_PARTNER_OWNS_TENANT,
+        }
+    )
+    by_email = hashed_keys.left_join(firsts, by_key, KEY, "email_partner_key")
+    by_email = by_email.drop("email_partner_key")
+    found_by_email = pl.col(EMAIL_PARTNER).is_not_null()
+    # Most rows' email partner is also the partner their tenant id matches: no second join.
+    settled = (
+        found_by_email
+        & (pl.col(EMAIL_PARTNER_TENANT) == pl.col(TENANT))
+        & pl.col(EMAIL_PARTNER_OWNS_TENANT)
+    ).fill_null(False) | ~_set(TENANT)
+    found = [ROW, EMAIL, TENANT, EMAIL_PARTNER, EMAIL_PARTNER_TENANT]
+    # Settled with a tenant id: the email's partner is the tenant id's partner.
+    same_partner = found_by_email & _set(TENANT)
+    known = (
+        by_email.lazy()
+        .filter(settled)
+        .select(
+            *found,
+            pl.when(same_partner).then(pl.col(EMAIL_PARTNER)).alias(TENANT_PARTNER),
+            pl.when(same_partner).then(True).alias(TENANT_PARTNER_HAS_EMAIL),
+        )
+    )
+    by_tenant = columns.by_tenant.rename(
+        {PARTNER_TENANT: "tenant_partner_tenant", PARTNER_ID: TENANT_PARTNER, PARTNER_KEY: "tp_key"}
+    )
+    unsettled = by_email.filter(~settled).select(*found, KEY)
+    looked_up = (
+        hashed_keys.left_join(unsettled, by_tenant, TENANT, "tenant_partner_tenant")
+        .lazy()
+        .select(
+            *found,
+            TENANT_PARTNER,
+            (pl.col("tp_key") == pl.col(KEY)).alias(TENANT_PARTNER_HAS_EMAIL),
+        )
+    )
+    plain_known, undecided_known = _decide_plain(known, tenant_label)
+    plain_looked_up, undecided_looked_up = _decide_plain(looked_up, tenant_label)
+    undecided = pl.concat([undecided_known, undecided_looked_up], how="diagonal_relaxed")
+    return [plain_known, plain_looked_up], undecided
+
+
+def _set(column: str) -> pl.Expr:
+    return pl.col(column).is_not_null() & (pl.col(column) != "")
+
+
+def _decide_plain(found: pl.LazyFrame, tenant_label: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The plain decisions as plan entries, and the rows `decide` must settle.
+
+    Plain, and `decide`'s answer for them: nothing found (create); found by tenant id, the same
+    partner as by email if any, with the row's email (exists); found by email alone with no
+    other tenant id (exists).
+    """
+    by_tenant = pl.col(TENANT_PARTNER).is_not_null()
+    by_email = pl.col(EMAIL_PARTNER).is_not_null()
+    plain_tenant = (
+        by_tenant
+        & (~by_email | (pl.col(EMAIL_PARTNER) == pl.col(TENANT_PARTNER)))
+        & pl.col(TENANT_PARTNER_HAS_EMAIL).fill_null(False)
+    )
+    other_tenant = _set(TENANT) & _set(EMAIL_PARTNER_TENANT)
+    other_tenant = other_tenant & (pl.col(EMAIL_PARTNER_TENANT) != pl.col(TENANT))
+    plain_email = ~by_tenant & by_email & ~other_tenant
+    action = (
+        pl.when(plain_tenant | plain_email)
+        .then(pl.lit(Action.EXISTS.value))
+        .when(~by_tenant & ~by_email)
+        .then(pl.lit(Action.CREATE.value))
+    )
+    decided = found.with_columns(action.alias(_DECIDED))
+    plain = decided.filter(pl.col(_DECIDED).is_not_null()).select(
+        ROW,
+        pl.col(_DECIDED).alias(ACTION),
+        pl.when(plain_tenant)
+        .then(pl.col(TENANT_PARTNER))
+        .otherwise(pl.col(EMAIL_PARTNER))
+        .alias(REMOTE_ID),
+        pl.when(plain_tenant)
+        .then(pl.lit(matched_by_tenant(tenant_label)))
+        .when(plain_email)
+        .then(pl.lit(MATCHED_BY_EMAIL))
+        .otherwise(pl.lit(""))
+        .alias(MESSAGE),
+        pl.lit(None, dtype=pl.String).alias(FIELD),
+        EMAIL,
+        TENANT,
+    )
+    undecided = decided.filter(pl.col(_DECIDED).is_null()).select(
+        ROW, EMAIL, TENANT, EMAIL_PARTNER, EMAIL_PARTNER_TENANT, TENANT_PARTNER
+    )
+    plain_frame, undecided_frame = pl.collect_all([plain, undecided])
+    return plain_frame, undecided_frame
+
+
+def _decide_rows(
+    undecided: pl.DataFrame, columns: PartnerColumns, tenant_label: str
 ) -> list[PlanEntry]:
-    """One entry per input row, in row order: invalid rows, duplicates, then matching."""
-    entries: list[PlanEntry] = [
+    """`decide` for the rows whose match is not plain, with the partners they found."""
+    ids = [*undecided[EMAIL_PARTNER].drop_nulls(), *undecided[TENANT_PARTNER].drop_nulls()]
+    emails = columns.emails(ids) if ids else {}
+    entries = []
+    for row, email, tenant, email_partner, its_tenant, tenant_partner in undecided.iter_rows():
+        candidate = Candidate(row=row, payload={}, email=email, tenant_id=tenant)
+        by_email = by_tenant = None
+        if email_partner is not None:
+            by_email = RemotePartner(email_partner, emails.get(email_partner), its_tenant)
+        if tenant_partner is not None:
+            by_tenant = RemotePartner(tenant_partner, emails.get(tenant_partner), tenant)
+        entries.append(decide(candidate, by_email, by_tenant, tenant_label))
+    return entries
+
+
+def _invalid_entries(invalid: list[Outcome]) -> list[PlanEntry]:
+    return [
         PlanEntry(
             row=outcome.row,
             action=Action.INVALID,
@@ -131,140 +336,3 @@ def build_plan(
         )
         for outcome in invalid
     ]
-    firsts, duplicates = split_duplicates(candidates, tenant_label)
-    entries.extend(duplicates)
-    entries.extend(classify(candidate, index, tenant_label) for candidate in firsts)
-    entries.sort(key=lambda entry: entry.row)
-    return entries
-
-
-def split_duplicates(
-    candidates: Iterable[Candidate], tenant_label: str = "tenantId"
-) -> tuple[list[Candidate], list[PlanEntry]]:
-    """The first row of each email / tenant id, and a `duplicate` entry for every later row.
-
-    A later row is a duplicate of the first row that has its email or, failing that, its tenant
-    id; a duplicate claims neither key, so a row after it may still be a first.
-    """
-    firsts: list[Candidate] = []
-    duplicates: list[PlanEntry] = []
-    first_by_email: dict[str, int] = {}
-    first_by_tenant: dict[str, int] = {}
-    for candidate in candidates:
-        earlier = first_by_email.get(candidate.key)
-        same = "email"
-        if earlier is None and candidate.tenant_id:
-            earlier, same = first_by_tenant.get(candidate.tenant_id), tenant_label
-        if earlier is not None:
-            duplicates.append(
-                PlanEntry(
-                    row=candidate.row,
-                    action=Action.DUPLICATE,
-                    message=f"same {same} as row {earlier}",
-                    email=candidate.email,
-                    tenant_id=candidate.tenant_id,
-                )
-            )
-            continue
-        first_by_email[candidate.key] = candidate.row
-        if candidate.tenant_id:
-            first_by_tenant[candidate.tenant_id] = candidate.row
-        firsts.append(candidate)
-    return firsts, duplicates
-
-
-@dataclass(frozen=True, slots=True)
-class Knowledge:
-    """What earlier runs on this account learned: partners seen, and creates refused for cause."""
-
-    known: Mapping[str, tuple[str | None, str]]  # email key -> (tenant id, remote id)
-    refusals: Mapping[str, tuple[str, str | None, str, str]]  # digest -> (status, field, msg, at)
-
-    def needs_check(self, candidate: Candidate) -> bool:
-        """Whether the provider must be asked about this row: its email was never seen, or was
-        seen with another tenant id (which may have changed since)."""
-        seen = self.known.get(candidate.key)
-        if seen is None:
-            return True
-        tenant = seen[0]
-        return bool(candidate.tenant_id and tenant and tenant != candidate.tenant_id)
-
-    def columns(self) -> tuple[list[str], list[str], list[str | None]]:
-        """The partners seen as three parallel lists: ids, email keys, tenant ids."""
-        known = self.known
-        return (
-            [remote_id for _, remote_id in known.values()],
-            list(known),
-            [tenant for tenant, _ in known.values()],
-        )
-
-
-def apply_refusals(
-    entries: list[PlanEntry], knowledge: Knowledge, payloads: Mapping[int, Mapping[str, Any]]
-) -> list[PlanEntry]:
-    """Rows the provider refused for cause on an earlier run are not sent again, unchanged.
-
-    `payloads` holds what each `create` row would send, by row number."""
-    if not knowledge.refusals:
-        return entries
-    result = []
-    for entry in entries:
-        payload = payloads.get(entry.row) if entry.action is Action.CREATE else None
-        refusal = knowledge.refusals.get(payload_digest(payload)) if payload is not None else None
-        if refusal is None:
-            result.append(entry)
-            continue
-        status, field, message, at = refusal
-        result.append(
-            PlanEntry(
-                row=entry.row,
-                action=Action(status),
-                message=f"{message} (refused on {at}; not sent again until the row changes)",
-                field=field,
-                email=entry.email,
-                tenant_id=entry.tenant_id,
-            )
-        )
-    return result
-
-
-def payload_digest(payload: Mapping[str, Any]) -> str:
-    """A stable hash of what a row would send, passwords left out (a hash of one is a secret)."""
-    visible = {key: value for key, value in payload.items() if key != "password"}
-    return hashlib.sha256(json.dumps(visible, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def returned_partner_problem(candidate: Candidate, returned: RemotePartner) -> str | None:
-    """Why a partner the provider returned from a create is not the one we sent, if it is not.
-
-    Dub's POST is an upsert: given a tenantId that belongs to partner A and the email of B, it
-    answers 201 with partner A. That is a conflict, not a success.
-    """
-    if returned.key is not None and returned.key != email_key(candidate.email):
-        return (
-            f"the provider returned another partner, {returned.describe()}, instead of creating one"
-        )
-    if candidate.tenant_id and returned.tenant_id and returned.tenant_id != candidate.tenant_id:
-        return f"the provider returned {returned.describe()}, whose tenantId differs"
-    return None
-
-
-# Clocks of this machine and the provider's may disagree by this much without consequence.
-CLOCK_TOLERANCE = 300.0
-
-
-def existed_before(returned: RemotePartner, sent_at: float) -> bool:
-    """Whether a partner a create returned is older than the create (an upsert that found it).
-
-    Dub's POST answers 201 with the existing partner when the email is already enrolled; its
-    `createdAt` tells the two apart. Unknown or unparsable times count as new.
-    """
-    if not returned.created_at:
-        return False
-    try:
-        created = datetime.fromisoformat(returned.created_at.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    return created.timestamp() < sent_at - CLOCK_TOLERANCE

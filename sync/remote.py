@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import structlog
 
 from sync.errors import ProviderError
+from sync.index import ExistingPartners
 from sync.models import Candidate, Strategy
-from sync.plan import RemoteIndex
 from sync.progress import Progress
 from sync.providers.base import Page, Provider
 from sync.providers.http import ProviderHTTP
@@ -106,6 +106,7 @@ class RemoteReader:
         self._keep_records = False
         # The provider's own records of the last scan, by partner id, when asked to keep them.
         self.records: dict[str, Mapping[str, Any]] = {}
+        self.listed = 0  # partners the listing's pages showed (repeats included)
 
     async def _read(self, call: Callable[[], Awaitable[T]]) -> T:
         return await call_with_retries(call, policy=self._policy, write=False)
@@ -132,8 +133,8 @@ class RemoteReader:
             return choose_by_page(lookups, bool(page.partners)), None
         return choose_strategy(candidates, existing, provider.page_size, per_row), existing
 
-    async def scan(self, expected: int | None, *, keep_records: bool = False) -> RemoteIndex:
-        """Read every page of the listing, several at a time.
+    async def scan(self, expected: int | None, *, keep_records: bool = False) -> ExistingPartners:
+        """Read every page of the listing, several at a time, into one index.
 
         With `keep_records`, the provider's own records are kept in `self.records` (by id), for
         a migration's provider-neutral rows.
@@ -143,7 +144,7 @@ class RemoteReader:
         other, which no insertion at either end can defeat (a shifted partner is seen twice,
         and the index keeps one).
         """
-        index = RemoteIndex()
+        index = ExistingPartners()
         self._keep_records = keep_records
         # Only the pages' own totals count: a change before the first page was read is harmless.
         totals = await self._scan_into(index, expected, self._concurrency)
@@ -153,12 +154,12 @@ class RemoteReader:
                 totals=sorted(totals),
             )
             await self._scan_into(index, None, 1, bound=max([*totals, expected or 0]))
-        log.info("listed existing partners", partners=len(index))
+        log.info("listed existing partners", partners=self.listed)
         return index
 
     async def _scan_into(
         self,
-        index: RemoteIndex,
+        index: ExistingPartners,
         expected: int | None,
         concurrency: int,
         *,
@@ -203,7 +204,8 @@ class RemoteReader:
                     number = in_flight.pop(task)
                     page = task.result()
                     endless.check(number, page)
-                    index.extend(page.partners)
+                    index.add(page.partners)
+                    self.listed += len(page.partners)
                     if self._keep_records:
                         for partner, record in zip(page.partners, page.records, strict=True):
                             self.records.setdefault(partner.id, record)
@@ -228,17 +230,18 @@ class RemoteReader:
 
     async def look_up(
         self, candidates: Sequence[Candidate], *, keep_records: bool = False
-    ) -> RemoteIndex:
+    ) -> ExistingPartners:
         """Look each candidate up by its keys, concurrently; one index of everything found.
 
         With `keep_records`, the provider's own records are kept in `self.records` (by id)."""
-        index = RemoteIndex()
+        index = ExistingPartners()
+        found_count = 0
         semaphore = asyncio.Semaphore(self._concurrency)
         done = 0
         provider, http = self._provider, self._http
 
         async def one(candidate: Candidate) -> None:
-            nonlocal done
+            nonlocal done, found_count
             async with semaphore:
                 if keep_records:
                     records = await self._read(lambda: provider.lookup_records(http, candidate))
@@ -247,13 +250,14 @@ class RemoteReader:
                         self.records.setdefault(partner.id, record)
                 else:
                     found = await self._read(lambda: provider.lookup(http, candidate))
-            index.extend(found)
+            index.add(found)
+            found_count += len(found)
             done += 1
             if self._progress:
                 self._progress("looking up", done, len(candidates))
 
         await asyncio.gather(*(one(candidate) for candidate in candidates))
-        log.info("looked up partners", rows=len(candidates), found=len(index))
+        log.info("looked up partners", rows=len(candidates), found=found_count)
         return index
 
 

@@ -16,8 +16,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sync.columnar.existing import ExistingPartners
-from sync.columnar.plan import Distinct, PlanFrame, split_keys
+from sync.index import ExistingPartners
 from sync.models import Action, Outcome, PlanEntry, RunSummary, Status, Strategy, email_key
 from sync.outcomes import Outcomes
 from sync.pipeline import (
@@ -32,6 +31,8 @@ from sync.pipeline import (
     run_notes,
     skipped_entries,
 )
+from sync.plan import FirstRows, split_duplicates
+from sync.plan_frame import PlanFrame
 from sync.progress import Progress
 from sync.providers.base import Provider
 from sync.providers.http import ProviderHTTP
@@ -45,16 +46,15 @@ async def run_verify(settings: Settings, progress: Progress | None = None) -> Ru
     """Compare every input row with the partner the target holds for it."""
     started = time.monotonic()
     prepared = prepare(settings, progress)
-    distinct = split_keys(prepared.valid.keys, settings.tenant_label)
+    rows = split_duplicates(prepared.valid.keys, settings.tenant_label)
     http = connect(settings)
     try:
         await probe(settings, http)
-        records, strategy = await _target_records(settings, http, distinct, progress)
+        records, existing, strategy = await _target_records(settings, http, rows, progress)
     finally:
         await http.aclose()
     provider = settings.provider
-    existing = ExistingPartners.of(provider.partner_of(record) for record in records.values())
-    plan = plan_rows(prepared.valid, distinct, existing, settings.tenant_label)
+    plan = plan_rows(prepared.valid, rows, existing, settings.tenant_label)
     plan = plan.replaced(skipped_entries(prepared.skipped))
     outcomes, unread = _compare_all(provider, plan, prepared, records)
     summary = RunSummary(
@@ -78,16 +78,18 @@ async def run_verify(settings: Settings, progress: Progress | None = None) -> Ru
 
 
 async def _target_records(
-    settings: Settings, http: ProviderHTTP, distinct: Distinct, progress: Progress | None
-) -> tuple[Records, Strategy]:
-    """The target's records of the rows' partners, found as `plan` finds them."""
+    settings: Settings, http: ProviderHTTP, rows: FirstRows, progress: Progress | None
+) -> tuple[Records, ExistingPartners, Strategy]:
+    """The target's records of the rows' partners, and the index of those partners, found as
+    `plan` finds them."""
     reader = RemoteReader(settings.provider, http, settings.retry, settings.concurrency, progress)
-    strategy, existing = await reader.choose(distinct.firsts.height)
+    strategy, count = await reader.choose(rows.firsts.height)
+    existing = ExistingPartners()
     if strategy.name == "scan":
-        await reader.scan(existing, keep_records=True)
+        existing = await reader.scan(count, keep_records=True)
     elif strategy.name == "lookup":
-        await reader.look_up(list(distinct.candidates()), keep_records=True)
-    return reader.records, strategy
+        existing = await reader.look_up(list(rows.candidates()), keep_records=True)
+    return reader.records, existing, strategy
 
 
 def _compare_all(

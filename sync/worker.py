@@ -16,20 +16,17 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import structlog
 
 from sync.checkpoint import Checkpoint
 from sync.codes import code_not_kept, sent_code
+from sync.earlier_runs import payload_digest
 from sync.errors import AcceptedWithoutPartner, RejectedError, RetryableProviderError
-from sync.models import Action, Candidate, Outcome, Status
-from sync.plan import (
-    RemoteIndex,
-    classify,
-    existed_before,
-    payload_digest,
-    returned_partner_problem,
-)
+from sync.index import ExistingPartners
+from sync.models import Action, Candidate, Outcome, RemotePartner, Status, email_key
+from sync.plan import decide
 from sync.progress import Progress
 from sync.providers.base import Provider
 from sync.providers.http import ProviderHTTP
@@ -37,6 +34,8 @@ from sync.retry import RetryPolicy, Sleep, backoff, call_with_retries
 
 log = structlog.get_logger(__name__)
 
+# Clocks of this machine and the provider's may disagree by this much without consequence.
+CLOCK_TOLERANCE = 300.0
 # Outcomes that refuse a row for cause: the same row is not sent again by a later job.
 _REFUSED = frozenset({Status.INVALID, Status.CONFLICT})
 
@@ -94,7 +93,7 @@ class Worker:
                     job = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                outcome = await self._one(job)
+                outcome = await self._process(job)
                 self.counts[outcome.status.value] += 1
                 if self._progress:
                     self._progress("creating", sum(self.counts.values()), total)
@@ -110,12 +109,13 @@ class Worker:
         finally:
             self.seconds = time.monotonic() - started
 
-    async def _one(self, job: Job) -> Outcome:
+    async def _process(self, job: Job) -> Outcome:
+        """Deliver one job and record its outcome; a lookup that fails ends the row `failed`."""
         try:
             return await self._attempts(job)
         except _LookupFailed as failure:
             message = f"outcome unknown and the lookup failed ({failure}); the next run looks again"
-            return self._finish(
+            return self._record(
                 job.candidate, _outcome(job.candidate, Status.FAILED, message), retryable=True
             )
 
@@ -127,7 +127,7 @@ class Worker:
         if unsure:
             found = await self._reconcile(candidate, unsure=True)
             if found is not None:
-                return self._finish(candidate, found)
+                return self._record(candidate, found)
         for attempt in range(1, self._policy.attempts + 1):
             self._checkpoint.mark_sending(candidate.row)
             try:
@@ -137,19 +137,19 @@ class Worker:
             except RetryableProviderError as error:
                 if not error.reached:
                     # Retries of a request that never arrived are used up: safe to try later.
-                    return self._finish(candidate, _failed(candidate, error), retryable=True)
+                    return self._record(candidate, _failed(candidate, error), retryable=True)
                 unsure = True
                 log.warning(
                     "create outcome unknown; looking up", row=candidate.row, error=str(error)
                 )
                 found = await self._reconcile(candidate, unsure=True)
                 if found is not None:
-                    return self._finish(candidate, found)
+                    return self._record(candidate, found)
                 await self._sleep(backoff(self._policy, attempt))
                 continue
-            return self._finish(candidate, outcome)
+            return self._record(candidate, outcome)
         message = f"gave up after {self._policy.attempts} attempts; the next run tries again"
-        return self._finish(candidate, _outcome(candidate, Status.FAILED, message), retryable=True)
+        return self._record(candidate, _outcome(candidate, Status.FAILED, message), retryable=True)
 
     async def _look_up_only(self, candidate: Candidate, accepted: str) -> Outcome:
         """A create the provider accepted without naming the partner: the partner is looked for,
@@ -160,13 +160,13 @@ class Worker:
         except _LookupFailed as failure:
             found, why = None, f"the lookup failed ({failure})"
         if found is not None:
-            return self._finish(candidate, found)
+            return self._record(candidate, found)
         message = (
             f"the provider accepted the create but named no partner ({accepted}); {why}. "
             "It is not sent again: later runs look it up"
         )
         outcome = _outcome(candidate, Status.FAILED, message)
-        return self._finish(candidate, outcome, look_up_only=True)
+        return self._record(candidate, outcome, look_up_only=True)
 
     async def _send(self, candidate: Candidate, *, unsure: bool) -> Outcome:
         """One create (retried only while it never reached the provider), judged."""
@@ -221,9 +221,9 @@ class Worker:
             )
         except RetryableProviderError as error:
             raise _LookupFailed(str(error)) from error
-        index = RemoteIndex()
-        index.extend(found)
-        entry = classify(candidate, index, self._tenant_label)
+        # What the lookup found is decided by the plan's own rule, with the plan's messages.
+        by_email, by_tenant = ExistingPartners.of(found).matching(candidate)
+        entry = decide(candidate, by_email, by_tenant, self._tenant_label)
         if entry.action is Action.CREATE:
             return None
         status = Status.EXISTS if entry.action is Action.EXISTS else Status.CONFLICT
@@ -250,7 +250,7 @@ class Worker:
             field = None
         return _outcome(candidate, status, message, remote_id=remote_id, field=field)
 
-    def _finish(
+    def _record(
         self,
         candidate: Candidate,
         outcome: Outcome,
@@ -258,8 +258,8 @@ class Worker:
         retryable: bool = False,
         look_up_only: bool = False,
     ) -> Outcome:
-        # A refusal for cause is remembered by content: the same row is never sent again, a
-        # corrected one is.
+        """Journal the row's outcome. A refusal for cause is remembered by content: the same row
+        is never sent again, a corrected one is."""
         refusal = payload_digest(candidate.payload) if outcome.status in _REFUSED else None
         self._checkpoint.mark_done(
             outcome, retryable=retryable, refusal=refusal, look_up_only=look_up_only
@@ -293,3 +293,35 @@ def _outcome(
 
 def _failed(candidate: Candidate, error: Exception) -> Outcome:
     return _outcome(candidate, Status.FAILED, f"{error}; the next run tries again")
+
+
+def returned_partner_problem(candidate: Candidate, returned: RemotePartner) -> str | None:
+    """Why a partner the provider returned from a create is not the one we sent, if it is not.
+
+    Dub's POST is an upsert: given a tenantId that belongs to partner A and the email of B, it
+    answers 201 with partner A. That is a conflict, not a success.
+    """
+    if returned.key is not None and returned.key != email_key(candidate.email):
+        return (
+            f"the provider returned another partner, {returned.describe()}, instead of creating one"
+        )
+    if candidate.tenant_id and returned.tenant_id and returned.tenant_id != candidate.tenant_id:
+        return f"the provider returned {returned.describe()}, whose tenantId differs"
+    return None
+
+
+def existed_before(returned: RemotePartner, sent_at: float) -> bool:
+    """Whether a partner a create returned is older than the create (an upsert that found it).
+
+    Dub's POST answers 201 with the existing partner when the email is already enrolled; its
+    `createdAt` tells the two apart. Unknown or unparsable times count as new.
+    """
+    if not returned.created_at:
+        return False
+    try:
+        created = datetime.fromisoformat(returned.created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return created.timestamp() < sent_at - CLOCK_TOLERANCE

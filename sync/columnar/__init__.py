@@ -1,6 +1,6 @@
 """The columnar core: mapping, validation, duplicates and matching on whole columns (polars).
 
-mapping.py, validate.py and plan.py state the rules one row at a time, and remain the reference.
+mapping.py and validate.py state the rules one row at a time, and remain the reference.
 This package applies the same rules to whole columns, which is what lets a million-row roster be
 planned in about a second rather than half a minute. It is, with reader.py, the only place that
 imports polars: everything it hands out (candidates, plan entries, outcomes) is plain Python.
@@ -14,6 +14,4 @@ rows concerned, so no rule is ever skipped; tests/columnar/ proves both paths ag
     mapping.py   a bound mapping applied to columns
     checks.py    column checks derived from a pydantic model
     validate.py  mapped columns + schema → valid rows (columns) + invalid outcomes
-    existing.py  the provider's partners, as columns
-    plan.py      duplicates and matching → one plan entry per row
 """

@@ -20,4 +20,6 @@ def test_bench_runs_and_writes_its_results(tmp_path, capsys):
         "nightly-full-roster",
     }
     assert all(case["created"] == case["new"] for case in results["calls"]["cases"])
-    assert results["local"]["sizes"]["1000"]["counts"]["exists"] > 0
+    for provider in ("dub", "partnero", "promotekit"):
+        local = results["local"]["providers"][provider]["sizes"]["1000"]
+        assert local["counts"]["exists"] > 0 and local["partners"] == 1000

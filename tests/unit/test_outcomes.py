@@ -10,11 +10,11 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync.columnar.plan import PlanFrame
 from sync.columnar.validate import ColumnValidated
 from sync.models import Action, Candidate, Outcome, PlanEntry, Status
 from sync.outcomes import Outcomes
 from sync.pipeline import plan_outcomes
+from sync.plan_frame import PlanFrame
 from sync.report import write_report
 
 OUTCOMES = [

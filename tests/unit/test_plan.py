@@ -1,25 +1,45 @@
+"""Duplicates and matching as `plan` and `sync` run them: on columns, with `decide` for the rows
+the columns cannot settle alone."""
+
 from __future__ import annotations
 
-from sync.models import Action, Candidate, Outcome, RemotePartner, Status
-from sync.plan import RemoteIndex, build_plan, returned_partner_problem
+import polars as pl
+import pytest
+
+from sync import keys
+from sync.index import ExistingPartners
+from sync.models import Action, Candidate, Outcome, PlanEntry, RemotePartner, Status, email_key
+from sync.plan import candidates_of, decide, match, needing_check, split_duplicates
 
 
 def cand(row: int, email: str, tenant: str | None = None) -> Candidate:
-    payload = {"email": email, **({"tenantId": tenant} if tenant else {})}
-    return Candidate(row=row, payload=payload, email=email, tenant_id=tenant)
+    return Candidate(row=row, payload={}, email=email, tenant_id=tenant)
 
 
-def index(*partners: RemotePartner) -> RemoteIndex:
-    result = RemoteIndex()
-    result.extend(partners)
-    return result
+def keys_of(candidates: list[Candidate]) -> pl.DataFrame:
+    """The valid rows' keys as validation hands them to the plan."""
+    return pl.DataFrame(
+        [(c.row, c.email, email_key(c.email), c.tenant_id) for c in candidates],
+        schema={"row": pl.Int64, "email": pl.String, "key": pl.String, "tenant_id": pl.String},
+        orient="row",
+    )
+
+
+def plan(
+    candidates: list[Candidate],
+    partners: list[RemotePartner],
+    invalid: list[Outcome] | None = None,
+    tenant_label: str = "tenantId",
+) -> list[PlanEntry]:
+    rows = split_duplicates(keys_of(candidates), tenant_label)
+    return list(match(rows, invalid or [], ExistingPartners.of(partners), tenant_label).entries())
 
 
 A = RemotePartner("pn_a", "a@x.com", "t-a")
 B = RemotePartner("pn_b", "b@x.com", None)
 
 
-def actions(entries):
+def actions(entries: list[PlanEntry]) -> list[tuple[int, Action]]:
     return [(entry.row, entry.action) for entry in entries]
 
 
@@ -34,7 +54,7 @@ def test_every_class():
         cand(7, "a@x.com", "t-zzz"),  # duplicate of row 2 by email
     ]
     invalid = [Outcome(row=8, status=Status.INVALID, field="email", message="bad")]
-    entries = build_plan(candidates, invalid, index(A, B))
+    entries = plan(candidates, [A, B], invalid)
     assert actions(entries) == [
         (1, Action.CREATE),
         (2, Action.EXISTS),
@@ -45,43 +65,131 @@ def test_every_class():
         (7, Action.DUPLICATE),
         (8, Action.INVALID),
     ]
-    assert entries[0].candidate is not None and entries[1].remote_id == "pn_a"
-    assert "row 3" in entries[4].message and "row 1" in entries[5].message
+    assert entries[1].remote_id == "pn_a" and entries[1].message == "matched by email"
+    assert entries[3].message == "matched by tenantId (remote email a@x.com)"
+    assert entries[4].message == "same email as row 3"
+    assert entries[5].message == "same tenantId as row 1"
+    assert entries[7].field == "email" and entries[7].message == "bad"
 
 
-def test_conflicts():
-    entries = build_plan(
+def test_a_duplicate_claims_no_key_so_a_later_row_may_still_be_first():
+    entries = plan(
+        [cand(1, "a@x.com", "t1"), cand(2, "b@x.com", "t1"), cand(3, "b@x.com", "t2")], []
+    )
+    assert actions(entries) == [(1, Action.CREATE), (2, Action.DUPLICATE), (3, Action.CREATE)]
+
+
+def test_conflicts_name_both_partners():
+    entries = plan(
         [cand(1, "b@x.com", "t-a"), cand(2, "a2@x.com", None), cand(3, "a@x.com", "t-q")],
-        [],
-        index(A, B),
+        [A, B],
     )
     assert entries[0].action is Action.CONFLICT  # tenant -> A, email -> B
-    assert "pn_a" in entries[0].message and "pn_b" in entries[0].message
+    assert entries[0].message == (
+        "tenantId belongs to pn_a (email a@x.com, tenantId t-a) but the email belongs to "
+        "pn_b (email b@x.com)"
+    )
+    assert entries[0].field == "tenantId" and entries[0].remote_id == "pn_a"
     assert entries[1].action is Action.CREATE
     assert entries[2].action is Action.CONFLICT  # email of A, whose tenant differs
-    assert entries[2].remote_id == "pn_a"
+    assert entries[2].remote_id == "pn_a" and entries[2].field == "email"
+    assert entries[2].message == (
+        "the email belongs to pn_a (email a@x.com, tenantId t-a) with another tenantId"
+    )
 
 
-def test_index_ignores_a_partner_seen_twice():
-    moved = RemotePartner("pn_a", "a@x.com", "t-a")
-    idx = index(A, moved, B)
-    assert len(idx) == 2
+@pytest.mark.parametrize(
+    "row",
+    [cand(1, "a@x.com", "t-a"), cand(1, "moved@x.com", "t-a")],
+    ids=["plain", "another email"],
+)
+def test_partneros_own_id_is_named_as_its_field_whichever_way_the_row_is_decided(row):
+    # Partnero's `id` plays the tenant id's role: the message names `id`, as `decide` does,
+    # whether the columns settle the row (same email) or `decide` does (another email).
+    (entry,) = plan([row], [A], tenant_label="id")
+    assert entry.action is Action.EXISTS
+    assert entry.message.startswith("matched by id")
+    assert entry.message == decide(row, None, A, "id").message
 
 
-def test_returned_partner_is_checked_against_what_was_sent():
-    sent = cand(1, "b@x.com", "t-a")
-    assert returned_partner_problem(sent, RemotePartner("pn_a", "a@x.com", "t-a"))
-    assert returned_partner_problem(sent, RemotePartner("pn_b", "B@x.com", "t-other"))
-    assert returned_partner_problem(sent, RemotePartner("pn_b", "B@X.com", "t-a")) is None
+def test_the_columns_and_decide_agree_on_the_plain_rows():
+    rows = [cand(1, "A@x.com", "t-a"), cand(2, "b@x.com", "t-b"), cand(3, "n@x.com", "t-n")]
+    partners = [A, B]
+    entries = plan(rows, partners)
+    existing = ExistingPartners.of(partners)
+    for row, entry in zip(rows, entries, strict=True):
+        expected = decide(row, *existing.matching(row))
+        assert (entry.action, entry.remote_id, entry.message) == (
+            expected.action,
+            expected.remote_id,
+            expected.message,
+        )
 
 
-def test_a_returned_partner_older_than_the_create_existed_before():
-    from sync.plan import existed_before
+def test_the_index_keeps_a_partner_seen_twice_once_and_the_first_sighting_wins():
+    moved = RemotePartner("pn_a", "moved@x.com", "t-moved")
+    existing = ExistingPartners.of([A, moved, B])
+    assert len(existing) == 2
+    assert existing.matching(cand(1, "moved@x.com", "t-moved")) == (None, None)
+    later = RemotePartner("pn_c", "A@x.com", "t-c")  # another partner with A's email
+    existing.add([later])
+    by_email, by_tenant = existing.matching(cand(1, "a@x.com", "t-c"))
+    assert by_email is not None and by_email.id == "pn_a"
+    assert by_tenant is not None and by_tenant.id == "pn_c"
 
-    sent_at = 1_800_000_000.0
-    old = RemotePartner("pn_a", "a@x.com", created_at="2020-01-01T00:00:00.000Z")
-    fresh = RemotePartner("pn_b", "b@x.com", created_at="2027-01-15T08:00:00.000Z")
-    assert existed_before(old, sent_at)
-    assert not existed_before(fresh, sent_at)
-    assert not existed_before(RemotePartner("pn_c", "c@x.com"), sent_at)
-    assert not existed_before(RemotePartner("pn_d", "d@x.com", created_at="yesterday"), sent_at)
+
+def test_an_empty_key_matches_nothing():
+    existing = ExistingPartners.of([RemotePartner("pn_e", "", ""), RemotePartner("pn_f", None)])
+    assert plan([cand(1, "x@x.com", None)], [RemotePartner("pn_e", "", "")])[0].action is (
+        Action.CREATE
+    )
+    assert len(existing) == 2
+
+
+def test_this_runs_answers_win_over_what_earlier_runs_remembered():
+    existing = ExistingPartners.of([RemotePartner("pn_new", "a@x.com", "t-2")])
+    existing.add_remembered({"a@x.com": ("t-1", "pn_old"), "b@x.com": (None, "pn_b")})
+    entries = list(
+        match(
+            split_duplicates(keys_of([cand(1, "A@x.com", "t-2"), cand(2, "b@x.com", "t-9")])),
+            [],
+            existing,
+        ).entries()
+    )
+    assert [(e.action, e.remote_id) for e in entries] == [
+        (Action.EXISTS, "pn_new"),
+        (Action.EXISTS, "pn_b"),
+    ]
+    # Only what this run's answers showed is remembered again.
+    assert list(existing.seen()) == [("a@x.com", "t-2", "pn_new")]
+
+
+def test_rows_to_check_are_those_never_seen_or_seen_with_another_tenant_id():
+    rows = [
+        cand(1, "a@x.com", "t-1"),  # seen with this tenant id
+        cand(2, "B@x.com", None),  # seen (email key), no tenant id on the row
+        cand(3, "c@x.com", "t-3"),  # seen with another tenant id
+        cand(4, "d@x.com", "t-4"),  # seen without a tenant id
+        cand(5, "e@x.com", None),  # never seen
+    ]
+    remembered = {
+        "a@x.com": ("t-1", "pn_1"),
+        "b@x.com": ("t-2", "pn_2"),
+        "c@x.com": ("t-other", "pn_3"),
+        "d@x.com": (None, "pn_4"),
+    }
+    picked = needing_check(keys_of(rows), remembered)
+    assert [c.row for c in candidates_of(picked)] == [3, 5]
+    assert needing_check(keys_of(rows), {}).height == 5
+
+
+def test_keys_sharing_a_hash_are_still_told_apart(monkeypatch):
+    rows = [cand(1, "ab@x.com", "t1"), cand(2, "cd@x.com", "t2"), cand(3, "ab@x.com", "t3")]
+    partners = [RemotePartner("pn_1", "cd@x.com", "t1"), RemotePartner("pn_2", "ef@x.com", "t2")]
+    expected = plan(rows, partners)
+    # A hash that collides all the time: the length of the text.
+    monkeypatch.setattr(
+        keys, "text_hash", lambda column: pl.col(column).str.len_bytes().cast(pl.UInt64)
+    )
+    assert plan(rows, partners) == expected
+    assert actions(expected) == [(1, Action.EXISTS), (2, Action.CONFLICT), (3, Action.DUPLICATE)]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from sync.index import ID
 from sync.models import RemotePartner
 from sync.providers.base import Page
 from sync.remote import RemoteReader, choose_by_page, scan_calls
@@ -70,7 +71,7 @@ class Listing:
 def scan(listing: Listing, concurrency: int, expected: int | None = None) -> set[str]:
     reader = RemoteReader(listing, None, RetryPolicy(), concurrency)  # type: ignore[arg-type]
     index = asyncio.run(reader.scan(expected))
-    return index.ids
+    return set(index.columns.partners[ID])
 
 
 def names(count: int) -> set[str]:
