@@ -16,6 +16,7 @@ import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -116,6 +117,19 @@ class Reachability:
         return down if down >= self._outage else None
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A success answer: its decoded JSON body and its headers (names in lower case, repeated
+    ones joined by commas), both redacted like every answer."""
+
+    body: Any
+    headers: Mapping[str, str]
+
+    def header(self, name: str) -> str | None:
+        """One header's value, by its name in any case; None when the answer has none."""
+        return self.headers.get(name.lower())
+
+
 class ProviderHTTP:
     """An httpx client bound to one account: every request waits for the shared budget."""
 
@@ -206,7 +220,22 @@ class ProviderHTTP:
         json: Any = None,
         kind: str,
     ) -> Any:
-        """Send one request under the budget and return its decoded JSON body.
+        """Send one request under the budget and return its decoded JSON body (`answer`
+        tells all, this is its body)."""
+        answer = await self.answer(method, path, params=params, json=json, kind=kind)
+        return answer.body
+
+    async def answer(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        kind: str,
+    ) -> Answer:
+        """Send one request under the budget and return its answer: the decoded JSON body and
+        the headers (for an API that pages by a `Link` header).
 
         Args:
             method, path, params, json: the request.
@@ -233,21 +262,24 @@ class ProviderHTTP:
                 content = await self._read_body(response)
         except _Unread as unread:
             assert response is not None
-            return self._unread(response, where, kind, str(unread))
+            self._unread(response, where, kind, str(unread))
         except TimeoutError:
             if response is None:
                 why = f"no answer in {self._timeout:g} s"
                 raise self._no_answer(why, where, path, reached=True) from None
             why = f"the answer did not arrive whole in {self._timeout:g} s"
-            return self._unread(response, where, kind, why)
+            self._unread(response, where, kind, why)
         except httpx.TransportError as exc:
             if response is None:
                 raise self._transport_error(exc, where, path) from None
-            return self._unread(response, where, kind, f"the answer was cut off ({_why(exc)})")
+            self._unread(response, where, kind, f"the answer was cut off ({_why(exc)})")
         finally:
             if response is not None:
                 await response.aclose()
-        return self._interpret(response, content, where, kind)
+        body = self._interpret(response, content, where, kind)
+        # Only a success gets here; its headers are data like its body, and redacted alike.
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        return Answer(body, self._redact_data.scrub(headers))
 
     async def _read_body(self, response: httpx.Response) -> bytes:
         """The whole body, refused as soon as it (or what it announces) passes the size limit."""
@@ -297,13 +329,15 @@ class ProviderHTTP:
             "what was done, and the same command resumes",
         )
 
-    def _unread(self, response: httpx.Response, where: str, kind: str, why: str) -> Any:
+    def _unread(self, response: httpx.Response, where: str, kind: str, why: str) -> NoReturn:
         """An answer whose status arrived but whose body could not be read whole: the status
-        alone decides, and a create the provider accepted is looked up, never resent."""
+        alone decides (an error, always), and a create the provider accepted is looked up,
+        never resent."""
         status = response.status_code
         if 200 <= status < 300:
             self._unreadable_success(f"{where} answered HTTP {status}, but {why}", kind, status)
-        return self._interpret(response, b"", where, kind, unread=why)
+        self._adopt_advertised_limit(response.headers)
+        self._refuse(response, None, where, unread=why)
 
     def _unreadable_success(self, what: str, kind: str, status: int) -> NoReturn:
         message = f"{self.provider_name}: {what}"
@@ -311,24 +345,24 @@ class ProviderHTTP:
             raise AcceptedWithoutPartner(message, status=status)
         raise RetryableProviderError(message, reached=True, status=status)
 
-    def _interpret(
-        self,
-        response: httpx.Response,
-        content: bytes,
-        where: str,
-        kind: str,
-        *,
-        unread: str | None = None,
-    ) -> Any:
+    def _interpret(self, response: httpx.Response, content: bytes, where: str, kind: str) -> Any:
+        """The redacted body of a success; any other answer raises."""
         status = response.status_code
         self._adopt_advertised_limit(response.headers)
         success = 200 <= status < 300
         body = (self._redact_data if success else self._redact_error).scrub(_json_or_none(content))
-        if success:
-            if body is None and content.strip():
-                what = f"unreadable answer to {where} (HTTP {status}, {len(content)} bytes "
-                self._unreadable_success(what + "that are not JSON)", kind, status)
-            return body
+        if not success:
+            self._refuse(response, body, where)
+        if body is None and content.strip():
+            what = f"unreadable answer to {where} (HTTP {status}, {len(content)} bytes "
+            self._unreadable_success(what + "that are not JSON)", kind, status)
+        return body
+
+    def _refuse(
+        self, response: httpx.Response, body: Any, where: str, *, unread: str | None = None
+    ) -> NoReturn:
+        """Raise what an error answer means: retry it, stop the run, or refuse the request."""
+        status = response.status_code
         explanation = unread or self._describe(status, body, response)
         message = self._redact_error.scrub(
             f"{self.provider_name}: {where} answered HTTP {status}: {explanation}"

@@ -21,7 +21,6 @@ from sync.errors import ConfigError, UsageError
 from sync.files import write_private
 from sync.neutral import snapshot_csv
 from sync.providers.http import ProviderHTTP
-from sync.providers.link_header import LinkRecorder
 from sync.ratelimit import RateLimiter
 from sync.retry import RetryPolicy
 from sync.settings import check_base_url, is_loopback_url, read_key
@@ -35,10 +34,9 @@ Rows = list[dict[str, str | None]]
 
 @dataclass(frozen=True, slots=True)
 class Client:
-    """The HTTP client of one read, and the transport that keeps each answer's Link header."""
+    """The HTTP client of one read, and the base URL it reads from."""
 
     http: ProviderHTTP
-    links: LinkRecorder
     base_url: str
 
 
@@ -118,7 +116,7 @@ class TapfiliateSource(PlatformSource):
         return tapfiliate.error_message(status, body)
 
     async def read(self, client: Client, credentials: Mapping[str, str], reading: Reading) -> Rows:
-        fetch = tapfiliate.page_fetcher(client.http, client.links, client.base_url, reading.retry)
+        fetch = tapfiliate.page_fetcher(client.http, reading.retry)
         return await tapfiliate.read_roster(fetch, credentials[tapfiliate.PROGRAM_ID_ENV])
 
 
@@ -316,9 +314,8 @@ def resolve_reading(
 
 
 def connect(reading: Reading, transport: httpx.AsyncBaseTransport | None = None) -> Client:
-    """The rate-limited client of the source, keeping each answer's Link header."""
+    """The rate-limited client of the source (over `transport`, in tests)."""
     source = reading.source
-    links = LinkRecorder(transport)
     plain = {name: value.get_secret_value() for name, value in reading.credentials.items()}
     http = ProviderHTTP(
         provider_name=source.name,
@@ -334,9 +331,9 @@ def connect(reading: Reading, transport: httpx.AsyncBaseTransport | None = None)
         policy=reading.retry,
         max_connections=reading.concurrency,
         timeout=reading.timeout,
-        transport=links,
+        transport=transport,
     )
-    return Client(http=http, links=links, base_url=reading.base_url)
+    return Client(http=http, base_url=reading.base_url)
 
 
 async def export_platform(

@@ -28,8 +28,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from sync.errors import ProviderError
 from sync.neutral import neutral_row
 from sync.providers.countries import country_code
-from sync.providers.http import ProviderHTTP
-from sync.providers.link_header import LinkRecorder
+from sync.providers.http import Answer, ProviderHTTP
 from sync.retry import RetryPolicy, call_with_retries
 
 NAME = "tapfiliate"
@@ -208,18 +207,15 @@ def _items(body: Any, what: str, page: int) -> list[Mapping[str, Any]]:
 FetchPage = Callable[[str, int], Awaitable[tuple[Any, str | None]]]
 
 
-def page_fetcher(
-    http: ProviderHTTP, links: LinkRecorder, base_url: str, policy: RetryPolicy
-) -> FetchPage:
-    """Pages read through `http` (whose transport is `links`), each with its Link header."""
-    base_path = urlsplit(base_url).path.rstrip("/")
+def page_fetcher(http: ProviderHTTP, policy: RetryPolicy) -> FetchPage:
+    """Pages read through `http`, each with its Link header."""
 
     async def fetch(path: str, page: int) -> tuple[Any, str | None]:
-        async def call() -> Any:
-            return await http.request("GET", path, params={"page": page}, kind="list")
+        async def call() -> Answer:
+            return await http.answer("GET", path, params={"page": page}, kind="list")
 
-        body = await call_with_retries(call, policy=policy, write=False)
-        return body, links.link_of(base_path + path, page)
+        answer = await call_with_retries(call, policy=policy, write=False)
+        return answer.body, answer.header("link")
 
     return fetch
 

@@ -66,6 +66,43 @@ def test_requests_go_through_the_injected_transport() -> None:
     assert seen[0].headers["authorization"] == f"Bearer {KEY}"
 
 
+def test_an_answer_carries_its_headers_redacted_like_its_body() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        echoed = f'<{BASE_URL}/partners?page=2>; rel="next"; by="Bearer {KEY}"'
+        headers = [("Link", echoed), ("X-Seen", KEY), ("X-Seen", "twice")]
+        return httpx.Response(200, json={"echo": KEY}, headers=headers)
+
+    async def go() -> Any:
+        http = client(handler)
+        try:
+            return await http.answer("GET", "/partners", kind="list")
+        finally:
+            await http.aclose()
+
+    answer = asyncio.run(go())
+    assert answer.body == {"echo": "[redacted]"}
+    link = answer.header("LINK")
+    assert link is not None and link.startswith(f'<{BASE_URL}/partners?page=2>; rel="next"')
+    assert answer.header("x-seen") == "[redacted], twice"  # repeated headers joined
+    assert KEY not in repr(answer) and answer.header("x-absent") is None
+
+
+def test_a_refused_request_raises_whether_asked_for_its_answer_or_its_body() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, json={"error": {"code": "bad", "message": f"no {KEY}"}})
+
+    async def go() -> None:
+        http = client(handler)
+        try:
+            await http.answer("GET", "/partners", kind="list")
+        finally:
+            await http.aclose()
+
+    with pytest.raises(RejectedError) as caught:
+        asyncio.run(go())
+    assert KEY not in str(caught.value) + repr(caught.value.body)
+
+
 # --- what the client makes of a misbehaving provider ---------------------------------------
 
 

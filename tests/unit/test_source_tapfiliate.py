@@ -178,12 +178,10 @@ def over_http(handler: Any, program: str = PROGRAM) -> tuple[list[Any], Any]:
     import httpx
 
     from sync.providers.http import ProviderHTTP
-    from sync.providers.link_header import LinkRecorder
     from sync.ratelimit import RateLimiter
     from sync.retry import RetryPolicy
 
     base = "https://api.example.test/1.6"
-    links = LinkRecorder(httpx.MockTransport(handler))
 
     async def go() -> tuple[list[Any], Any]:
         http = ProviderHTTP(
@@ -193,10 +191,10 @@ def over_http(handler: Any, program: str = PROGRAM) -> tuple[list[Any], Any]:
             limiter=RateLimiter(1_000_000),
             error_message=tf.error_message,
             is_account_error=lambda status, body: status in (401, 403),
-            transport=links,
+            transport=httpx.MockTransport(handler),
         )
         try:
-            fetch = tf.page_fetcher(http, links, base, RetryPolicy(attempts=2, initial_wait=0))
+            fetch = tf.page_fetcher(http, RetryPolicy(attempts=2, initial_wait=0))
             return await tf.read_roster(fetch, program), http
         finally:
             await http.aclose()
