@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Required, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import httpx
@@ -117,6 +117,15 @@ class Reachability:
         return down if down >= self._outage else None
 
 
+class Call(TypedDict, total=False):
+    """What a request sends besides its method and path, and what it is for."""
+
+    params: Mapping[str, str | int] | None
+    json: Any
+    # What the call is for ("list", "lookup", "count", "create"), for the counts.
+    kind: Required[str]
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """A success answer: its decoded JSON body and its headers (names in lower case, repeated
@@ -211,35 +220,18 @@ class ProviderHTTP:
         url = httpx.URL(self.base_url + self._relative(path))
         return str(url.copy_with(userinfo=b"", query=None, fragment=None))
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json: Any = None,
-        kind: str,
-    ) -> Any:
-        """Send one request under the budget and return its decoded JSON body (`answer`
-        tells all, this is its body)."""
-        answer = await self.answer(method, path, params=params, json=json, kind=kind)
-        return answer.body
+    async def request(self, method: str, path: str, **call: Unpack[Call]) -> Any:
+        """Send one request under the budget and return its decoded JSON body: the body of
+        its `answer`, which says what it raises."""
+        return (await self.answer(method, path, **call)).body
 
-    async def answer(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json: Any = None,
-        kind: str,
-    ) -> Answer:
+    async def answer(self, method: str, path: str, **call: Unpack[Call]) -> Answer:
         """Send one request under the budget and return its answer: the decoded JSON body and
         the headers (for an API that pages by a `Link` header).
 
         Args:
-            method, path, params, json: the request.
-            kind: what the call is for ("list", "lookup", "count", "create"), for the counts.
+            method, path: the request's.
+            call: its `params` and `json`, and its `kind` (see `Call`).
 
         Raises:
             RetryableProviderError: 429, 5xx, network failure or an unreadable body.
@@ -249,11 +241,14 @@ class ProviderHTTP:
             UnreachableError: the provider has been out of reach for too long.
             AskedToWait: the provider asked to wait longer than the run may.
         """
+        kind = call["kind"]
         await self.limiter.acquire()
         self.calls[kind] += 1
         self._sent_at.setdefault(kind, []).append(time.monotonic())
         where = f"{method} {path}"
-        request = self._client.build_request(method, self._relative(path), params=params, json=json)
+        request = self._client.build_request(
+            method, self._relative(path), params=call.get("params"), json=call.get("json")
+        )
         response: httpx.Response | None = None
         try:
             async with asyncio.timeout(self._timeout):

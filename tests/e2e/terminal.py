@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .keyscan import SCAN
+
 CSI = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])")
 OSC = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 
@@ -105,7 +107,9 @@ def run_on_terminal(
     width: int = 120,
     timeout: float = 60,
 ) -> TerminalRun:
-    """Run the CLI with stderr on a pseudo-terminal of `width` columns (stdout a pipe)."""
+    """Run the CLI with stderr on a pseudo-terminal of `width` columns (stdout a pipe); what
+    it writes is scanned for keys like every end-to-end run's output."""
+    SCAN.learn(env)
     leader, follower = os.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, width, 0, 0))
     env = {**env, "TERM": "xterm-256color", "COLUMNS": str(width), "LINES": "40"}
@@ -144,4 +148,8 @@ def run_on_terminal(
             process.kill()
             process.wait()
         os.close(leader)
-    return TerminalRun(code, stdout, written.decode("utf-8", errors="replace"))
+    run = TerminalRun(code, stdout, written.decode("utf-8", errors="replace"))
+    SCAN.scan(f"stdout of {args[0]} on a terminal", run.stdout)
+    SCAN.scan(f"terminal of {args[0]}", run.raw)
+    SCAN.scan(f"screen of {args[0]}", "\n".join(run.screen(width)))  # colour codes taken out
+    return run
