@@ -10,9 +10,9 @@ partner another code instead (Dub suffixes a taken key), the row says which code
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sync.models import Action, Candidate, PlanEntry, RemotePartner
 from sync.retry import RetryPolicy, call_with_retries
@@ -94,10 +94,24 @@ class CodeCheck:
         )
 
 
+class CodesToCarry(Protocol):
+    """The rows to create that send a referral code (built by the validation, on columns)."""
+
+    def __len__(self) -> int: ...
+
+    def distinct(self) -> set[str]:
+        """Every code sent."""
+        ...
+
+    def held(self, codes: Collection[str], *, fold: bool) -> list[tuple[Candidate, str]]:
+        """The rows whose code is one of `codes` (compared case-folded when `fold`), with it."""
+        ...
+
+
 async def check_codes(
     provider: Provider,
     http: ProviderHTTP,
-    creates: list[Candidate],
+    wanted: CodesToCarry,
     scanned: Iterable[RemotePartner] | None,
     *,
     ask: bool,
@@ -111,24 +125,26 @@ async def check_codes(
     `partners:search`); where it cannot (Dub), nothing is known before the create, whose answer
     shows the code the partner got.
     """
-    wanted = [(c, code) for c in creates if (code := sent_code(provider, c.payload))]
-    if not wanted:
+    if not len(wanted):
         return CodeCheck([], 0, 0)
+    fold = provider.codes_ignore_case
     if scanned is not None:
         holders = code_holders(provider, scanned)
-        found = {code: holders.get(code_key(provider, code)) for _, code in wanted}
+        taken = [
+            (candidate, code, holders[code_key(provider, code)])
+            for candidate, code in wanted.held(set(holders), fold=fold)
+        ]
     elif ask:
-        asked = await _ask(provider, http, {code for _, code in wanted}, policy, concurrency)
+        asked = await _ask(provider, http, wanted.distinct(), policy, concurrency)
         if asked is None:
             return CodeCheck([], 0, 0)
-        found = asked
+        held = {code: holder for code, holder in asked.items() if holder is not None}
+        taken = [
+            (candidate, code, held[code]) for candidate, code in wanted.held(set(held), fold=False)
+        ]
     else:
         return CodeCheck([], 0, 0)
-    entries = [
-        _taken_entry(provider, candidate, code, holder)
-        for candidate, code in wanted
-        if (holder := found.get(code)) is not None
-    ]
+    entries = [_taken_entry(provider, candidate, code, holder) for candidate, code, holder in taken]
     return CodeCheck(entries, len(wanted), len(entries))
 
 

@@ -109,7 +109,7 @@ def prepare(settings: Settings, progress: Progress | None = None) -> Prepared:
     schema = settings.schema
     if settings.invite:
         _warn_unsent_fields(mapping, schema)
-    valid = _validate(table, mapping, schema, settings.tenant_field)
+    valid = _validate(table, mapping, schema, settings.tenant_field, settings.provider.code_field)
     if not table.height:
         log.warning("the input has a header but no rows", input=str(settings.input))
     skipped = _skipped(settings.statuses, table, valid)
@@ -127,15 +127,21 @@ def _skipped(policy: StatusPolicy, table: Table, valid: ColumnValidated) -> pl.D
 
 
 def _validate(
-    table: Table, mapping: BoundMapping, schema: type[BaseModel], tenant_field: str | None
+    table: Table,
+    mapping: BoundMapping,
+    schema: type[BaseModel],
+    tenant_field: str | None,
+    code_field: str | None,
 ) -> ColumnValidated:
     """Whole columns first, and one by one every row they cannot accept alone (a value or a
     rule they cannot judge, a row the reader could not split). A file whose row numbers skip
     blank lines is validated row by row: the columns number rows by position."""
     if not table.numbered_by_position:
         rows = validate_rows(table.rows, mapping, schema, tenant_field)
-        return ColumnValidated.of_rows(rows.candidates, rows.invalid)
-    columns = validate_frame(table.frame, mapping, schema, tenant_field, table.problems)
+        return ColumnValidated.of_rows(rows.candidates, rows.invalid, code_field)
+    columns = validate_frame(
+        table.frame, mapping, schema, tenant_field, table.problems, code_field=code_field
+    )
     if columns.checked_one_by_one:
         log.debug("rows validated one by one", rows=columns.checked_one_by_one)
     return columns
@@ -505,11 +511,10 @@ async def _check_codes(
     provider = settings.provider
     if provider.code_field is None or settings.invite:
         return plan, None
-    creates = list(prepared.candidates(plan.rows(Action.CREATE)).values())
     check = await check_codes(
         provider,
         http,
-        creates,
+        prepared.valid.codes(plan.rows(Action.CREATE)),
         existing.with_codes() if strategy.name == "scan" else None,
         ask=ask,
         policy=settings.retry,

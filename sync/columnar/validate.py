@@ -12,7 +12,7 @@ from its input row, by the same column expressions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from sync.validate import validate_payload, validate_row
 EMAIL = "email"
 KEY = "key"
 TENANT = "tenant_id"
+CODE = "code"  # the referral code a row sends (`Provider.code_field`)
 _ACCEPTED = "accepted"
 
 
@@ -56,9 +57,14 @@ class ColumnValidated:
     _mapping: BoundMapping | None
     _checks: _Checks | None
     _payloads: dict[int, dict[str, Any]] = field(default_factory=dict)  # rows checked one by one
+    _code_field: str | None = None
+    # ROW, CODE of the rows the columns accepted that send a referral code.
+    _codes: pl.DataFrame = field(default_factory=lambda: _codes_frame([]))
 
     @classmethod
-    def of_rows(cls, candidates: Iterable[Candidate], invalid: list[Outcome]) -> ColumnValidated:
+    def of_rows(
+        cls, candidates: Iterable[Candidate], invalid: list[Outcome], code_field: str | None = None
+    ) -> ColumnValidated:
         """Rows validated one by one (`validate.validate_rows`), behind the same interface."""
         candidates = list(candidates)
         return cls(
@@ -68,7 +74,25 @@ class ColumnValidated:
             _mapping=None,
             _checks=None,
             _payloads={candidate.row: candidate.payload for candidate in candidates},
+            _code_field=code_field,
         )
+
+    def codes(self, rows: Iterable[int]) -> CodeRows:
+        """The rows among these valid `rows` that send a referral code, with it."""
+        field_ = self._code_field
+        sent = [
+            (row, payload[field_])
+            for row, payload in self._payloads.items()
+            if field_ and isinstance(payload.get(field_), str) and payload[field_]
+        ]
+        wanted = pl.Series(sorted(set(rows)), dtype=pl.Int64).implode()
+        frame = (
+            pl.concat([self._codes, _codes_frame(sent)])
+            .filter(pl.col(ROW).is_in(wanted))
+            .join(self.keys.select(ROW, EMAIL, TENANT), on=ROW)
+            .sort(ROW)
+        )
+        return CodeRows(frame)
 
     def __len__(self) -> int:
         return self.keys.height
@@ -120,12 +144,47 @@ class ColumnValidated:
             yield record[0], payload
 
 
+@dataclass(frozen=True, slots=True)
+class CodeRows:
+    """Rows to create that carry a referral code: ROW, EMAIL, TENANT, CODE (a CodesToCarry)."""
+
+    frame: pl.DataFrame
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def distinct(self) -> set[str]:
+        return set(self.frame[CODE].unique().to_list())
+
+    def held(self, codes: Collection[str], *, fold: bool) -> list[tuple[Candidate, str]]:
+        """The rows whose code is one of `codes` (compared case-folded when `fold`)."""
+        if not codes:
+            return []
+        code = pl.col(CODE)
+        if fold:
+            code = code.map_batches(
+                text.python_exact(str.casefold, lambda value: value.str.to_lowercase()),
+                return_dtype=pl.String,
+                is_elementwise=True,
+            )
+        rows = self.frame.filter(code.is_in(pl.Series(sorted(codes), dtype=pl.String).implode()))
+        return [
+            (Candidate(row=row, payload={}, email=email, tenant_id=tenant), sent)
+            for row, email, tenant, sent in rows.select(ROW, EMAIL, TENANT, CODE).iter_rows()
+        ]
+
+
+def _codes_frame(rows: list[tuple[int, str]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={ROW: pl.Int64, CODE: pl.String}, orient="row")
+
+
 def validate_frame(
     frame: pl.DataFrame,
     mapping: BoundMapping,
     schema: type[BaseModel],
     tenant_field: str | None,
     problems: Mapping[int, str] | None = None,
+    code_field: str | None = None,
 ) -> ColumnValidated:
     """Map and validate every row of `frame`; every problem is collected, none stops the run.
 
@@ -136,6 +195,7 @@ def validate_frame(
         tenant_field: the payload field that plays tenantId's role, if the provider has one.
         problems: rows the reader could not split (`Row.problem`) by number: they go the
             row-by-row way, which reports them invalid.
+        code_field: the payload field that carries a referral code, if the provider has one.
     """
     problems = problems or {}
     mapped = map_frame(frame, mapping)
@@ -147,12 +207,14 @@ def validate_frame(
         email.alias(EMAIL),
         text.email_keys(email, trimmed=checks.trims_email).alias(KEY),
         _output(checks, tenant_field).alias(TENANT),
+        _output(checks, code_field).alias(CODE),
     ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
     if problems:
         damaged = pl.Series(sorted(problems), dtype=pl.Int64).implode()
         checked = checked.with_columns(pl.col(_ACCEPTED) & ~pl.col(ROW).is_in(damaged))
     rest = checked.filter(~pl.col(_ACCEPTED))[ROW]
     keys = checked.filter(pl.col(_ACCEPTED)).drop(_ACCEPTED)
+    codes = keys.select(ROW, CODE).filter(pl.col(CODE).str.len_bytes() > 0)
 
     payloads: dict[int, dict[str, Any]] = {}
     invalid: list[Outcome] = []
@@ -174,6 +236,8 @@ def validate_frame(
         _mapping=mapping,
         _checks=checks,
         _payloads=payloads,
+        _code_field=code_field,
+        _codes=codes,
     )
 
 
