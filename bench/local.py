@@ -49,8 +49,8 @@ def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
     from sync.catalog import default_mapping
     from sync.pipeline import plan_outcomes, plan_rows, prepare
     from sync.plan import split_duplicates
-    from sync.providers import get_provider
     from sync.reader import read_table
+    from sync.registry import get_provider
     from sync.report import write_report
     from sync.settings import Settings
 

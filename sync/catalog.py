@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sync.errors import UsageError
+
 _PACKAGE = Path(__file__).resolve().parent
 _INSTALLED = _PACKAGE / "mappings"  # inside an installed wheel
 _CHECKOUT = _PACKAGE.parent / "mappings"  # the source itself, beside the package
@@ -64,3 +66,30 @@ def migration_mapping(source: str, target: str) -> Path | None:
     """The mapping of a migration from `source` into `target`, over the neutral columns."""
     found = builtin_mapping(f"{source}-to-{target}")
     return found.path if found else None
+
+
+def direction_mapping(source: str, target: str, platform: bool) -> Path:
+    """The migration's mapping: the pair's own, else (for a source `platform`) the target's
+    generic one.
+
+    Raises:
+        UsageError: there is neither.
+    """
+    path = migration_mapping(source, target)
+    if path is None and platform:
+        path = migration_mapping("source", target)
+    if path is None:
+        raise UsageError(
+            f"there is no mapping from {source} to {target}",
+            hint="pass --mapping FILE over the columns of sync/neutral.py "
+            "(`partner-sync mappings` lists the built-in ones)",
+        )
+    return path
+
+
+def mapping_option(given: Path | None) -> Path | None:
+    """--mapping is a file, or the name of a built-in mapping (`partner-sync mappings`)."""
+    if given is None or given.exists():
+        return given
+    builtin = builtin_mapping(str(given)) if given.parent == Path() else None
+    return builtin.path if builtin else given

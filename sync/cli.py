@@ -8,7 +8,6 @@ import json
 import re
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,20 +20,18 @@ from sync import logs
 from sync.account_lock import account_lock
 from sync.catalog import builtin_mapping, builtin_mappings
 from sync.checkpoint import Checkpoint, read_status
+from sync.credentials import known_secrets
 from sync.errors import Interrupted, ReportError, SyncError, UsageError
 from sync.models import RunSummary
-from sync.options import resolve_settings
 from sync.paths import check_run_files, run_files
 from sync.pipeline import RunResult, SoFar, run_plan, run_sync
 from sync.progress import display as progress_display
-from sync.providers import PROVIDERS
+from sync.registry import PLATFORMS, PROVIDERS, REGISTRY
 from sync.report import write_report
-from sync.settings import (
-    Settings,
-    environ,
-)
-from sync.sources.platform import PLATFORMS
-from sync.sources.snapshot import SourceReading, read_source, reuse_snapshot
+from sync.sandbox.builtin import serve_builtins
+from sync.settings import Resolved, Settings, resolve_settings
+from sync.sources import AccountSource
+from sync.sources.snapshot import passing_snapshot, reuse_snapshot, write_snapshot
 from sync.verify import run_verify
 
 T = TypeVar("T")
@@ -358,10 +355,10 @@ def status(checkpoint: Path, as_json: bool) -> None:
 
 
 def _sandbox_rate_limits() -> str:
-    """Each emulator's default limit, for the help (imported late: sandboxes are optional)."""
-    from sync.sandbox import PROVIDERS as EMULATORS
-
-    return ", ".join(f"{name} {kind.default_rate_limit}" for name, kind in EMULATORS.items())
+    """Each emulator's default limit, for the help."""
+    return ", ".join(
+        f"{name} {entry.emulator.default_rate_limit}" for name, entry in REGISTRY.items()
+    )
 
 
 @cli.command()
@@ -535,23 +532,36 @@ def show_mapping(name: str) -> None:
 # --- running -------------------------------------------------------------------------------
 
 
+def _resolve(options: dict[str, Any], *, writes: bool = False) -> Resolved:
+    """The run's settings, with logging set up to hide every key they hold."""
+    resolved = resolve_settings(options, writes=writes)
+    logs.configure(
+        secrets=resolved.secrets,
+        json=options.get("json_logs"),
+        verbose=bool(options.get("verbose")),
+    )
+    return resolved
+
+
 def _read_source(
-    settings: Settings, reading: SourceReading | None, progress: Any, *, reuse: bool
+    source: AccountSource | None, snapshot: Path, progress: Any, *, reuse: bool
 ) -> None:
     """For a migration, write the snapshot of the source that the run reads as input."""
-    if reading is not None and not reuse_snapshot(settings.input, resuming=reuse):
-        _run_async(read_source(reading, settings.input, progress))
+    if source is not None and not reuse_snapshot(snapshot, resuming=reuse):
+        _run_async(write_snapshot(source, snapshot, progress))
 
 
 def _plan(options: dict[str, Any], command: str = "plan") -> int:
-    settings, reading, stack = resolve_settings(options)
+    resolved = _resolve(options)
+    settings = resolved.target
     so_far = SoFar()
+    stack = contextlib.ExitStack()
     with _reported_if_stopped(so_far, settings, command), stack, progress_display() as progress:
-        if reading is not None:  # a plan keeps no snapshot of the source
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            settings = replace(settings, input=folder / "source.csv")
+        settings = passing_snapshot(settings, stack)
         check_run_files(run_files(settings, keeps_checkpoint=False))
-        _read_source(settings, reading, progress, reuse=False)
+        resolved = serve_builtins(replace(resolved, target=settings), stack)
+        settings = resolved.target
+        _read_source(resolved.source, settings.input, progress, reuse=False)
         if command == "verify":
             result = _run_async(run_verify(settings, progress))
         else:
@@ -560,12 +570,13 @@ def _plan(options: dict[str, Any], command: str = "plan") -> int:
 
 
 def _sync(options: dict[str, Any]) -> int:
-    settings, reading, stack = resolve_settings(options)
+    resolved = _resolve(options, writes=True)
+    settings = resolved.target
     checkpoint_path = settings.checkpoint
     assert checkpoint_path is not None
     so_far = SoFar()
     reported = _reported_if_stopped(so_far, settings, "sync", checkpoint_path)
-    with reported, stack, contextlib.ExitStack() as opened:
+    with reported, contextlib.ExitStack() as opened:
         # Before the checkpoint is created: a refused run leaves nothing behind.
         check_run_files(run_files(settings))
         # Before the first request: a second run on this account stops here, sending nothing.
@@ -576,10 +587,12 @@ def _sync(options: dict[str, Any]) -> int:
         )
         restart = settings.restart  # a damaged checkpoint is set aside, then started anew
         checkpoint = opened.enter_context(Checkpoint.open(checkpoint_path, restart=restart))
+        resolved = serve_builtins(resolved, opened)
+        settings = resolved.target
         progress = opened.enter_context(progress_display())
         # An unfinished migration resumes from its snapshot, not from a new listing.
         unfinished = checkpoint.has_plan and not checkpoint.finished and not settings.restart
-        _read_source(settings, reading, progress, reuse=unfinished)
+        _read_source(resolved.source, settings.input, progress, reuse=unfinished)
         try:
             result = _run_async(run_sync(settings, checkpoint, progress, so_far))
         except Interrupted:
@@ -700,7 +713,7 @@ def _run(action: Callable[[], int]) -> None:
     try:
         code = action()
     except SyncError as error:
-        message = _one_line(logs.Redactor(_secrets()).scrub(str(error)))
+        message = _one_line(logs.Redactor(known_secrets()).scrub(str(error)))
         click.echo(f"partner-sync: error: {message}", err=True)
         sys.exit(error.exit_code)
     sys.exit(code)
@@ -710,15 +723,6 @@ def _one_line(message: str, limit: int = 2000) -> str:
     """An error as one line of bounded length: it may quote a header or a cell of the input."""
     line = _CONTROL.sub(" ", message)
     return line if len(line) <= limit else line[:limit] + "..."
-
-
-def _secrets() -> list[str]:
-    # Trimmed, as the key was sent: a value with a trailing newline must still be found.
-    env = environ()
-    names = [cls().env_key for cls in PROVIDERS.values()]
-    names += [name for cls in PLATFORMS.values() for name in cls.secret_env_keys]
-    values = (env.get(name, "").strip() for name in names)
-    return [value for value in values if value]
 
 
 def main() -> None:

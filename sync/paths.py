@@ -15,10 +15,13 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sync.checkpoint import side_files
 from sync.errors import ConfigError, UsageError
-from sync.settings import Settings
+
+if TYPE_CHECKING:
+    from sync.settings import Settings
 
 # A migration reads the source account into this file beside the checkpoint, its input.
 SNAPSHOT_SUFFIX = ".source.csv"
@@ -48,13 +51,12 @@ def run_files(settings: Settings, *, keeps_checkpoint: bool = True) -> list[RunF
         RunFile("the source snapshot" if migration else "the input", settings.input, migration),
         RunFile("the report", settings.report, True) if settings.report else None,
         RunFile("the mapping", settings.mapping, False) if settings.mapping else None,
-        RunFile("the sandbox seed", settings.sandbox_seed, False)
-        if settings.sandbox_seed
-        else None,
-        RunFile("the built-in sandbox's account", settings.sandbox_state, True)
-        if settings.sandbox_state
-        else None,
     ]
+    builtin = settings.builtin
+    if builtin is not None:
+        if builtin.seed is not None:
+            files.append(RunFile("the sandbox seed", builtin.seed, False))
+        files.append(RunFile("the built-in sandbox's account", builtin.state, builtin.writes))
     checkpoint = settings.checkpoint
     if checkpoint is not None:
         kept = keeps_checkpoint

@@ -5,10 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import polars as pl
 import structlog
 from pydantic import BaseModel
@@ -20,7 +18,6 @@ from sync.columnar.mapping import ROW
 from sync.columnar.validate import EMAIL, TENANT, ColumnValidated, validate_frame
 from sync.earlier_runs import EarlierRuns, Refusals, apply_refusals
 from sync.errors import GuardError, InputError
-from sync.files import write_private
 from sync.index import ExistingPartners
 from sync.mapping import BoundMapping, MappingSpec, bind_mapping, identity_mapping, load_mapping
 from sync.migration import STATUS, StatusPolicy, skip_message, skipped_summary
@@ -31,13 +28,12 @@ from sync.models import (
     RunSummary,
     Strategy,
 )
-from sync.neutral import lost_in_migration, snapshot_csv
+from sync.neutral import lost_in_migration
 from sync.outcomes import Outcomes
 from sync.plan import FirstRows, candidates_of, match, needing_check, split_duplicates
 from sync.plan_frame import ACTION, FIELD, MESSAGE, REMOTE_ID, PlanFrame
 from sync.progress import Progress
 from sync.providers.http import ProviderHTTP
-from sync.ratelimit import RateLimiter
 from sync.reader import Table, read_table
 from sync.remote import RemoteReader
 from sync.retry import call_with_retries
@@ -49,6 +45,7 @@ from sync.settled import (
     invalid_only,
     settled_outcomes,
 )
+from sync.sources.account import connect
 from sync.validate import validate_rows
 from sync.worker import Job, Worker
 
@@ -163,30 +160,6 @@ def _mapping_spec(settings: Settings, table: Table, known: list[str]) -> Mapping
         return identity_mapping()
     default = default_mapping(settings.provider.name)
     return load_mapping(default) if default else identity_mapping()
-
-
-def connect(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> ProviderHTTP:
-    """The rate-limited HTTP client for the settings' provider account (over `transport`, in
-    tests, instead of the network)."""
-    provider = settings.provider
-    limiter = RateLimiter(
-        settings.rate_limit,
-        adaptive=not settings.rate_limit_known,
-        ceiling=settings.rate_ceiling,
-    )
-    return ProviderHTTP(
-        provider_name=provider.name,
-        base_url=settings.base_url,
-        headers=provider.auth_headers(settings.api_key.get_secret_value()),
-        limiter=limiter,
-        error_message=provider.error_message,
-        is_account_error=provider.is_account_error,
-        policy=settings.retry,
-        max_connections=settings.concurrency,
-        timeout=settings.timeout,
-        transport=transport,
-        base_path=provider.base_path,
-    )
 
 
 async def _existing(
@@ -458,36 +431,6 @@ def _prepared_outcomes(prepared: Prepared, unsettled: str) -> Outcomes:
     valid, skipped = prepared.valid, prepared.skipped
     known = [*invalid_only(valid), *decisions(skipped_entries(skipped))]
     return settled_outcomes(known, prepared.table.row_numbers, valid, skipped, unsettled=unsettled)
-
-
-async def export_source(
-    settings: Settings, snapshot: Path, progress: Progress | None = None
-) -> int:
-    """Read every partner of the source account into a provider-neutral CSV snapshot.
-
-    The snapshot is the migration's input file: it binds the checkpoint like any input, and a
-    resumed migration reads it again instead of listing the source a second time. Rows are
-    ordered by the source's creation time, so row numbers mean the same partner every time.
-
-    Returns:
-        how many partners the source has.
-    """
-    provider = settings.provider
-    http = connect(settings)
-    # The source's listing is this run's reading stage.
-    reading = (lambda _, done, total: progress("reading source", done, total)) if progress else None
-    reader = RemoteReader(provider, http, settings.retry, settings.concurrency, reading)
-    try:
-        await reader.scan(await reader.count(), keep_records=True)
-    finally:
-        await http.aclose()
-    rows = sorted(
-        (provider.to_neutral(record) for record in reader.records.values()),
-        key=lambda row: (row["created_at"] or "", row["source_id"] or ""),
-    )
-    write_private(snapshot, snapshot_csv(rows))
-    log.info("source read", provider=provider.name, partners=len(rows), snapshot=str(snapshot))
-    return len(rows)
 
 
 def run_notes(prepared: Prepared, *more: str | None) -> list[str]:

@@ -23,7 +23,6 @@ from sync.pipeline import (
     Prepared,
     RunResult,
     budget_of,
-    connect,
     migration_losses,
     plan_rows,
     prepare,
@@ -38,6 +37,7 @@ from sync.providers.base import Provider
 from sync.providers.http import ProviderHTTP
 from sync.remote import RemoteReader
 from sync.settings import Settings
+from sync.sources.account import connect
 
 Records = dict[str, Mapping[str, Any]]
 

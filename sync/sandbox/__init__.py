@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sync.sandbox.faults import Faults
 from sync.sandbox.seed import load_seed
-from sync.sandbox.server import PROVIDERS, Sandbox
+from sync.sandbox.server import Sandbox
 from sync.sandbox.stats import SandboxStats
 
-__all__ = ["PROVIDERS", "Faults", "Sandbox", "SandboxStats", "load_seed"]
+__all__ = ["Faults", "Sandbox", "SandboxStats", "load_seed"]

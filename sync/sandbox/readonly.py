@@ -7,8 +7,8 @@ text of each refusal), `limit_headers` (the rate-limit headers it sends), `key_o
 credential is), `_record` (a seed record to the stored record, defaults filled in) and its
 routes, which page with `int_arg`, `page_of` and `after_cursor`. The base answers auth, 404s,
 5xx and 429s from those; the server (sync/sandbox/server.py) adds rate limiting, faults,
-latency and stats like every other emulator's. To copy it: one module in sync/sandbox/, one
-line in server.py's PROVIDERS, a seed in samples/.
+latency and stats like every other emulator's. To copy it: one module in sync/sandbox/, its
+line in sync/registry.py, a seed in samples/.
 """
 
 from __future__ import annotations

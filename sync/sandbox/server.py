@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -30,7 +30,6 @@ from sync.sandbox.base import (
     LIMIT,
     REMAINING,
     TIME_UNITS,
-    Emulator,
     LimitInfo,
     Options,
     Reply,
@@ -39,28 +38,9 @@ from sync.sandbox.base import (
     header_value,
     match_route,
 )
-from sync.sandbox.dub import DubEmulator
 from sync.sandbox.faults import HTML_BAD_GATEWAY, Draw, Faults, draw, truncate
-from sync.sandbox.firstpromoter import FirstPromoterEmulator
-from sync.sandbox.partnero import PartneroEmulator
-from sync.sandbox.partnerstack import PartnerStackEmulator
-from sync.sandbox.promotekit import PromoteKitEmulator
-from sync.sandbox.rewardful import RewardfulEmulator
 from sync.sandbox.stats import SandboxStats, StatsRecorder
-from sync.sandbox.tapfiliate import TapfiliateEmulator
-from sync.sandbox.tolt import ToltEmulator
 
-PROVIDERS: dict[str, type[Emulator]] = {
-    "dub": DubEmulator,
-    "partnero": PartneroEmulator,
-    "promotekit": PromoteKitEmulator,
-    # Migration sources, read-only.
-    "partnerstack": PartnerStackEmulator,
-    "tapfiliate": TapfiliateEmulator,
-    "rewardful": RewardfulEmulator,
-    "tolt": ToltEmulator,
-    "firstpromoter": FirstPromoterEmulator,
-}
 UNKNOWN_ROUTE = "<unknown>"  # the template stats count unmatched paths under
 
 
@@ -101,6 +81,7 @@ class Sandbox:
         email_lookup: bool = True,
         groups: Sequence[Mapping[str, Any]] = (),
         restored: bool = False,
+        on_first_request: Callable[[], None] | None = None,
     ) -> None:
         """Set up the emulator; nothing listens until start().
 
@@ -121,18 +102,19 @@ class Sandbox:
                 a `slug`, and a `programId` to make it another program's group.
             restored: `seed` is an earlier run's `stored_partners()`: new ids must not repeat
                 the ones the first run handed out.
+            on_first_request: called once, before the first request is answered.
 
         Raises:
             ValueError: an unknown provider, a negative rate limit, or a bad seed record.
         """
-        if provider not in PROVIDERS:
-            raise ValueError(
-                f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}"
-            )
+        # Imported here: the registry imports the emulators, whose package imports this module.
+        from sync.registry import emulator_of
+
+        emulator = emulator_of(provider)
         if rate_limit is not None and rate_limit < 0:
             raise ValueError("rate_limit must be 0 (unlimited) or a positive number per window")
         self.provider = provider
-        self._emulator = PROVIDERS[provider](
+        self._emulator = emulator(
             Options(
                 api_key=api_key,
                 partners_limit=partners_limit,
@@ -165,6 +147,8 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._internal_errors: list[str] = []
+        self._on_first_request = on_first_request
+        self._first_lock = threading.Lock()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -296,6 +280,11 @@ class Sandbox:
         self, method: str, target: str, headers: Mapping[str, str], body: bytes
     ) -> _Outcome:
         """Run one request through the pipeline; counts it as begun (the caller ends it)."""
+        if self._on_first_request is not None:
+            with self._first_lock:
+                first, self._on_first_request = self._on_first_request, None
+            if first is not None:
+                first()
         split = urlsplit(target)
         path = unquote(split.path)
         base = self._emulator.base_path

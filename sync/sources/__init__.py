@@ -1,35 +1,77 @@
-"""Where a migration's partners come from: the source seam.
+"""Where rows come from: the source seam.
 
-A migration reads a whole roster from a source, turns each partner into a provider-neutral
-row (`sync.neutral.neutral_row`: email, names, country, payout email, `referral_code`,
-`status`, `source_id`, `created_at`, ...) and moves those rows like an input file. Two kinds
-of source exist:
+Every run reads one file (CSV or Parquet) into one frame: the input, or a migration's
+snapshot. A migration first reads every partner of an `AccountSource` as provider-neutral
+rows (`sync.neutral.neutral_row`: email, names, country, payout email, `referral_code`,
+`status`, `source_id`, `created_at`, ...) and writes them to its snapshot beside the
+checkpoint (`sync.sources.snapshot`), which it then moves like an input file; a resumed
+migration reuses its snapshot instead of reading the source again. Two kinds of account
+source exist:
 
-- a provider account (Dub, Partnero, PromoteKit: `--from dub`): the provider's own listing
-  (`pipeline.export_source`, `remote.RemoteReader`) and its `to_neutral`;
-- a source platform, read-only (`--from rewardful|tolt|firstpromoter|partnerstack|
-  tapfiliate`): a `sync.sources.platform.PlatformSource` in the registry `PLATFORMS`.
+- a provider account (`--from dub|partnero|promotekit`): `sync.sources.account.ProviderAccount`,
+  the provider's own listing and its `to_neutral`;
+- a source platform, read-only (`--from rewardful|tolt|firstpromoter|partnerstack|tapfiliate`):
+  a `sync.sources.platform.Reading` of the module's `PlatformSource`.
 
+A new source (another platform's API, a database query) is one module whose object meets
+`AccountSource`, plus its line in `sync/registry.py` and its settings in `sync/settings.py`.
 To add a source platform:
 
 1. `sync/sources/NAME.py`: its constants (NAME, DEFAULT_BASE_URL, the environment variables,
    DEFAULT_RATE_LIMIT per minute, UNPORTABLE), `auth_headers`, `error_message`, a pure
    `to_neutral(record)` and `async read_roster(http, policy, ...) -> list[neutral row]` that
    pages to the end through `call_with_retries`, guarded by `sync.sources.paging.PageGuard`
-   (a page of partners already read, a cursor seen twice: the read stops, nothing moves).
-   The module docstring lists every assumption made where the platform's docs are UNCERTAIN.
-2. `sync/sources/platform.py`: a `PlatformSource` subclass (env_keys, secret_env_keys,
-   rate_published, sample_seed, sandbox_credentials, read) and one line in `PLATFORMS`.
+   (a page of partners already read, a cursor seen twice: the read stops, nothing moves);
+   at its end, `SOURCE = PlatformSource(...)` states the rest (variables, sandbox seed).
    Credentials come from env_keys (a missing one is a ConfigError naming it, exit 3); with
    none set and no --from-base-url, the built-in sandbox of the platform is the source.
-3. `sync/sandbox/NAME.py`: an emulator on `sync.sandbox.readonly.ReadOnlyEmulator`, faithful
+   The module docstring lists every assumption made where the platform's docs are UNCERTAIN.
+2. `sync/sandbox/NAME.py`: an emulator on `sync.sandbox.readonly.ReadOnlyEmulator`, faithful
    to the same assumptions (shapes, paging, auth, 429 bodies), seeded with the platform's own
-   record shapes, and one line in `sync/sandbox/server.py` PROVIDERS; `samples/` holds its seed.
+   record shapes; `samples/` holds its seed.
+3. `sync/registry.py`: one line naming the source and its emulator.
 4. Mapping: `mappings/source-to-TARGET.toml` maps the neutral columns into each target; a
    `NAME-to-TARGET.toml` is needed only if a pair must differ.
 5. README: a section for the platform (keys, the command, what moves and what does not).
 
-Either kind is read by `sync.sources.snapshot.read_source` into the migration's snapshot (a
-neutral CSV beside the checkpoint), which a resumed migration reuses instead of listing the
-source again. The skip policy (`sync.migration`) and `verify` apply to every source alike.
+The skip policy (`sync.migration`) and `verify` apply to every source alike.
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sync.progress import Progress
+    from sync.settings import BuiltIn
+
+NeutralRows = list[dict[str, str | None]]
+
+
+class Origin(Protocol):
+    """What a run says about where its partners came from."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def unportable(self) -> Mapping[str, str]: ...
+
+
+class AccountSource(Origin, Protocol):
+    """An account a migration reads every partner of: a provider's, or a source platform's."""
+
+    @property
+    def builtin(self) -> BuiltIn | None:
+        """The built-in sandbox that stands in for the account when no key is set."""
+
+    @property
+    def secrets(self) -> list[str]:
+        """The keys it is read with, for the log redaction."""
+
+    def at(self, base_url: str) -> AccountSource:
+        """The same source reached at `base_url` (its built-in sandbox, once served)."""
+
+    async def read_partners(self, progress: Progress | None) -> NeutralRows:
+        """Every partner of the account, as neutral rows, in any order."""

@@ -28,6 +28,7 @@ from sync.neutral import ACTIVE, neutral_row
 from sync.providers.http import ProviderHTTP
 from sync.retry import RetryPolicy, call_with_retries
 from sync.sources.paging import PageGuard, records_of
+from sync.sources.platform import PlatformSource
 
 NAME = "firstpromoter"
 DEFAULT_BASE_URL = "https://api.firstpromoter.com/api/v2/company"
@@ -138,3 +139,23 @@ async def read_promoters(http: ProviderHTTP, policy: RetryPolicy) -> list[Mappin
 async def read_roster(http: ProviderHTTP, policy: RetryPolicy) -> list[dict[str, str | None]]:
     """Every promoter as a neutral row, with its code and its status."""
     return [to_neutral(record) for record in await read_promoters(http, policy)]
+
+
+SOURCE = PlatformSource(
+    name=NAME,
+    env_keys=(API_KEY_ENV, ACCOUNT_ID_ENV),
+    secret_env_keys=(API_KEY_ENV,),
+    default_base_url=DEFAULT_BASE_URL,
+    default_rate_limit=DEFAULT_RATE_LIMIT,
+    rate_published=True,
+    unportable=UNPORTABLE,
+    sample_seed="firstpromoter_promoters.json",
+    sandbox_values={ACCOUNT_ID_ENV: "acc_sandbox"},
+    # The emulator takes "key:account" and checks both headers against it.
+    sandbox_key_parts=(API_KEY_ENV, ACCOUNT_ID_ENV),
+    auth_headers=lambda credentials: auth_headers(
+        credentials[API_KEY_ENV], credentials[ACCOUNT_ID_ENV]
+    ),
+    error_message=error_message,
+    read=lambda client, credentials, reading: read_roster(client.http, reading.retry),
+)

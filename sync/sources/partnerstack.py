@@ -33,6 +33,7 @@ from sync.neutral import neutral_row, tags_text
 from sync.providers.countries import country_code
 from sync.providers.http import ProviderHTTP
 from sync.retry import RetryPolicy, call_with_retries
+from sync.sources.platform import PlatformSource
 
 log = structlog.get_logger(__name__)
 
@@ -253,3 +254,22 @@ async def read_roster(
     if missing:
         log.warning("partners without a referral link at the source", partners=missing)
     return [to_neutral(record, codes[record["key"]], approved) for record in records]
+
+
+SOURCE = PlatformSource(
+    name=NAME,
+    env_keys=(PUBLIC_KEY_ENV, SECRET_KEY_ENV),
+    secret_env_keys=(PUBLIC_KEY_ENV, SECRET_KEY_ENV),
+    default_base_url=DEFAULT_BASE_URL,
+    default_rate_limit=DEFAULT_RATE_LIMIT,
+    unportable=UNPORTABLE,
+    sample_seed="partnerstack_partners.json",
+    sandbox_key_parts=(PUBLIC_KEY_ENV, SECRET_KEY_ENV),  # the emulator's `public:secret`
+    auth_headers=lambda credentials: auth_headers(
+        credentials[PUBLIC_KEY_ENV], credentials[SECRET_KEY_ENV]
+    ),
+    error_message=error_message,
+    read=lambda client, credentials, reading: read_roster(
+        client.http, reading.retry, reading.concurrency
+    ),
+)

@@ -27,6 +27,7 @@ from sync.neutral import ACTIVE, neutral_row
 from sync.providers.http import ProviderHTTP
 from sync.retry import RetryPolicy, call_with_retries
 from sync.sources.paging import PageGuard, records_of
+from sync.sources.platform import PlatformSource
 
 NAME = "rewardful"
 DEFAULT_BASE_URL = "https://api.getrewardful.com/v1"
@@ -135,3 +136,18 @@ async def read_affiliates(http: ProviderHTTP, policy: RetryPolicy) -> list[Mappi
 async def read_roster(http: ProviderHTTP, policy: RetryPolicy) -> list[dict[str, str | None]]:
     """Every affiliate as a neutral row, with its code and its status."""
     return [to_neutral(record) for record in await read_affiliates(http, policy)]
+
+
+SOURCE = PlatformSource(
+    name=NAME,
+    env_keys=(API_SECRET_ENV,),
+    secret_env_keys=(API_SECRET_ENV,),
+    default_base_url=DEFAULT_BASE_URL,
+    default_rate_limit=DEFAULT_RATE_LIMIT,
+    rate_published=True,
+    unportable=UNPORTABLE,
+    sample_seed="rewardful_affiliates.json",
+    auth_headers=lambda credentials: auth_headers(credentials[API_SECRET_ENV]),
+    error_message=error_message,
+    read=lambda client, credentials, reading: read_roster(client.http, reading.retry),
+)

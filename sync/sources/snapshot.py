@@ -1,24 +1,38 @@
-"""A migration's input: the snapshot of its source, whichever kind of source it is.
+"""A migration's input: the snapshot of its source, whichever kind of account it is.
 
-A provider account (`--from dub|partnero|promotekit`) is read by the pipeline's scan and its
-provider's `to_neutral`; a source platform (`--from rewardful|...`) by its `PlatformSource`.
-Both write the same provider-neutral CSV, which binds the checkpoint like any input file.
+Both kinds (sync/sources/__init__.py) write the same provider-neutral CSV beside the
+checkpoint, which binds the checkpoint like any input file. Rows are ordered by the source's
+creation time (then id), so row numbers mean the same partner every time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
-from sync.pipeline import export_source
+from sync.files import write_private
+from sync.neutral import snapshot_csv
 from sync.progress import Progress
-from sync.settings import Settings
-from sync.sources.platform import Reading, export_platform
+from sync.sources import AccountSource
+
+if TYPE_CHECKING:
+    from sync.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-SourceReading = Settings | Reading  # how a provider account, or a platform, is read
+
+async def write_snapshot(source: AccountSource, snapshot: Path, progress: Progress | None) -> int:
+    """Write every partner of the source to `snapshot`; returns how many there are."""
+    rows = await source.read_partners(progress)
+    rows.sort(key=lambda row: (row["created_at"] or "", row["source_id"] or ""))
+    write_private(snapshot, snapshot_csv(rows))
+    log.info("snapshot written", source=source.name, partners=len(rows), snapshot=str(snapshot))
+    return len(rows)
 
 
 def reuse_snapshot(snapshot: Path, *, resuming: bool) -> bool:
@@ -30,8 +44,10 @@ def reuse_snapshot(snapshot: Path, *, resuming: bool) -> bool:
     return False
 
 
-async def read_source(reading: SourceReading, snapshot: Path, progress: Progress | None) -> int:
-    """Write the snapshot the migration runs on; returns how many partners the source has."""
-    if isinstance(reading, Reading):
-        return await export_platform(reading, snapshot)
-    return await export_source(reading, snapshot, progress)
+def passing_snapshot(settings: Settings, stack: contextlib.ExitStack) -> Settings:
+    """The settings of a run that keeps no snapshot (`plan`, `verify`): one in a temporary
+    folder, gone when `stack` closes."""
+    if settings.source is None:
+        return settings
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    return replace(settings, input=folder / "source.csv")

@@ -30,6 +30,7 @@ from sync.neutral import neutral_row
 from sync.providers.countries import country_code
 from sync.providers.http import Answer, ProviderHTTP
 from sync.retry import RetryPolicy, call_with_retries
+from sync.sources.platform import PlatformSource
 
 NAME = "tapfiliate"
 DEFAULT_BASE_URL = "https://api.tapfiliate.com/1.6"
@@ -237,3 +238,21 @@ async def read_roster(fetch: FetchPage, program_id: str) -> list[dict[str, str |
     )
     affiliates = await read_listing(fetch, "/affiliates/", "the affiliates")
     return join(affiliates, affiliations)
+
+
+SOURCE = PlatformSource(
+    name=NAME,
+    env_keys=(API_KEY_ENV, PROGRAM_ID_ENV),
+    secret_env_keys=(API_KEY_ENV,),
+    default_base_url=DEFAULT_BASE_URL,
+    default_rate_limit=DEFAULT_RATE_LIMIT,
+    unportable=UNPORTABLE,
+    sample_seed="tapfiliate_affiliates.json",
+    sandbox_values={PROGRAM_ID_ENV: "sandbox-program"},  # the emulator's program
+    auth_headers=lambda credentials: auth_headers(credentials[API_KEY_ENV]),
+    error_message=error_message,
+    read=lambda client, credentials, reading: read_roster(
+        page_fetcher(client.http, reading.retry),
+        credentials[PROGRAM_ID_ENV],
+    ),
+)

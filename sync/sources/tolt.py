@@ -25,6 +25,7 @@ from sync.neutral import ACTIVE, neutral_row
 from sync.providers.http import ProviderHTTP
 from sync.retry import RetryPolicy, call_with_retries
 from sync.sources.paging import PageGuard, records_of
+from sync.sources.platform import PlatformSource
 
 NAME = "tolt"
 DEFAULT_BASE_URL = "https://api.tolt.com/v1"
@@ -131,3 +132,21 @@ async def read_roster(
     partners = await read_listing(http, policy, "/partners", program_id)
     codes = codes_by_partner(await read_listing(http, policy, "/links", program_id))
     return [to_neutral(record, codes.get(str(record.get("id")))) for record in partners]
+
+
+SOURCE = PlatformSource(
+    name=NAME,
+    env_keys=(API_KEY_ENV, PROGRAM_ID_ENV),
+    secret_env_keys=(API_KEY_ENV,),
+    default_base_url=DEFAULT_BASE_URL,
+    default_rate_limit=DEFAULT_RATE_LIMIT,
+    rate_published=True,
+    unportable=UNPORTABLE,
+    sample_seed="tolt_partners.json",
+    sandbox_values={PROGRAM_ID_ENV: "prg_sandbox"},  # the emulator's program
+    auth_headers=lambda credentials: auth_headers(credentials[API_KEY_ENV]),
+    error_message=error_message,
+    read=lambda client, credentials, reading: read_roster(
+        client.http, reading.retry, credentials[PROGRAM_ID_ENV]
+    ),
+)

@@ -147,7 +147,13 @@ def cli_env(key: str | None = _OWN_KEY, *, provider: str = "dub", **extra: str) 
     return env
 
 
-def run_cli(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
+def run_cli(
+    args: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    cwd: Path = ROOT,
+) -> Run:
     env = env if env is not None else cli_env()
     SCAN.learn(env)
     completed = subprocess.run(
@@ -156,7 +162,7 @@ def run_cli(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: 
         text=True,
         env=env,
         timeout=timeout,
-        cwd=ROOT,
+        cwd=cwd,
         check=False,
     )
     SCAN.scan(f"stdout of {args[0]}", completed.stdout)
@@ -174,7 +180,9 @@ class ScannedProcess(subprocess.Popen[str]):
         return stdout, stderr
 
 
-def start_cli(args: Sequence[str], *, env: dict[str, str] | None = None) -> ScannedProcess:
+def start_cli(
+    args: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> ScannedProcess:
     env = env if env is not None else cli_env()
     SCAN.learn(env)
     return ScannedProcess(
@@ -183,7 +191,7 @@ def start_cli(args: Sequence[str], *, env: dict[str, str] | None = None) -> Scan
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from sync.account_lock import account_lock
-from sync.providers import get_provider
+from sync.registry import get_provider
 from sync.sandbox import Faults, load_seed
 from sync.settings import Settings
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
+from sync.registry import emulator_of
 from sync.sandbox import Sandbox, load_seed
 from sync.sandbox.base import Options
-from sync.sandbox.server import PROVIDERS
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -104,6 +104,6 @@ def test_firstpromoter_needs_bearer_and_account_id_and_ends_on_an_empty_page() -
 
 def test_every_source_emulator_is_registered_and_seeds_its_own_shape() -> None:
     for name in ("rewardful", "tolt", "firstpromoter"):
-        emulator = PROVIDERS[name](Options())
+        emulator = emulator_of(name)(Options())
         emulator.seed([{"email": "one@example.com"}])
         assert emulator.partners()[0]["email"] == "one@example.com"

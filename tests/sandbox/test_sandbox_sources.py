@@ -6,11 +6,11 @@ import httpx
 import pytest
 from conftest import MakeSandbox
 
+from sync.registry import emulator_of
 from sync.sandbox import Sandbox
 from sync.sandbox.base import Options, Request
 from sync.sandbox.faults import Faults
 from sync.sandbox.readonly import ReadOnlyEmulator
-from sync.sandbox.server import PROVIDERS
 
 PS_PAIR = ("pk_sandbox_3Fh8", "sk_sandbox_9Qw2")
 TAP_KEY = "tap_sandbox_5Lm7Xc"
@@ -149,7 +149,7 @@ def test_tapfiliate_states_its_limit_and_its_429(make_sandbox: MakeSandbox) -> N
     "name", ["partnerstack", "tapfiliate", "rewardful", "tolt", "firstpromoter"]
 )
 def test_every_source_platform_stands_on_the_one_read_only_base(name: str) -> None:
-    emulator = PROVIDERS[name](Options(api_key="right:key"))
+    emulator = emulator_of(name)(Options(api_key="right:key"))
     assert isinstance(emulator, ReadOnlyEmulator)
     emulator.seed([{"email": "a@example.com"}])
     # Each email once, whatever its case and spaces; nothing is kept of a refused record.

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from sync.pipeline import connect
-from sync.providers import get_provider
+from sync.registry import get_provider
 from sync.settings import Settings, check_base_url
 
 # (provider, base URL as documented, a path its module sends, the URL that must be reached)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -15,12 +14,13 @@ import pytest
 from sync.errors import ProviderError
 from sync.providers.http import ProviderHTTP
 from sync.ratelimit import RateLimiter
+from sync.registry import PLATFORMS
 from sync.retry import RetryPolicy
-from sync.settings import default_concurrency
+from sync.settings import resolve_settings
 from sync.sources import firstpromoter as fp
 from sync.sources import rewardful as rw
 from sync.sources import tolt
-from sync.sources.platform import PLATFORMS, connect, resolve_reading
+from sync.sources.platform import Reading, connect
 
 FAST = RetryPolicy(attempts=3, initial_wait=0.0, max_wait=0.0)
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -265,21 +265,20 @@ def test_firstpromoter_the_accepted_campaign_decides_status_and_code() -> None:
     ("name", "per_minute"), [("rewardful", 90), ("tolt", 1500), ("firstpromoter", 400)]
 )
 def test_each_source_reads_under_its_own_published_budget(name: str, per_minute: int) -> None:
-    source = PLATFORMS[name]()
+    source = PLATFORMS[name]
     env = {key: "x" for key in source.env_keys}
 
     def reading(rate: float | None) -> Any:
-        return resolve_reading(
-            contextlib.ExitStack(),
-            source,
-            env,
-            base_url="https://api.example.test",
-            seed=None,
-            rate_limit=rate,
-            retry=FAST,
-            timeout=5.0,
-            concurrency=default_concurrency,
-        )
+        options = {
+            "provider": "dub",
+            "source": name,
+            "base_url": "https://api.example.test",
+            "from_base_url": "https://api.example.test",
+            "from_rate_limit": rate,
+        }
+        resolved = resolve_settings(options, env={**env, "DUB_API_KEY": "dub_x"})
+        assert isinstance(resolved.source, Reading)
+        return resolved.source
 
     client = connect(reading(None))
     assert client.http.limiter.per_minute == per_minute

@@ -1,0 +1,160 @@
+"""The built-in sandbox: what a run without an API key talks to, and its account kept in a file
+so that a keyless trial behaves like an account.
+
+`serve_builtins` is the one place a run starts it (the CLI calls it once the settings are
+resolved and the run's files checked). The account file (`INPUT.PROVIDER.sandbox.json` beside
+the input; a migration's source: `NAME.from-SOURCE.sandbox.json`) holds the sandbox's partners
+and an account id made when the file was. A run starts the sandbox from it and, once the
+sandbox is first used (a run stopped by a bad file never uses it, and says nothing of it),
+writes it back through a temporary file and a rename: after every change (at most every
+`SAVE_EVERY` seconds) and when the run ends, Ctrl-C and SIGTERM included. Only a `sync` writes
+it (a migration's source account too, so that a resumed or repeated migration reads the same
+partners); `plan` and `verify` change nothing: they read the kept account, or serve a new one
+in memory, made from the seed as the sync will make it (same partners, same ids). A seed
+fills a new account only; to start over, delete the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from sync.files import write_private
+from sync.sandbox.seed import load_seed
+from sync.sandbox.server import Sandbox
+
+if TYPE_CHECKING:
+    from sync.settings import BuiltIn, Resolved
+
+log = structlog.get_logger("partner-sync")
+
+FORMAT = 1
+SAVE_EVERY = 0.2  # seconds between two writes of a changing account
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the state file holds."""
+
+    account: str
+    partners: list[dict[str, Any]]
+
+
+def read_state(path: Path, provider: str) -> Stored | None:
+    """The stored account, or None when there is no file yet.
+
+    Raises:
+        ValueError: the file is not a sandbox state of this provider.
+    """
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} is not a sandbox state file ({exc})") from None
+    if not isinstance(document, dict) or document.get("provider") != provider:
+        raise ValueError(f"{path} is not the state of a built-in {provider} sandbox")
+    return Stored(account=str(document["account"]), partners=list(document["partners"]))
+
+
+def write_state(path: Path, provider: str, stored: Stored) -> None:
+    document = {
+        "format": FORMAT,
+        "provider": provider,
+        "account": stored.account,
+        "partners": stored.partners,
+    }
+    write_private(path, json.dumps(document, ensure_ascii=False))
+
+
+def serve_builtins(resolved: Resolved, stack: contextlib.ExitStack) -> Resolved:
+    """Start the built-in sandbox of each keyless account of the run, for as long as `stack`
+    is open; returns the settings with their URLs."""
+    target, source = resolved.target, resolved.source
+    if source is not None and source.builtin is not None:
+        source = source.at(stack.enter_context(_serve(source.builtin)).base_url)
+    if target.builtin is not None:
+        served = stack.enter_context(_serve(target.builtin))
+        target = replace(target, base_url=served.base_url)
+    if source is not None and target.source is not None:
+        target = replace(target, source=source)
+    return replace(resolved, target=target, source=source)
+
+
+@contextlib.contextmanager
+def _serve(builtin: BuiltIn) -> Iterator[Sandbox]:
+    """Serve the account kept in `builtin.state` (a new one from its seed if there is none)."""
+    stored = read_state(builtin.state, builtin.platform)
+    if stored is None:
+        stored = Stored(account=builtin.account, partners=[])
+        seed = builtin.seed or builtin.sample
+        partners = load_seed(seed) if seed is not None else None
+    else:
+        partners = stored.partners
+        if builtin.seed is not None:
+            log.info(
+                "the sandbox account exists: the seed only fills a new one",
+                state=str(builtin.state),
+            )
+    used = threading.Event()
+    sandbox: Sandbox | None = None
+
+    def save() -> None:
+        assert sandbox is not None
+        write_state(
+            builtin.state, builtin.platform, Stored(stored.account, sandbox.stored_partners())
+        )
+
+    def first_use() -> None:
+        log.warning(
+            builtin.warning, sandbox=sandbox.base_url if sandbox else None, state=str(builtin.state)
+        )
+        if builtin.writes:
+            save()
+        used.set()
+
+    sandbox = Sandbox(
+        builtin.platform,
+        seed=partners or None,
+        api_key=builtin.key,
+        restored=bool(stored.partners),
+        on_first_request=first_use,
+    )
+    with sandbox, _kept(sandbox, save, used, builtin.writes):
+        yield sandbox
+
+
+@contextlib.contextmanager
+def _kept(
+    sandbox: Sandbox, save: Callable[[], None], used: threading.Event, writes: bool
+) -> Iterator[None]:
+    """While the run goes on, write the account after each change; and once more at the end."""
+    if not writes:
+        yield
+        return
+    done = threading.Event()
+
+    def keep_saving() -> None:
+        saved = -1
+        while not done.wait(SAVE_EVERY):
+            changes = sandbox.stats.creates_committed
+            if used.is_set() and changes != saved:
+                save()
+                saved = changes
+
+    saver = threading.Thread(target=keep_saving, name="sandbox-state", daemon=True)
+    saver.start()
+    try:
+        yield
+    finally:
+        done.set()
+        saver.join(timeout=5)
+        if used.is_set():
+            save()
