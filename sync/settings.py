@@ -61,6 +61,9 @@ class BuiltIn:
     writes: bool
     warning: str  # said once, when the run first uses it
     sample: Path | None = None  # a source platform's partners when no seed is given
+    # A source platform's: nothing changes its partners, so it keeps the records it was made
+    # from, which make the same account (same ids) every time.
+    read_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +336,7 @@ def _builtin(
         writes=writes,
         warning=warning,
         sample=sample,
+        read_only=sample is not None,
     )
 
 

@@ -104,29 +104,26 @@ def _serve(builtin: BuiltIn) -> Iterator[Sandbox]:
                 state=str(builtin.state),
             )
     used = threading.Event()
-    sandbox: Sandbox | None = None
-
-    def save() -> None:
-        assert sandbox is not None
-        write_state(
-            builtin.state, builtin.platform, Stored(stored.account, sandbox.stored_partners())
-        )
-
-    def first_use() -> None:
-        log.warning(
-            builtin.warning, sandbox=sandbox.base_url if sandbox else None, state=str(builtin.state)
-        )
-        if builtin.writes:
-            save()
-        used.set()
-
     sandbox = Sandbox(
         builtin.platform,
         seed=partners or None,
         api_key=builtin.key,
-        restored=bool(stored.partners),
-        on_first_request=first_use,
+        # A read-only account is made again from its records, as the first time.
+        restored=bool(stored.partners) and not builtin.read_only,
+        on_first_request=lambda: first_use(),
     )
+    made_from = list(partners or [])
+
+    def save() -> None:
+        records = made_from if builtin.read_only else sandbox.stored_partners()
+        write_state(builtin.state, builtin.platform, Stored(stored.account, records))
+
+    def first_use() -> None:
+        log.warning(builtin.warning, sandbox=sandbox.base_url, state=str(builtin.state))
+        if builtin.writes:
+            save()
+        used.set()
+
     with sandbox, _kept(sandbox, save, used, builtin.writes):
         yield sandbox
 
