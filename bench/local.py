@@ -37,24 +37,14 @@ def prepare(size: int, directory: Path) -> dict[str, Any]:
     return asdict(mix)
 
 
-def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
-    """One timed run, in this process (run it in a fresh one), through the functions
-    `partner-sync plan` runs, in its order: `pipeline.prepare` (read, map, validate), the split
-    of duplicates, the scan of the account into the index (timed apart), then
-    `pipeline.plan_rows` decides every row. After that, the rest of the command's local work:
-    one outcome per row and the report file."""
+def _settings(provider_name: str, size: int, directory: Path) -> Any:
     from pydantic import SecretStr
 
-    from bench import listing
     from sync.catalog import default_mapping
-    from sync.pipeline import plan_outcomes, plan_rows, prepare
-    from sync.plan import split_duplicates
-    from sync.reader import read_table
     from sync.registry import get_provider
-    from sync.report import write_report
     from sync.settings import Settings
 
-    settings = Settings(
+    return Settings(
         input=directory / f"roster-{size}.csv",
         provider=get_provider(provider_name),
         base_url="https://api.example.test",  # served in-process: nothing leaves the machine
@@ -63,6 +53,20 @@ def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
         rate_limit=1e9,  # the budget is the network's business, not the local work's
         concurrency=16,
     )
+
+
+def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
+    """One timed run, in this process (run it in a fresh one), through the functions
+    `partner-sync plan` runs, in its order: `pipeline.prepare` (read, map, validate), the split
+    of duplicates, the scan of the account into the index (timed apart), then
+    `pipeline.plan_rows` decides every row. After that, the rest of the command's local work:
+    one outcome per row and the report file."""
+    from bench import listing
+    from sync.pipeline import plan_rows, prepare
+    from sync.plan import split_duplicates
+    from sync.reader import read_table
+
+    settings = _settings(provider_name, size, directory)
     gc.collect()
     before = peak_rss_mb()
     times: dict[str, float] = {}
@@ -92,20 +96,17 @@ def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
 
     # The rest of `partner-sync plan` without the network: outcomes, counts, the report.
     clock = time.perf_counter()
-    outcomes = plan_outcomes(plan, settings.mode)
-    counts = outcomes.counts()
-    write_report(directory / f"report-{provider_name}-{size}.csv", outcomes)
+    counts = _report(plan, settings, directory / f"report-{provider_name}-{size}.csv")
     report_seconds = time.perf_counter() - clock
     peak_with_report = peak_rss_mb()
 
     # Breakdown, after the peaks are taken: the read alone.
     clock = time.perf_counter()
     read_table(settings.input)
-    read_alone = time.perf_counter() - clock
     return {
         "size": size,
         "seconds": times,
-        "read_alone": read_alone,
+        "read_alone": time.perf_counter() - clock,
         "scan_seconds": scan_seconds,
         "index_seconds": index_seconds,
         "partners": len(existing),
@@ -115,8 +116,18 @@ def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
         "peak_with_report_mb": peak_with_report,
         "baseline_mb": before,
         "one_by_one": prepared.valid.checked_one_by_one,
-        "counts": dict(counts),
+        "counts": counts,
     }
+
+
+def _report(plan: Any, settings: Any, path: Path) -> dict[str, int]:
+    """`plan`'s outcomes, counted and written as the report file; the counts."""
+    from sync.pipeline import plan_outcomes
+    from sync.report import write_report
+
+    outcomes = plan_outcomes(plan, settings.mode)
+    write_report(path, outcomes)
+    return dict(outcomes.counts())
 
 
 def _in_subprocess(provider: str, size: int, directory: Path) -> dict[str, Any]:

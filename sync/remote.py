@@ -204,13 +204,7 @@ class RemoteReader:
                     number = in_flight.pop(task)
                     page = task.result()
                     endless.check(number, page)
-                    index.add(page.partners)
-                    self.listed += len(page.partners)
-                    if self._keep_records:
-                        for partner, record in zip(page.partners, page.records, strict=True):
-                            self.records.setdefault(partner.id, record)
-                    if page.total is not None:
-                        totals.add(page.total)
+                    self._take(page, index, totals)
                     # An empty page ends the listing whatever it says: a server that always
                     # answered "more" would otherwise be read forever.
                     if page.has_next and page.partners:
@@ -227,6 +221,16 @@ class RemoteReader:
                 task.cancel()
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
+
+    def _take(self, page: Page, index: ExistingPartners, totals: set[int]) -> None:
+        """A page's partners into the index (and records, when kept); its total into `totals`."""
+        index.add(page.partners)
+        self.listed += len(page.partners)
+        if self._keep_records:
+            for partner, record in zip(page.partners, page.records, strict=True):
+                self.records.setdefault(partner.id, record)
+        if page.total is not None:
+            totals.add(page.total)
 
     async def look_up(
         self, candidates: Sequence[Candidate], *, keep_records: bool = False
@@ -268,14 +272,17 @@ class _Endless:
     def __init__(self, provider: Provider, count: int | None) -> None:
         self._provider = provider
         self._count = count
-        self._seen: set[str] = set()
+        # Hashes of the ids read in this pass, not the ids: a million partners' ids would take
+        # a hundred megabytes here (the index keeps them already). Two ids sharing a hash could
+        # only make a page of new partners look repeated if every id on it did.
+        self._seen: set[int] = set()
         self._repeats = 0
 
     def check(self, number: int, page: Page) -> None:
         """Raises ProviderError when page `number` shows the listing does not end."""
         if page.total is not None:
             self._count = max(self._count or 0, page.total)
-        ids = {partner.id for partner in page.partners}
+        ids = {hash(partner.id) for partner in page.partners}
         if ids and ids <= self._seen:
             self._repeats += 1
         self._seen |= ids
