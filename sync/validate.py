@@ -7,14 +7,15 @@ and calls `validate_row` for every row the columns cannot accept on their own.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from sync.mapping import BoundMapping, CellError
-from sync.models import Candidate, Outcome, Row, Status
+from sync.models import Candidate, Outcome, Row, Status, trim
+from sync.providers.fields import shorten
 
 # The report names the field "row" when the reader could not split the row into columns.
 ROW_FIELD = "row"
@@ -71,16 +72,22 @@ def validate_row(
 
 
 def validate_payload(
-    number: int, payload: dict[str, Any], schema: type[BaseModel], tenant_field: str | None
+    number: int,
+    payload: dict[str, Any],
+    schema: type[BaseModel],
+    tenant_field: str | None,
+    given: Mapping[str, str] | None = None,
 ) -> Candidate | Outcome:
-    """Validate one mapped row: the candidate to send, or its `invalid` outcome."""
+    """Validate one mapped row: the candidate to send, or its `invalid` outcome. `given` holds,
+    by field, the cell a value came from where the mapping changed it (`AUSTRIA` from
+    `Austria`): messages quote the value as the input had it."""
     control = find_control_character(payload)
     if control is not None:
         return _invalid(number, *control, payload.get("email"), _tenant(payload, tenant_field))
     try:
         model = schema.model_validate(payload)
     except ValidationError as exc:
-        field, message = describe_errors(exc)
+        field, message = describe_errors(exc, given)
         tenant = _tenant(payload, tenant_field)
         return _invalid(number, field, message, payload.get("email"), tenant)
     # exclude_none: a field the row does not have is left out, never sent as null.
@@ -94,20 +101,53 @@ def validate_payload(
     )
 
 
-def describe_errors(error: ValidationError) -> tuple[str, str]:
-    """The first failing field and a one-line account of every problem in the row."""
+def cells_given(mapping: BoundMapping, inputs: Mapping[str, Any]) -> dict[str, str]:
+    """Per target field, the input cell its value was made from, where it is one cell (not a
+    join, not a constant): the first that is not blank among the rule's columns."""
+    given: dict[str, str] = {}
+    for rule, sources in mapping.steps:
+        if rule.join or rule.value is not None:
+            continue
+        cells = (inputs.get(column) for column in sources)
+        cell = next((c for c in cells if isinstance(c, str) and trim(c)), None)
+        if cell is not None:
+            given[rule.target] = cell
+    return given
+
+
+def describe_errors(
+    error: ValidationError, given: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """Every failing field (", "-separated, in the order of the message) and a one-line account
+    of every problem in the row, quoting each value as the input had it (`given`)."""
     parts = []
-    first_field = ""
-    for issue in error.errors(include_url=False, include_input=False):
+    fields: list[str] = []
+    for issue in error.errors(include_url=False):
         location = ".".join(str(part) for part in issue["loc"])
-        first_field = first_field or location
+        if location not in fields:
+            fields.append(location)
         message = issue["msg"].removeprefix("Value error, ")
         if issue["type"] == "missing":
             message = "is required"
         elif issue["type"] == "extra_forbidden":
             message = "is not a field of this provider"
+        else:
+            message = _as_given(message, issue.get("input"), (given or {}).get(location))
         parts.append(f"{location}: {message}")
-    return first_field, "; ".join(parts)
+    return ", ".join(fields), "; ".join(parts)
+
+
+def _as_given(message: str, checked: object, cell: str | None) -> str:
+    """`message` quoting the input's cell where it quotes the value the mapping made of it.
+
+    A value that differs from its cell only by the whitespace around it is quoted as checked:
+    messages that count positions count them in the trimmed value."""
+    if not isinstance(checked, str) or cell is None:
+        return message
+    shown = trim(cell)
+    if shown == checked:
+        return message
+    return message.replace(shorten(checked), shorten(shown))
 
 
 def find_control_character(payload: dict[str, Any], prefix: str = "") -> tuple[str, str] | None:

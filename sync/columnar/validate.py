@@ -24,7 +24,7 @@ from sync.columnar.checks import ColumnSchema, column_schema
 from sync.columnar.mapping import PER_ROW, ROW, Mapped, map_frame
 from sync.mapping import BoundMapping, set_path
 from sync.models import Candidate, Outcome, Row
-from sync.validate import validate_payload, validate_row
+from sync.validate import cells_given, validate_payload, validate_row
 
 EMAIL = "email"
 KEY = "key"
@@ -330,10 +330,11 @@ def _one_by_one(
     proven); the others are mapped row by row as well."""
     if numbers.len() == 0:
         return
-    mapped = map_frame(frame[(numbers - 1).cast(pl.Int64)], mapping, numbers)
+    picked = frame[(numbers - 1).cast(pl.Int64)]
+    mapped = map_frame(picked, mapping, numbers)
     values = mapped.frame.select(ROW, PER_ROW, *mapped.targets).collect()
     by_rows: list[int] = []
-    for record in values.iter_rows():
+    for record, inputs in zip(values.iter_rows(), picked.iter_rows(named=True), strict=True):
         number, per_row, cells = record[0], record[1], record[2:]
         if per_row or number in problems:
             by_rows.append(number)
@@ -342,7 +343,8 @@ def _one_by_one(
         for target, value in zip(mapped.targets, cells, strict=True):
             if value is not None:
                 set_path(payload, target, value)
-        yield validate_payload(number, payload, schema, tenant_field)
+        given = cells_given(mapping, inputs)
+        yield validate_payload(number, payload, schema, tenant_field, given)
     for row in _rows(frame, pl.Series(by_rows, dtype=pl.Int64), problems):
         yield validate_row(row, mapping, schema, tenant_field)
 
