@@ -8,17 +8,20 @@ rows, the payloads are pydantic's own dump, and pydantic is asked only about row
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import polars as pl
 import pytest
-from pydantic import BaseModel, ValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
 from sync.columnar.checks import column_schema
 from sync.columnar.validate import validate_frame
 from sync.mapping import bind_mapping, identity_mapping, set_path
 from sync.models import trim
 from sync.providers.dub import Dub
+from sync.providers.fields import Email
 from sync.providers.partnero import Partnero
 from sync.providers.promotekit import PromoteKit
 from sync.validate import find_control_character
@@ -219,3 +222,88 @@ def test_promotekit_rows_are_decided_by_the_columns():
     check_agreement(
         PROMOTEKIT.schema, PROMOTEKIT.tenant_field, PROMOTEKIT_ROWS, PROMOTEKIT.known_fields()
     )
+
+
+def _shout(value: str) -> str:
+    if value != value.upper():
+        raise ValueError("must be upper case")
+    return value
+
+
+class Affiliate(BaseModel):
+    """A model in the style of the providers', with a check the columns do not know."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    code: Annotated[str, AfterValidator(_shout)] | None = None
+
+
+def test_a_check_the_columns_do_not_know_is_left_to_pydantic_for_the_rows_giving_it():
+    assert column_schema(Affiliate).uncompiled() == {"code": "a check the columns do not know"}
+    records = [
+        {"email": "a@example.com", "code": "AB"},
+        {"email": "b@example.com", "code": "ab"},
+        {"email": "c@example.com", "code": None},
+        {"email": "bad", "code": None},
+    ]
+    frame = pl.DataFrame(records, schema={"email": pl.String, "code": pl.String})
+    mapping = bind_mapping(identity_mapping(), frame.columns, list(Affiliate.model_fields))
+    validated = validate_frame(frame, mapping, Affiliate, None)
+    assert validated.accepted_in_columns() == [3]  # the row without a code
+    assert [c.row for c in validated.candidates()] == [1, 3]  # row 1 by pydantic
+    assert [(o.row, o.field) for o in validated.invalid] == [(2, "code"), (4, "email")]
+    assert "must be upper case" in validated.invalid[0].message
+
+
+class Checked(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _no_bob(self) -> Checked:
+        if self.name == "Bob":
+            raise ValueError("no Bob")
+        return self
+
+
+def test_a_model_wide_validator_sends_every_row_to_pydantic():
+    assert column_schema(Checked).why_not == "Checked has a model-wide validator"
+    frame = pl.DataFrame({"email": ["a@example.com", "b@example.com"], "name": ["Bob", "A"]})
+    mapping = bind_mapping(identity_mapping(), ["email", "name"], ["email", "name"])
+    validated = validate_frame(frame, mapping, Checked, None)
+    assert validated.accepted_in_columns() == []
+    assert [outcome.row for outcome in validated.invalid] == [1]
+    assert [candidate.row for candidate in validated.candidates()] == [2]
+
+
+@pytest.mark.parametrize("value", ["", "ok"])
+def test_a_required_field_the_mapping_does_not_fill_is_reported_by_pydantic(value):
+    frame = pl.DataFrame({"name": [value]})
+    mapping = bind_mapping(identity_mapping(), ["name"], DUB.known_fields())
+    (outcome,) = validate_frame(frame, mapping, DUB.schema, DUB.tenant_field).invalid
+    assert outcome.field == "email" and "is required" in outcome.message
+
+
+def cells_like(rows: list[dict]) -> dict[str, st.SearchStrategy[str | None]]:
+    """Per field, the values of the rows above, or awkward text near them."""
+    odd = st.text(alphabet="aZ1 ,.-_/@\t\u00a0\u200bſKßé😀İ\x00\x85", max_size=10)
+    return {
+        name: st.one_of(st.sampled_from([row[name] for row in rows]), odd, st.none())
+        for name in rows[0]
+    }
+
+
+@pytest.mark.parametrize(
+    ("provider", "rows"),
+    [(DUB, DUB_ROWS), (PARTNERO, PARTNERO_ROWS), (PROMOTEKIT, PROMOTEKIT_ROWS)],
+    ids=["dub", "partnero", "promotekit"],
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_rows_are_decided_as_pydantic_decides(provider, rows, data):
+    cells = st.fixed_dictionaries(cells_like(rows))
+    records = data.draw(st.lists(cells, min_size=1, max_size=5))
+    check_agreement(provider.schema, provider.tenant_field, records, provider.known_fields())
