@@ -22,8 +22,9 @@ ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 def _roster_sync(make_sandbox, tmp_path, *extra: str) -> list[str]:
     sandbox = make_sandbox("dub", faults=Faults(latency=0.02))
     write_roster(tmp_path / "roster.csv", ROWS)
-    # 50 creates a second: long enough for the bars to measure a rate, short for the suite.
-    return sync_args(sandbox, tmp_path, tmp_path / "roster.csv", *extra, rate_limit="3000")
+    # 30 creates a second, a second of sending: long enough for the bars to show a measured
+    # rate and ETA several times over, even on a loaded machine; short for the suite.
+    return sync_args(sandbox, tmp_path, tmp_path / "roster.csv", *extra, rate_limit="1800")
 
 
 def test_a_terminal_shows_every_stage_with_count_rate_eta_and_logs_above_it(make_sandbox, tmp_path):
