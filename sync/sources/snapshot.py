@@ -35,13 +35,16 @@ async def write_snapshot(source: AccountSource, snapshot: Path, progress: Progre
     return len(rows)
 
 
-def reuse_snapshot(snapshot: Path, *, resuming: bool) -> bool:
-    """Whether to keep the snapshot already written: an unfinished migration resumes from its
-    snapshot, not from a new listing."""
-    if resuming and snapshot.exists():
+def to_read(
+    source: AccountSource | None, snapshot: Path, *, resuming: bool
+) -> AccountSource | None:
+    """The source whose snapshot the run must write first: none for a file, and none for an
+    unfinished migration (`resuming`) that has one: it resumes from its snapshot, not from a
+    new listing."""
+    if source is not None and resuming and snapshot.exists():
         log.info("reusing the snapshot of the source", snapshot=str(snapshot))
-        return True
-    return False
+        return None
+    return source
 
 
 def passing_snapshot(settings: Settings, stack: contextlib.ExitStack) -> Settings:

@@ -1,0 +1,194 @@
+"""The commands of a run and of its checkpoint: plan, verify, sync, status; and mappings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sync.catalog import builtin_mapping, builtin_mappings
+from sync.checkpoint import read_status
+from sync.cli.options import common_options
+from sync.cli.run import plan_command, run_command, sync_command
+from sync.errors import UsageError
+
+
+@click.command()
+@common_options
+def plan(**options: Any) -> None:
+    """Classify every row (create, exists, conflict, duplicate, invalid) and write the report.
+
+    Only reads reach the provider: nothing is created.
+
+    \b
+    Example:
+      partner-sync plan samples/roster.csv --provider dub --report plan.csv
+    """
+    run_command(lambda: plan_command(options))
+
+
+@click.command()
+@common_options
+def verify(**options: Any) -> None:
+    """Check that every row is at the provider as the mapping carries it: same, differs,
+    missing or skipped per row. Only reads, as cheaply as `plan`.
+
+    `same`: the partner is there and every mapped field (and the referral code) agrees;
+    `differs`: the report's field and message name each `field: row value -> provider value`;
+    `missing`: no partner with the row's email or id; `skipped`: invalid, a duplicate, or
+    left behind for its status. Exit 0 when no row differs or is missing, 1 otherwise.
+
+    \b
+    Example:
+      partner-sync verify samples/roster.csv --provider dub --report verify.csv
+      partner-sync verify --from promotekit -p dub --report verify.csv
+    """
+    run_command(lambda: plan_command(options, "verify"))
+
+
+@click.command()
+@common_options
+@click.option(
+    "--checkpoint",
+    "-c",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Journal that makes the run resumable (default: INPUT.PROVIDER.checkpoint).",
+)
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="Discard the checkpoint: its unfinished job and what it learned about the account. "
+    "A damaged checkpoint is kept as CHECKPOINT.damaged and a new one started.",
+)
+@click.option(
+    "--max-creates",
+    type=click.IntRange(0),
+    help="Stop before sending anything if the plan would create more partners than this.",
+)
+@click.option(
+    "--max-invalid-share",
+    type=click.FloatRange(0, 1),
+    default=0.25,
+    show_default=True,
+    help="Stop before sending anything if a larger share of the rows is invalid, and at least "
+    "10 are (a broken export); 1 turns the check off.",
+)
+@click.option(
+    "--recheck",
+    is_flag=True,
+    help="Ask the provider about every row, ignoring the partners earlier runs saw.",
+)
+def sync(**options: Any) -> None:
+    """Create every missing partner exactly once; resumable after any interruption.
+
+    Run the same command again after a crash, a kill or Ctrl-C: it finishes the job from the
+    checkpoint, looking up any partner whose create had an unknown outcome before resending.
+    One run at a time per account on this machine: a second exits 3 at once, naming the run
+    that holds the account.
+
+    \b
+    Example:
+      DUB_API_KEY=dub_xxx partner-sync sync roster.csv --provider dub --report out.csv
+      PARTNERO_API_KEY=xxx partner-sync sync roster.csv --provider partnero --invite
+    """
+    run_command(lambda: sync_command(options))
+
+
+@click.command()
+@click.option(
+    "--checkpoint",
+    "-c",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The checkpoint of a run.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def status(checkpoint: Path, as_json: bool) -> None:
+    """Show where a run stands: rows per state, the job it belongs to, when it was planned.
+
+    Works while the run is going on.
+
+    \b
+    Example:
+      partner-sync status --checkpoint roster.csv.dub.checkpoint
+    """
+
+    def show() -> int:
+        meta, counts = read_status(checkpoint)
+        binding = json.loads(meta.get("binding", "{}"))
+        done = sum(n for state, n in counts.items() if state not in ("create", "sending"))
+        total = sum(counts.values())
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "meta": {k: v for k, v in meta.items() if k != "binding"},
+                        "job": binding,
+                        "states": counts,
+                        "done": done,
+                        "total": total,
+                    }
+                )
+            )
+            return 0
+        state = (
+            "finished" if meta.get("finished_at") and done == total else "in progress or stopped"
+        )
+        click.echo(f"checkpoint {checkpoint}: {done}/{total} rows settled ({state})")
+        if binding:
+            mode = " (invitations)" if binding.get("mode") == "invite" else ""
+            click.echo(f"  provider {binding.get('provider')} at {binding.get('base_url')}{mode}")
+        for key in ("planned_at", "finished_at"):
+            if key in meta:
+                click.echo(f"  {key.replace('_', ' ')}: {meta[key]}")
+        for name, count in sorted(counts.items()):
+            click.echo(f"  {name:<10} {count}")
+        return 0
+
+    run_command(show)
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def mappings(context: click.Context) -> None:
+    """List the built-in mappings: each provider's default and each migration direction.
+
+    PROVIDER is the default of a file sync into that provider (when the file's headers are not
+    already the provider's field names); SOURCE-to-TARGET is the one a migration uses. To adapt
+    one, print it, edit the copy, and pass it with --mapping.
+
+    \b
+    Example:
+      partner-sync mappings
+      partner-sync mappings show dub > my-mapping.toml
+      partner-sync sync roster.csv --provider dub --mapping my-mapping.toml
+    """
+    if context.invoked_subcommand is not None:
+        return
+    found = builtin_mappings()
+    width = max((len(mapping.name) for mapping in found), default=0)
+    for mapping in found:
+        click.echo(f"{mapping.name:<{width}}  {mapping.description}")
+
+
+@mappings.command("show")
+@click.argument("name")
+def show_mapping(name: str) -> None:
+    """Print the built-in mapping NAME (as `partner-sync mappings` lists it), to copy and adapt.
+
+    \b
+    Example:
+      partner-sync mappings show dub > my-mapping.toml
+    """
+
+    def show() -> int:
+        found = builtin_mapping(name)
+        if found is None:
+            names = ", ".join(mapping.name for mapping in builtin_mappings())
+            raise UsageError(f"there is no built-in mapping {name!r}", hint=f"known: {names}")
+        click.echo(found.path.read_text(encoding="utf-8"), nl=False)
+        return 0
+
+    run_command(show)

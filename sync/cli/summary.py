@@ -1,0 +1,103 @@
+"""What a run prints when it ends or stops: the summary, the problems, how to resume; and the
+report file it writes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from sync.errors import ReportError, SyncError
+from sync.models import RunSummary
+from sync.pipeline import RunResult, SoFar
+from sync.report import write_report
+from sync.settings import Settings
+
+PROBLEM_LINES = 10
+
+
+@contextlib.contextmanager
+def reported_if_stopped(
+    so_far: SoFar, settings: Settings, command: str, checkpoint: Path | None = None
+) -> Iterator[None]:
+    """A run stopped after reading its input still writes its whole report and summary."""
+    try:
+        yield
+    except SyncError:
+        if so_far.result is None:
+            raise
+        try:
+            finish(so_far.result, settings, command, checkpoint)
+        except ReportError as lost:  # the stop's own error is the one to exit with
+            click.echo(f"partner-sync: error: {lost}", err=True)
+        print_stop(so_far.result, command, checkpoint)
+        raise
+
+
+def print_stop(result: RunResult, command: str, checkpoint: Path | None) -> None:
+    pending = result.summary.counts.get("pending", 0)
+    again = (
+        f"run the same command again to resume from checkpoint {checkpoint}"
+        if checkpoint is not None
+        else "run the plan again"
+    )
+    click.echo(f"  stopped early: {pending} rows pending; {again}")
+
+
+def finish(
+    result: RunResult, settings: Settings, command: str, checkpoint: Path | None = None
+) -> int:
+    if settings.report is not None:
+        try:
+            write_report(settings.report, result.outcomes)
+        except ReportError as error:
+            error.hint = (
+                f"nothing is lost: checkpoint {checkpoint} holds every row's outcome; make "
+                "room, then run the same command again: it writes the report and sends nothing"
+                if checkpoint is not None
+                else "make room, then run the plan again"
+            )
+            raise
+    print_summary(result.summary, settings, command, checkpoint)
+    for note in result.notes:
+        click.echo(f"  {note}")
+    if result.warnings:
+        click.echo("  not carried across:")
+        for warning in result.warnings:
+            click.echo(f"    - {warning}")
+    for outcome in result.outcomes.problems(PROBLEM_LINES):
+        where = f" {outcome.field}" if outcome.field else ""
+        click.echo(f"  row {outcome.row}: {outcome.status.value}{where}: {outcome.message}")
+    bad = result.outcomes.problem_count()
+    if bad > PROBLEM_LINES:
+        click.echo(f"  ... and {bad - PROBLEM_LINES} more in the report")
+    return 1 if bad else 0
+
+
+def print_summary(
+    summary: RunSummary, settings: Settings, command: str, checkpoint: Path | None
+) -> None:
+    rows = summary.total_rows
+    counts = ", ".join(f"{name} {count}" for name, count in sorted(summary.counts.items()))
+    click.echo(
+        f"{command}: {rows} rows into {settings.provider.name} in {summary.elapsed:.1f}s: {counts}"
+    )
+    if summary.strategy is not None:
+        click.echo(f"  existing partners: {summary.strategy.name} ({summary.strategy.reason})")
+    calls = sum(summary.calls.values())
+    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.calls.items()))
+    click.echo(f"  API calls: {calls}" + (f" ({detail})" if detail else ""))
+    budget = summary.budget or settings.rate_limit
+    if summary.create_pace is not None:
+        what = "invitations" if settings.invite else "creates"
+        click.echo(f"  {what}: {summary.create_pace:.1f}/s (budget {budget / 60:.1f} requests/s)")
+    if summary.rate_limited:
+        click.echo(f"  rate limited: {summary.rate_limited} answers of 429 (every worker waited)")
+    if summary.budget_learned:
+        click.echo(f"  rate limit: {budget:.0f} requests/min (learned from the provider)")
+    if settings.report is not None:
+        click.echo(f"  report: {settings.report}")
+    if checkpoint is not None and summary.resumed:
+        click.echo(f"  resumed from checkpoint {checkpoint}")
