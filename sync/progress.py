@@ -34,6 +34,7 @@ Progress = Callable[[str, int, int | None], None]
 LABELS = {
     "reading": "reading input",
     "reading source": "reading source (pages)",
+    "reading platform": "reading source (partners)",
     "listing": "listing partners (pages)",
     "looking up": "looking up partners",
     "creating": "sending",

@@ -105,7 +105,12 @@ class Reading:
 
     async def read_partners(self, progress: Progress | None = None) -> Rows:
         """Every partner of the platform account, as neutral rows."""
-        return await read_platform(self)
+        if progress:  # the platforms' readers page on their own: shown as one step
+            progress("reading platform", 0, None)
+        rows = await read_platform(self)
+        if progress:
+            progress("reading platform", len(rows), len(rows))
+        return rows
 
 
 def connect(reading: Reading, transport: httpx.AsyncBaseTransport | None = None) -> Client:
