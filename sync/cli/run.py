@@ -82,13 +82,15 @@ def sync_command(options: dict[str, Any]) -> int:
         checkpoint = opened.enter_context(Checkpoint.open(checkpoint_path, restart=restart))
         resolved = serve_builtins(resolved, opened)
         settings = resolved.target
-        progress = opened.enter_context(progress_display())
         # An unfinished migration resumes from its snapshot, not from a new listing.
         unfinished = checkpoint.has_plan and not checkpoint.finished and not settings.restart
-        if (source := to_read(resolved.source, settings.input, resuming=unfinished)) is not None:
-            run_async(write_snapshot(source, settings.input, progress))
         try:
-            result = run_async(run_sync(settings, checkpoint, progress, so_far))
+            # Closed before anything below prints: a line must not land inside the bars.
+            with progress_display() as progress:
+                source = to_read(resolved.source, settings.input, resuming=unfinished)
+                if source is not None:
+                    run_async(write_snapshot(source, settings.input, progress))
+                result = run_async(run_sync(settings, checkpoint, progress, so_far))
         except Interrupted:
             click.echo(
                 f"interrupted: checkpoint saved at {checkpoint_path}; "

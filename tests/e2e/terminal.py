@@ -11,12 +11,13 @@ import fcntl
 import os
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
 import termios
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,9 +107,11 @@ def run_on_terminal(
     cwd: Path,
     width: int = 120,
     timeout: float = 60,
+    interrupt_when: Callable[[], bool] | None = None,
 ) -> TerminalRun:
-    """Run the CLI with stderr on a pseudo-terminal of `width` columns (stdout a pipe); what
-    it writes is scanned for keys like every end-to-end run's output."""
+    """Run the CLI with stderr on a pseudo-terminal of `width` columns (stdout a pipe), sent
+    Ctrl-C's SIGINT once `interrupt_when` holds; what it writes is scanned for keys like every
+    end-to-end run's output."""
     SCAN.learn(env)
     leader, follower = os.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, width, 0, 0))
@@ -128,7 +131,10 @@ def run_on_terminal(
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 0.2)
+            if interrupt_when is not None and interrupt_when():
+                process.send_signal(signal.SIGINT)
+                interrupt_when = None
+            ready, _, _ = select.select([leader], [], [], 0.05)
             if ready:
                 try:
                     chunk = os.read(leader, 65536)

@@ -59,6 +59,26 @@ def test_a_terminal_shows_every_stage_with_count_rate_eta_and_logs_above_it(make
     assert "\x1b" not in run.stdout
 
 
+def test_ctrl_c_under_the_bars_says_so_on_a_line_of_its_own(make_sandbox, tmp_path):
+    sandbox = make_sandbox("dub", faults=Faults(latency=0.1))
+    write_roster(tmp_path / "roster.csv", 60)
+    args = sync_args(sandbox, tmp_path, tmp_path / "roster.csv", "--concurrency", "2")
+    run = run_on_terminal(
+        args,
+        env=cli_env(),
+        cwd=ROOT,
+        width=WIDTH,
+        interrupt_when=lambda: sandbox.stats.creates_committed >= 5,
+    )
+    assert run.code == 130, run.raw
+    screen = run.screen(WIDTH)
+    said = [line for line in screen if "interrupted: checkpoint saved" in line]
+    assert len(said) == 1 and said[0].startswith("interrupted: "), screen
+    sending = [line for line in screen if line.startswith("sending") and BAR in line]
+    assert len(sending) == 1 and f"/{ROWS * 2} " in sending[0], screen  # stopped part-way
+    assert re.search(rf"\b([1-9]|[1-5]\d)/{ROWS * 2} ", sending[0]), sending[0]
+
+
 def test_a_piped_run_prints_plain_lines_and_no_escape_codes(make_sandbox, tmp_path):
     args = _roster_sync(make_sandbox, tmp_path)
     run = run_cli(args, env={**cli_env(), "FORCE_COLOR": "1", "TERM": "xterm-256color"})
