@@ -14,7 +14,7 @@ import polars as pl
 
 from sync.columnar.mapping import ROW
 from sync.neutral import ACTIVE
-from sync.reader import Table
+from sync.sources.table import Table
 
 STATUS = "source_status"
 
@@ -48,7 +48,7 @@ class StatusPolicy:
             return self.skipped_frame()
         statuses = table.frame[self.column].str.strip_chars().str.to_lowercase()
         frame = pl.DataFrame(
-            {ROW: list(table.row_numbers), STATUS: statuses},
+            {ROW: table.row_numbers, STATUS: statuses},
             schema={ROW: pl.Int64, STATUS: pl.String},
         )
         moving = pl.Series(sorted(self.moving), dtype=pl.String).implode()

@@ -34,7 +34,6 @@ from sync.plan import FirstRows, candidates_of, match, needing_check, split_dupl
 from sync.plan_frame import ACTION, FIELD, MESSAGE, REMOTE_ID, PlanFrame
 from sync.progress import Progress
 from sync.providers.http import ProviderHTTP
-from sync.reader import Table, read_table
 from sync.remote import RemoteReader
 from sync.retry import call_with_retries
 from sync.settings import Settings
@@ -46,7 +45,8 @@ from sync.settled import (
     settled_outcomes,
 )
 from sync.sources.account import connect
-from sync.validate import validate_rows
+from sync.sources.file import read_table
+from sync.sources.table import Table
 from sync.worker import Job, Worker
 
 log = structlog.get_logger(__name__)
@@ -131,14 +131,8 @@ def _validate(
     code_field: str | None,
 ) -> ColumnValidated:
     """Whole columns first, and one by one every row they cannot accept alone (a value or a
-    rule they cannot judge, a row the reader could not split). A file whose row numbers skip
-    blank lines is validated row by row: the columns number rows by position."""
-    if not table.numbered_by_position:
-        rows = validate_rows(table.rows, mapping, schema, tenant_field)
-        return ColumnValidated.of_rows(rows.candidates, rows.invalid, code_field)
-    columns = validate_frame(
-        table.frame, mapping, schema, tenant_field, table.problems, code_field=code_field
-    )
+    rule they cannot judge, a row the reader could not split)."""
+    columns = validate_frame(table.frame, mapping, schema, tenant_field, code_field=code_field)
     if columns.checked_one_by_one:
         log.debug("rows validated one by one", rows=columns.checked_one_by_one)
     return columns

@@ -16,6 +16,7 @@ import polars as pl
 from sync.columnar import text
 from sync.mapping import BoundMapping, FieldRule, takes_lists
 from sync.models import trim
+from sync.sources.table import NUMBER
 
 ROW = "row"  # the 1-based data row number
 PER_ROW = "per_row"  # the row needs the row-by-row path
@@ -46,16 +47,9 @@ class _Column:
     by_row: pl.Expr | None = None  # true where the row path must compute this value
 
 
-def map_frame(
-    frame: pl.DataFrame, mapping: BoundMapping, numbers: pl.Series | None = None
-) -> Mapped:
-    """Apply `mapping` to every row of `frame` (all columns text), as one lazy query.
-
-    Args:
-        frame: the input rows.
-        mapping: the mapping fitted to the input's header.
-        numbers: the rows' numbers, when `frame` holds only some rows; by default 1, 2, ...
-    """
+def map_frame(frame: pl.DataFrame, mapping: BoundMapping) -> Mapped:
+    """Apply `mapping` to every row of `frame` (the input's frame, or some of its rows: see
+    sources/table.py), as one lazy query."""
     columns: dict[str, pl.Expr] = {}
     kinds: dict[str, pl.DataType] = {}
     trimmed: set[str] = set()
@@ -80,13 +74,8 @@ def map_frame(
     if _clashing(list(columns) + [rule.target for rule, _ in mapping.steps]):
         per_row.append(pl.lit(True))  # "a" and "a.b" both set: left to the row-by-row path
     flag = pl.any_horizontal(*per_row) if per_row else pl.lit(False)
-    row = (
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
-        if numbers is None
-        else pl.lit(numbers.cast(pl.Int64))
-    )
     query = frame.lazy().select(
-        row.alias(ROW),
+        pl.col(NUMBER).alias(ROW),
         flag.fill_null(True).alias(PER_ROW),
         *(expression.alias(target) for target, expression in columns.items()),
     )

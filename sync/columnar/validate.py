@@ -24,6 +24,7 @@ from sync.columnar.checks import ColumnSchema, column_schema
 from sync.columnar.mapping import PER_ROW, ROW, Mapped, map_frame
 from sync.mapping import BoundMapping, set_path
 from sync.models import Candidate, Outcome, Row
+from sync.sources.table import FIELDS, NUMBER, PROBLEM, rows_numbered
 from sync.validate import cells_given, validate_payload, validate_row
 
 EMAIL = "email"
@@ -133,8 +134,7 @@ class ColumnValidated:
         if numbers.len() == 0:
             return
         assert self._source is not None and self._mapping is not None and self._checks is not None
-        rows = self._source[(numbers - 1).cast(pl.Int64)]
-        mapped = map_frame(rows, self._mapping, numbers)
+        mapped = map_frame(rows_numbered(self._source, numbers), self._mapping)
         values = mapped.frame.select(ROW, *self._checks.outputs).collect()
         for record in values.iter_rows():
             payload: dict[str, Any] = {}
@@ -183,21 +183,20 @@ def validate_frame(
     mapping: BoundMapping,
     schema: type[BaseModel],
     tenant_field: str | None,
-    problems: Mapping[int, str] | None = None,
     code_field: str | None = None,
 ) -> ColumnValidated:
     """Map and validate every row of `frame`; every problem is collected, none stops the run.
 
     Args:
-        frame: the input, every column text (reader.Table.frame).
+        frame: the input (sources/table.py: every column text, with each row's number and the
+            reader's problem, which makes the row invalid).
         mapping: the mapping fitted to the input's header.
         schema: the provider's create-body model.
         tenant_field: the payload field that plays tenantId's role, if the provider has one.
-        problems: rows the reader could not split (`Row.problem`) by number: they go the
-            row-by-row way, which reports them invalid.
         code_field: the payload field that carries a referral code, if the provider has one.
     """
-    problems = problems or {}
+    unsplit = frame.filter(pl.col(PROBLEM).is_not_null())
+    problems = dict(zip(unsplit[NUMBER], unsplit[PROBLEM], strict=True))
     mapped = map_frame(frame, mapping)
     checks = _column_checks(mapped, column_schema(schema), tenant_field)
     email = _output(checks, EMAIL)
@@ -330,8 +329,8 @@ def _one_by_one(
     proven); the others are mapped row by row as well."""
     if numbers.len() == 0:
         return
-    picked = frame[(numbers - 1).cast(pl.Int64)]
-    mapped = map_frame(picked, mapping, numbers)
+    picked = rows_numbered(frame, numbers)
+    mapped = map_frame(picked, mapping)
     values = mapped.frame.select(ROW, PER_ROW, *mapped.targets).collect()
     by_rows: list[int] = []
     for record, inputs in zip(values.iter_rows(), picked.iter_rows(named=True), strict=True):
@@ -353,6 +352,6 @@ def _rows(frame: pl.DataFrame, numbers: pl.Series, problems: Mapping[int, str]) 
     """The input rows with these 1-based numbers, as the row-by-row path reads them."""
     if numbers.len() == 0:
         return
-    picked = frame[(numbers - 1).cast(pl.Int64)]
+    picked = rows_numbered(frame, numbers).drop(NUMBER, PROBLEM, FIELDS)
     for number, values in zip(numbers.to_list(), picked.iter_rows(named=True), strict=True):
         yield Row(number=number, values=values, problem=problems.get(number))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from sync.columnar.mapping import PER_ROW, ROW, map_frame
 from sync.mapping import TRANSFORMS, CellError, bind_mapping, parse_mapping, set_path
+from sync.sources.table import numbered
 
 from .strategies import cell
 
@@ -48,7 +49,7 @@ def test_columns_give_the_row_payload(fields, passthrough, records):
         COLUMNS,
         ["a", *TARGETS],
     )
-    frame = pl.DataFrame(records, schema={name: pl.String for name in COLUMNS})
+    frame = numbered(pl.DataFrame(records, schema={name: pl.String for name in COLUMNS}))
     mapped = map_frame(frame, mapping)
     result = mapped.collect()
     for record, values in zip(records, result.iter_rows(named=True), strict=True):

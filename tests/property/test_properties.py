@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from sync.catalog import default_mapping
+from sync.columnar.validate import validate_frame
 from sync.errors import InputError
 from sync.index import ExistingPartners
 from sync.mapping import bind_mapping, identity_mapping, load_mapping
@@ -37,9 +38,10 @@ from sync.models import (
 from sync.pipeline import Prepared, plan_rows, prepare
 from sync.plan import split_duplicates
 from sync.providers.dub import Dub
-from sync.reader import read_table
 from sync.report import write_report
 from sync.settings import Settings
+from sync.sources.file import read_table
+from sync.sources.table import FIELDS, NUMBER, PROBLEM
 from sync.validate import validate_rows
 
 DUB = Dub()
@@ -258,15 +260,19 @@ def test_reading_csv_gives_back_every_record_numbered_ragged_ones_flagged(
     table = read_table(path)
 
     assert table.columns == header
-    assert [row.number for row in table.rows] == [number for number, _ in expected]
-    for row, (_, record) in zip(table.rows, expected, strict=True):
+    assert table.row_numbers.to_list() == [number for number, _ in expected]
+    rows = table.frame.iter_rows(named=True)
+    for row, (_, record) in zip(rows, expected, strict=True):
+        problem = row.pop(PROBLEM)
         if fits(record):
-            assert row.problem is None
-            assert row.values == {
+            assert problem is None and row.pop(FIELDS) is None
+            assert {name: row[name] for name in header} == {
                 name: (cell or None) for name, cell in zip(header, record, strict=False)
             }
         else:
-            assert row.problem is not None and "field" in row.problem
+            assert problem is not None and "field" in problem
+            assert row.pop(FIELDS) == record  # what it split into, kept beside it
+            assert all(row[name] is None for name in header)
 
 
 @settings(max_examples=100, deadline=None)
@@ -311,13 +317,14 @@ def test_the_reader_reads_any_bytes_or_says_what_is_wrong(
     except InputError as error:
         assert str(error) and "\n" not in error.message
         return
-    numbers = [row.number for row in table.rows]
+    numbers = table.row_numbers.to_list()
     assert numbers == sorted(set(numbers)) and all(n >= 1 for n in numbers)
     assert all(name and name == name.strip() for name in table.columns)
-    for row in table.rows:
-        assert row.problem is not None or list(row.values) == table.columns
-    validated = validate_rows(table.rows, identity_for(table.columns), DUB.schema, DUB.tenant_field)
-    assert len(validated.candidates) + len(validated.invalid) == len(table.rows)
+    assert table.frame.columns == [NUMBER, *table.columns, PROBLEM, FIELDS]
+    validated = validate_frame(
+        table.frame, identity_for(table.columns), DUB.schema, DUB.tenant_field
+    )
+    assert len(validated) + len(validated.invalid) == table.height
 
 
 def identity_for(columns: list[str]):

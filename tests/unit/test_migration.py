@@ -10,7 +10,7 @@ from sync.models import Action, PlanEntry, RemotePartner, Status
 from sync.providers.dub import Dub
 from sync.providers.partnero import Partnero
 from sync.providers.promotekit import PromoteKit
-from sync.reader import read_table
+from sync.sources.file import read_table
 from sync.verify import compare
 
 

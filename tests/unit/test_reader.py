@@ -10,7 +10,41 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync.errors import InputError
-from sync.reader import read_table
+from sync.sources.csv_careful import read_careful_csv
+from sync.sources.csv_clean import read_clean_csv
+from sync.sources.file import read_table
+from sync.sources.table import FIELDS, NUMBER, PROBLEM, Table
+
+
+def cells_of(table: Table) -> list[dict[str, str | None]]:
+    """Every row's cells, by column name, in row order."""
+    return table.frame.select(table.columns).to_dicts()
+
+
+def numbers(table: Table) -> list[int]:
+    return table.frame[NUMBER].to_list()
+
+
+def problems(table: Table) -> dict[int, str | None]:
+    return dict(zip(numbers(table), table.frame[PROBLEM].to_list(), strict=True))
+
+
+def test_every_reader_gives_the_same_frame(tmp_path: Path):
+    clean = read_table(write(tmp_path, b"email,name\na@x.com,Ann\n", "clean.csv"))
+    careful = read_table(write(tmp_path, b"email,name\n\na@x.com,Ann\n", "careful.csv"))
+    path = tmp_path / "in.parquet"
+    pl.DataFrame({"email": ["a@x.com"], "name": ["Ann"]}).write_parquet(path)
+    schema = {
+        NUMBER: pl.Int64,
+        "email": pl.String,
+        "name": pl.String,
+        PROBLEM: pl.String,
+        FIELDS: pl.List(pl.String),
+    }
+    for table in (clean, careful, read_table(path)):
+        assert dict(table.frame.schema) == schema
+        assert cells_of(table) == [{"email": "a@x.com", "name": "Ann"}]
+    assert numbers(clean) == [1] and numbers(careful) == [2]  # the blank line is counted
 
 
 def write(tmp_path: Path, data: bytes, name: str = "in.csv") -> Path:
@@ -22,16 +56,15 @@ def write(tmp_path: Path, data: bytes, name: str = "in.csv") -> Path:
 def test_rows_keep_their_numbers_and_text(tmp_path: Path):
     table = read_table(write(tmp_path, b"email,zip\na@x.com,007\n,\nb@x.com,1\n"))
     assert table.columns == ["email", "zip"]
-    assert [r.number for r in table.rows] == [1, 2, 3]
-    assert table.rows[0].values == {"email": "a@x.com", "zip": "007"}
-    assert table.rows[1].values == {"email": None, "zip": None}
+    assert numbers(table) == [1, 2, 3]
+    assert cells_of(table)[:2] == [{"email": "a@x.com", "zip": "007"}, {"email": None, "zip": None}]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
 def test_byte_order_marks(tmp_path: Path, encoding: str):
     table = read_table(write(tmp_path, "email,name\na@x.com,Zoë\n".encode(encoding)))
     assert table.columns == ["email", "name"]
-    assert table.rows[0].values["name"] == "Zoë"
+    assert cells_of(table)[0]["name"] == "Zoë"
 
 
 def test_wrong_encoding_says_what_to_do(tmp_path: Path):
@@ -40,7 +73,7 @@ def test_wrong_encoding_says_what_to_do(tmp_path: Path):
         InputError, match=r"not valid utf-8 \(byte 0xeb on line 2\).*--encoding latin-1"
     ):
         read_table(path)
-    assert read_table(path, encoding="latin-1").rows[0].values["name"] == "Zoë"
+    assert cells_of(read_table(path, encoding="latin-1"))[0]["name"] == "Zoë"
 
 
 @pytest.mark.parametrize(
@@ -64,34 +97,40 @@ def test_bad_files_stop_with_a_message(tmp_path: Path, data: bytes, message: str
 def test_rows_that_do_not_fit_the_header_carry_a_problem(tmp_path: Path):
     data = b'email,name\na@x.com,A,extra\nb@x.com\n"c@x.com"x,C\nd@x.com,D,,\ne@x.com,E\n'
     table = read_table(write(tmp_path, data))
-    problems = {row.number: row.problem for row in table.rows}
-    assert problems[1] == (
+    found = problems(table)
+    assert found[1] == (
         "line 2 has 3 fields but the header has 2: quote values that contain the separator"
     )
-    assert problems[2] is not None and "has 1 field(s) but the header has 2" in problems[2]
-    assert problems[3] is not None and "line 4: a quoted value is followed by" in problems[3]
-    assert problems[4] is None and problems[5] is None  # empty extra fields are harmless
-    assert table.rows[4].values == {"email": "e@x.com", "name": "E"}
+    assert found[2] is not None and "has 1 field(s) but the header has 2" in found[2]
+    assert found[3] is not None and "line 4: a quoted value is followed by" in found[3]
+    assert found[4] is None and found[5] is None  # empty extra fields are harmless
+    assert cells_of(table)[0] == {"email": None, "name": None}  # a row not split has no cells
+    assert cells_of(table)[4] == {"email": "e@x.com", "name": "E"}
+    # What a ragged row split into is kept beside it; no other row has fields there.
+    assert table.frame[FIELDS].to_list() == [
+        ["a@x.com", "A", "extra"],
+        ["b@x.com"],
+        None,
+        None,
+        None,
+    ]
 
 
 def test_blank_lines_are_not_rows_but_keep_their_number(tmp_path: Path):
     table = read_table(write(tmp_path, b"email\r\na@x.com\r\n\r\nb@x.com\r\n\r\n"))
-    assert [(row.number, row.values["email"]) for row in table.rows] == [
-        (1, "a@x.com"),
-        (3, "b@x.com"),
-    ]
+    assert table.frame.select(NUMBER, "email").rows() == [(1, "a@x.com"), (3, "b@x.com")]
 
 
 def test_header_names_are_trimmed_and_an_empty_unnamed_column_dropped(tmp_path: Path):
     table = read_table(write(tmp_path, b"\xef\xbb\xbf email \xc2\xa0,name,\na@x.com,A,\n"))
     assert table.columns == ["email", "name"]
-    assert table.rows[0].values == {"email": "a@x.com", "name": "A"}
+    assert cells_of(table)[0] == {"email": "a@x.com", "name": "A"}
 
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
 def test_utf16_without_a_byte_order_mark(tmp_path: Path, encoding: str):
     table = read_table(write(tmp_path, "email,name\na@x.com,Zoë\n".encode(encoding)))
-    assert table.rows[0].values == {"email": "a@x.com", "name": "Zoë"}
+    assert cells_of(table)[0] == {"email": "a@x.com", "name": "Zoë"}
 
 
 @pytest.mark.parametrize(
@@ -105,12 +144,12 @@ def test_utf16_without_a_byte_order_mark(tmp_path: Path, encoding: str):
 )
 def test_separators_and_line_endings(tmp_path: Path, data: bytes, name: str):
     table = read_table(write(tmp_path, data, name))
-    assert table.rows[0].values == {"email": "a@x.com", "name": "A"}
+    assert cells_of(table)[0] == {"email": "a@x.com", "name": "A"}
 
 
 def test_a_nul_in_a_cell_is_left_for_validation(tmp_path: Path):
     table = read_table(write(tmp_path, b"email\na\x00b\n"))
-    assert table.rows[0].values == {"email": "a\x00b"}
+    assert cells_of(table)[0] == {"email": "a\x00b"}
 
 
 def test_missing_file(tmp_path: Path):
@@ -122,8 +161,8 @@ def test_parquet_cells_become_text(tmp_path: Path):
     path = tmp_path / "in.parquet"
     pl.DataFrame({"email": ["a@x.com", None], "n": [7, 8]}).write_parquet(path)
     table = read_table(path)
-    assert table.rows[0].values == {"email": "a@x.com", "n": "7"}
-    assert table.rows[1].values["email"] is None
+    assert cells_of(table)[0] == {"email": "a@x.com", "n": "7"}
+    assert cells_of(table)[1]["email"] is None
 
 
 def test_parquet_types_become_the_text_a_person_would_type(tmp_path: Path):
@@ -137,7 +176,7 @@ def test_parquet_types_become_the_text_a_person_would_type(tmp_path: Path):
             "nothing": [None, None, None, None],
         }
     ).write_parquet(path)
-    rows = [row.values for row in read_table(path).rows]
+    rows = cells_of(read_table(path))
     assert [row["tenant"] for row in rows] == ["1001", None, None, "2.5"]
     assert [row["ok"] for row in rows] == ["true", "false", None, "true"]
     assert [row["tags"] for row in rows] == ["a,b", None, None, "c"]
@@ -180,11 +219,9 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 def _both_ways(path: Path) -> tuple[object, object] | None:
     """The fast (polars) and the careful (csv module) reading of one file, when the fast one
     takes it; None when it leaves the file to the careful reader (or the file is refused)."""
-    from sync.reader import _read_clean_csv, _read_csv
-
     data = path.read_bytes()
     try:
-        clean = _read_clean_csv(path, data, None)
+        clean = read_clean_csv(path, data, None)
     except InputError:
         return None
     if clean is None:
@@ -194,9 +231,10 @@ def _both_ways(path: Path) -> tuple[object, object] | None:
         header,
         [(n, dict(zip(header, v, strict=True))) for n, v in enumerate(frame.iter_rows(), 1)],
     )
-    columns, rows = _read_csv(path, data, None)
-    careful = (columns, [(row.number, row.values) for row in rows if row.problem is None])
-    assert all(row.problem is None for row in rows), path.name
+    columns, frame = read_careful_csv(path, data, None)
+    assert frame[PROBLEM].is_null().all(), path.name
+    rows = frame.select(NUMBER, *columns).rows()
+    careful = (columns, [(row[0], dict(zip(columns, row[1:], strict=True))) for row in rows])
     return fast, careful
 
 
@@ -242,13 +280,14 @@ def test_any_file_the_fast_reader_takes_reads_as_the_careful_reader_reads_it(
 
 def test_a_clean_file_is_read_by_polars_and_a_ragged_one_carefully(tmp_path: Path):
     clean = read_table(write(tmp_path, b"email,name\na@x.com,Ann\nb@x.com,\n", "clean.csv"))
-    assert clean.numbered_by_position and clean.problems == {}
-    assert [(r.number, r.values) for r in clean.rows] == [
-        (1, {"email": "a@x.com", "name": "Ann"}),
-        (2, {"email": "b@x.com", "name": None}),
+    assert problems(clean) == {1: None, 2: None}
+    assert numbers(clean) == [1, 2]
+    assert cells_of(clean) == [
+        {"email": "a@x.com", "name": "Ann"},
+        {"email": "b@x.com", "name": None},
     ]
     ragged = read_table(write(tmp_path, b"email,name\na@x.com,Ann,x\nb@x.com,Bo\n", "ragged.csv"))
-    assert list(ragged.problems) == [1]
+    assert [n for n, problem in problems(ragged).items() if problem] == [1]
     assert ragged.height == 2
 
 
@@ -284,12 +323,10 @@ def test_quoted_files_the_fast_reader_takes_read_as_the_careful_reader_reads_the
 
 
 def test_a_quoted_clean_file_is_read_by_polars(tmp_path: Path):
-    from sync.reader import _read_clean_csv
-
     data = b'email,tags\na@x.com,"blog, life"\nb@x.com,""\nc@x.com,"say ""hi"""\n'
     path = write(tmp_path, data)
-    assert _read_clean_csv(path, data, None) is not None
-    assert [row.values["tags"] for row in read_table(path).rows] == [
+    assert read_clean_csv(path, data, None) is not None
+    assert read_table(path).frame["tags"].to_list() == [
         "blog, life",
         None,
         'say "hi"',
@@ -306,6 +343,4 @@ def test_a_quoted_clean_file_is_read_by_polars(tmp_path: Path):
     ],
 )
 def test_a_blank_or_short_line_leaves_the_file_to_the_careful_reader(tmp_path: Path, data: bytes):
-    from sync.reader import _read_clean_csv
-
-    assert _read_clean_csv(write(tmp_path, data), data, None) is None
+    assert read_clean_csv(write(tmp_path, data), data, None) is None
