@@ -61,11 +61,10 @@ def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
     of duplicates, the scan of the account into the index (timed apart), then
     `pipeline.plan_rows` decides every row. After that, the rest of the command's local work:
     one outcome per row and the report file."""
-    from sync.reader import read_table
-
     from bench import listing
     from sync.pipeline import plan_rows, prepare
     from sync.plan import split_duplicates
+    from sync.sources.file import read_table
 
     settings = _settings(provider_name, size, directory)
     gc.collect()

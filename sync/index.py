@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from sync import keys
-from sync.columnar import text
+from sync import keys, text
 from sync.earlier_runs import Remembered
 from sync.models import Candidate, RemotePartner
 

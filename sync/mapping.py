@@ -1,61 +1,51 @@
-"""Mapping files (mappings/*.toml) turn input columns into provider fields; applying is pure.
+"""A bound mapping (mapping_spec.py) applied to the input's frame: one column per target field.
 
-A mapping is a table of target fields. Each field takes its value from one column (or the first of
-several that the file has), from several columns joined, or from a constant, and may pass it
-through simple transforms. A dotted target (`linkProps.externalId`) builds a nested object.
-
-    provider = "dub"
-    passthrough = true            # columns already named like a provider field are taken as is
-
-    [fields.email]
-    column = "Email Address"
-    transforms = ["trim"]
-
-    [fields.name]
-    join = ["first_name", "last_name"]   # blanks skipped, joined with `separator` (" ")
-
-    [fields.groupId]
-    value = "grp_partners"               # a constant
-
-    [fields.tenantId]
-    coalesce = ["external_id", "source_id"]  # the first non-empty value of these columns
-
-    [fields.country]
-    column = ["country", "country_code"] # the first column the file has
-    optional = true                      # the file may have none of them
-    default = "US"                       # used when the cell is empty
-    transforms = ["trim", "upper"]
+This is the one implementation of the mapping: every row, whatever its values, is mapped by the
+same lazy query (mapping_rules.py states each rule on columns). A row whose cells cannot be
+mapped (the reader could not split it, a JSON cell does not parse, a list where text is wanted)
+keeps its first problem beside its values, for validation to report it invalid.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import tomllib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sync.catalog import builtin_mapping
-from sync.errors import InputError
-from sync.models import trim
+import polars as pl
 
-# Why each exists: exports trail spaces, shout, and pack lists into one cell.
-TRANSFORMS: dict[str, Callable[[str], Any]] = {
-    "trim": trim,
-    "lower": str.lower,
-    "upper": str.upper,
-    "title": str.title,
-    "collapse_spaces": lambda value: " ".join(value.split()),
-    "split": lambda value: [part for part in map(trim, value.split(",")) if part],
-    "json": json.loads,
-    "bool": lambda value: value.strip().lower() in {"1", "true", "yes", "y", "on"},
+from sync import text
+from sync.mapping_rules import (
+    JSON,
+    LIST,
+    TEXT,
+    Column,
+    as_json,
+    constant,
+    first_filled,
+    joined,
+    transformed,
+)
+from sync.mapping_spec import BoundMapping, FieldRule, takes_lists
+from sync.sources.table import NUMBER
+from sync.sources.table import PROBLEM as READER_PROBLEM
+
+ROW = "row"  # the 1-based data row number
+PROBLEM_FIELD = " problem field"  # the field a row's problem is about (ROW_FIELD: the whole row)
+PROBLEM = " problem"  # why the row cannot be sent as it is mapped, or None
+ROW_FIELD = "row"  # the field named when the reader could not split the row into columns
+
+_DTYPES: dict[str, pl.DataType] = {
+    TEXT: pl.String(),
+    LIST: pl.List(pl.String),
+    JSON: pl.Object(),  # any value: the column holds its JSON text
 }
 
 
 class CellError(ValueError):
-    """A transform could not be applied to one cell."""
+    """A row's mapped values do not make one payload (a JSON cell that is not an object under
+    a dotted target)."""
 
     def __init__(self, target: str, message: str) -> None:
         super().__init__(message)
@@ -63,330 +53,150 @@ class CellError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class FieldRule:
-    """How one target field gets its value."""
+class Mapped:
+    """The input as target-field columns, keyed by row number; nothing computed yet."""
 
-    target: str
-    columns: tuple[str, ...] = ()
-    join: tuple[str, ...] = ()
-    coalesce: tuple[str, ...] = ()
-    separator: str = " "
-    value: Any = None
-    default: Any = None
-    optional: bool = False
-    transforms: tuple[str, ...] = ()
+    frame: pl.LazyFrame  # ROW, PROBLEM_FIELD, PROBLEM, then one column per target field
+    # The target columns of `frame`: text, a list of texts, or pl.Object (any value, which
+    # the column holds as JSON text: `payload` decodes it).
+    targets: dict[str, pl.DataType]
+    trimmed: frozenset[str]  # targets whose values are already `models.trim()`med
 
-    def sources(self) -> tuple[str, ...]:
-        return self.join or self.coalesce or self.columns
+    def collect(self) -> pl.DataFrame:
+        return self.frame.collect()
 
-
-@dataclass(frozen=True, slots=True)
-class MappingSpec:
-    """A parsed mapping file, not yet fitted to an input's columns."""
-
-    rules: tuple[FieldRule, ...]
-    passthrough: bool
-    provider: str | None
-    digest: str
-    source: str  # where it came from, for messages
-
-
-@dataclass(frozen=True, slots=True)
-class BoundMapping:
-    """A mapping fitted to one file's header: every rule knows which columns it reads."""
-
-    steps: tuple[tuple[FieldRule, tuple[str, ...]], ...]
-    passthrough: tuple[tuple[str, str], ...]  # (column, target)
-    digest: str
-    unused_columns: tuple[str, ...] = field(default=())
-    # Input columns of lists or structs (Parquet), with what they hold: see `nested_problem`.
-    nested: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def targets(self) -> list[str]:
-        """Every field this mapping can fill."""
-        return [rule.target for rule, _ in self.steps] + [target for _, target in self.passthrough]
-
-    def apply(self, values: Mapping[str, str | None]) -> dict[str, Any]:
-        """Build one row's payload; empty cells produce no key at all (never "" or null).
+    def payload(self, values: Sequence[Any]) -> dict[str, Any]:
+        """One row's request body from its target values (in `targets` order); an empty value
+        gives no key at all (never "" or null).
 
         Raises:
-            CellError: a transform failed on a cell (reported as an invalid row).
+            CellError: one target is the parent object of another, and its value is no object.
         """
         payload: dict[str, Any] = {}
-        for target, value in self._values(values):
-            set_path(payload, target, value)
+        for (target, dtype), value in zip(self.targets.items(), values, strict=True):
+            if value is not None:
+                set_path(payload, target, json.loads(value) if dtype == pl.Object else value)
         return payload
 
-    def _values(self, values: Mapping[str, str | None]) -> Iterable[tuple[str, Any]]:
-        for rule, columns in self.steps:
-            self._refuse_nested(rule.target, columns, values, takes_lists(rule))
-            value = _rule_value(rule, columns, values)
-            if value is not None:
-                yield rule.target, value
-        for column, target in self.passthrough:
-            self._refuse_nested(target, (column,), values, takes=False)
-            cell = values.get(column)
-            if cell is not None and trim(cell):
-                yield target, cell
 
-    def nested_columns(self, columns: Iterable[str], *, takes: bool) -> list[str]:
-        """Which of these columns hold lists or structs a rule cannot take as text."""
-        return [] if takes else [column for column in columns if column in self.nested]
-
-    def _refuse_nested(
-        self, target: str, columns: Iterable[str], values: Mapping[str, str | None], takes: bool
-    ) -> None:
-        for column in self.nested_columns(columns, takes=takes):
-            if values.get(column) is not None:
-                raise CellError(target, f"{column}: {self.nested[column]}, expected text")
-
-
-def load_mapping(path: Path) -> MappingSpec:
-    """Parse a mapping file, collecting every problem before raising `InputError`."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read mapping file {path}: {exc.strerror}") from None
-    try:
-        document = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"mapping file {path} is not valid TOML: {exc}") from None
-    return parse_mapping(document, source=str(path), digest=hashlib.sha256(raw).hexdigest())
-
-
-def parse_mapping(document: dict[str, Any], *, source: str, digest: str) -> MappingSpec:
-    problems: list[str] = []
-    fields_table = document.get("fields", {})
-    if not isinstance(fields_table, dict):
-        raise InputError(f"mapping {source}: [fields] must be a table")
-    rules = []
-    for target, spec in fields_table.items():
-        if not isinstance(spec, dict):
-            problems.append(f"fields.{target} must be a table")
-            continue
-        rule, rule_problems = _parse_rule(target, spec)
-        problems.extend(rule_problems)
-        if rule is not None:
-            rules.append(rule)
-    if problems:
-        raise InputError(
-            f"mapping {source} has {len(problems)} problem(s): " + "; ".join(problems),
-            hint="see the mapping format in README.md",
-        )
-    provider = document.get("provider")
-    return MappingSpec(
-        rules=tuple(rules),
-        passthrough=bool(document.get("passthrough", False)),
-        provider=provider if isinstance(provider, str) else None,
-        digest=digest,
-        source=source,
-    )
-
-
-def identity_mapping() -> MappingSpec:
-    """The mapping of a file whose headers already are the provider's field names."""
-    return MappingSpec(
-        rules=(), passthrough=True, provider=None, digest="identity", source="identity"
-    )
-
-
-def bind_mapping(
-    mapping: MappingSpec,
-    columns: list[str],
-    known_fields: Iterable[str],
-    nested: Mapping[str, str] | None = None,
-) -> BoundMapping:
-    """Fit a mapping to a file's header.
-
-    Args:
-        mapping: the parsed mapping.
-        columns: the input file's header.
-        known_fields: the provider's field names (dotted for nested ones), for passthrough.
-        nested: the columns that hold lists or structs (Parquet), with what they hold.
-
-    Raises:
-        InputError: the mapping names a column the file does not have.
-    """
-    # A header is found as written, else regardless of case ("EMAIL" for "email"); the reader
-    # refuses a header with two columns that differ only in case, so this is unambiguous.
-    present = {name: name for name in columns}
-    folded = {name.casefold(): name for name in columns}
-
-    def find(name: str) -> str | None:
-        return present.get(name) or folded.get(name.casefold())
-
-    steps: list[tuple[FieldRule, tuple[str, ...]]] = []
-    missing: list[str] = []
-    unmapped: list[FieldRule] = []
-    for rule in mapping.rules:
-        if rule.value is not None:
-            steps.append((rule, ()))
-            continue
-        if rule.join:
-            found = [find(name) for name in rule.join]
-            absent = [name for name, column in zip(rule.join, found, strict=True) if not column]
-            if absent and not rule.optional:
-                missing.extend(f"{name!r} (for {rule.target})" for name in absent)
-                unmapped.append(rule)
-            chosen = tuple(column for column in found if column)
-        elif rule.coalesce:
-            chosen = tuple(column for column in map(find, rule.coalesce) if column)
-            if not chosen and not rule.optional:
-                names = " or ".join(repr(name) for name in rule.coalesce)
-                missing.append(f"{names} (for {rule.target})")
-                unmapped.append(rule)
-        else:
-            chosen = tuple(column for column in map(find, rule.columns) if column)[:1]
-            if not chosen and not rule.optional:
-                names = " or ".join(repr(name) for name in rule.columns)
-                missing.append(f"{names} (for {rule.target})")
-                unmapped.append(rule)
-        if chosen or rule.default is not None:
-            steps.append((rule, chosen))
-    if missing:
-        raise InputError(
-            f"mapping {mapping.source} names column(s) the input does not have: "
-            + ", ".join(missing),
-            hint=_how_to_map(mapping, unmapped[0], columns)
-            + f"; the input's columns are: {describe_columns(columns)}",
-        )
-    mapped_targets = {rule.target for rule, _ in steps}
-    used = {name for _, chosen in steps for name in chosen}
-    passthrough: list[tuple[str, str]] = []
-    if mapping.passthrough:
-        fields = {name.casefold(): name for name in known_fields}
-        passthrough = [
-            (column, fields[column.casefold()])
-            for column in columns
-            if column.casefold() in fields
-            and fields[column.casefold()] not in mapped_targets
-            and column not in used
-        ]
-    used |= {column for column, _ in passthrough}
-    return BoundMapping(
-        steps=tuple(steps),
-        passthrough=tuple(passthrough),
-        digest=mapping.digest,
-        unused_columns=tuple(column for column in columns if column not in used),
-        nested=dict(nested or {}),
-    )
-
-
-def takes_lists(rule: FieldRule) -> bool:
-    """Whether a rule reads a list or struct cell (Parquet) as what it is: its text form is
-    what `split` ("a,b") and `json` read. Any other rule wants text, and a list or struct
-    there is a bad value, not its text sent as a name or an id."""
-    return "split" in rule.transforms or "json" in rule.transforms
-
-
-def _how_to_map(mapping: MappingSpec, rule: FieldRule, columns: list[str]) -> str:
-    """Say how to point `rule`'s field at one of the file's columns: the TOML lines to write
-    (with the column that looks most like what the rule expected) and where to write them."""
-    column = _look_alike(rule.sources(), columns) or (columns[0] if columns else "COLUMN")
-    snippet = f"[fields.{_toml_key(rule.target)}]  column = {json.dumps(column)}"
-    builtin = builtin_mapping(Path(mapping.source).stem)
-    if builtin is not None and builtin.path == Path(mapping.source).resolve():
-        where = (
-            f"copy the mapping (partner-sync mappings show {builtin.name} > my-mapping.toml), "
-            "pass --mapping my-mapping.toml"
-        )
-    else:
-        where = f"in {mapping.source}"
-    return f"map field {rule.target} to a column of the input: {where}, and write {snippet}"
-
-
-def _look_alike(expected: Iterable[str], columns: list[str]) -> str | None:
-    """The file's column named like an expected one but for case and punctuation (`E-mail`)."""
-
-    def folded(name: str) -> str:
-        return "".join(char for char in name.casefold() if char.isalnum())
-
-    wanted = {folded(name) for name in expected}
-    return next((column for column in columns if folded(column) in wanted), None)
-
-
-def _toml_key(target: str) -> str:
-    # A dotted target is one quoted key in a mapping file ([fields."linkProps.tagNames"]).
-    return json.dumps(target) if "." in target else target
-
-
-def describe_columns(columns: list[str], limit: int = 30) -> str:
-    """A header for a message: each name quoted and cut short, at most `limit` of them."""
-    shown = [repr(name if len(name) <= 40 else name[:40] + "...") for name in columns[:limit]]
-    more = len(columns) - limit
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-
-
-def _parse_rule(target: str, spec: dict[str, Any]) -> tuple[FieldRule | None, list[str]]:
-    problems = []
-    unknown = set(spec) - {
-        "column",
-        "join",
-        "coalesce",
-        "separator",
-        "value",
-        "default",
-        "optional",
-        "transforms",
-    }
-    if unknown:
-        problems.append(f"fields.{target} has unknown key(s) {', '.join(sorted(unknown))}")
-    column = spec.get("column")
-    columns = (column,) if isinstance(column, str) else tuple(column or ())
-    join = tuple(spec.get("join", ()))
-    coalesce = tuple(spec.get("coalesce", ()))
-    sources = sum(1 for present in (columns, join, coalesce, "value" in spec) if present)
-    if sources != 1:
-        problems.append(f"fields.{target} needs exactly one of column, join, coalesce or value")
-    transforms = tuple(spec.get("transforms", ()))
-    bad = [name for name in transforms if name not in TRANSFORMS]
-    if bad:
-        problems.append(
-            f"fields.{target}: unknown transform(s) {', '.join(bad)} "
-            f"(known: {', '.join(TRANSFORMS)})"
-        )
-    if problems:
-        return None, problems
-    return (
-        FieldRule(
-            target=target,
-            columns=columns,
-            join=join,
-            coalesce=coalesce,
-            separator=str(spec.get("separator", " ")),
-            value=spec.get("value"),
-            default=spec.get("default"),
-            optional=bool(spec.get("optional", False)),
-            transforms=transforms,
+def map_frame(frame: pl.DataFrame, mapping: BoundMapping) -> Mapped:
+    """Apply `mapping` to every row of `frame` (the input's frame, or some of its rows: see
+    sources/table.py), as one lazy query."""
+    columns: dict[str, Column] = {}
+    tails: dict[str, pl.Expr] = {}  # element functions, computed once each
+    problems: list[tuple[str, pl.Expr]] = [(ROW_FIELD, pl.col(READER_PROBLEM))]
+    for rule, sources in mapping.steps:
+        problems.extend(_nested_cells(mapping, rule.target, sources, takes=takes_lists(rule)))
+        tail = f" tail {len(tails)}"
+        column, element = _rule(rule, sources, tail)
+        if element is not None:
+            tails[tail] = element
+        columns[rule.target] = column
+        if column.problem is not None:
+            problems.append((rule.target, column.problem))
+    for name, target in mapping.passthrough:
+        problems.extend(_nested_cells(mapping, target, (name,), takes=False))
+        cell = pl.col(name)
+        columns[target] = Column(TEXT, pl.when(text.trimmed(cell).str.len_bytes() > 0).then(cell))
+    query = frame.lazy().with_columns(**tails) if tails else frame.lazy()
+    query = query.select(
+        pl.col(NUMBER).alias(ROW),
+        pl.coalesce([pl.when(p.is_not_null()).then(pl.lit(t)) for t, p in problems]).alias(
+            PROBLEM_FIELD
         ),
-        [],
+        pl.coalesce([problem for _, problem in problems]).alias(PROBLEM),
+        *(column.value.alias(target) for target, column in columns.items()),
+    )
+    mapped = Mapped(
+        frame=query,
+        targets={target: _DTYPES[column.kind] for target, column in columns.items()},
+        trimmed=frozenset(target for target, column in columns.items() if column.trimmed),
+    )
+    if _clashing(list(columns)):
+        return _with_clashes(mapped)
+    return mapped
+
+
+def _nested_cells(
+    mapping: BoundMapping, target: str, sources: tuple[str, ...], *, takes: bool
+) -> list[tuple[str, pl.Expr]]:
+    """Where a rule meets a list or struct (Parquet) it cannot take as text: a problem."""
+    return [
+        (target, pl.when(pl.col(name).is_not_null()).then(pl.lit(f"{name}: {kind}, expected text")))
+        for name in mapping.nested_columns(sources, takes=takes)
+        for kind in [mapping.nested[name]]
+    ]
+
+
+def _rule(rule: FieldRule, sources: tuple[str, ...], tail: str) -> tuple[Column, pl.Expr | None]:
+    """One rule on columns: the cells' text (trimmed, blanks skipped, for a join; the first
+    filled cell for a coalesce), transformed, or the default when there is none."""
+    if rule.value is not None:
+        return constant(rule.value), None
+    transforms, trimmed = rule.transforms, False
+    if rule.join:
+        raw, has_text = joined(sources, rule.separator)
+        trimmed = True
+    elif rule.coalesce:
+        raw, has_text = first_filled(sources)
+    elif sources:
+        raw = pl.col(sources[0])
+        stripped = text.trimmed(raw)
+        has_text = stripped.str.len_bytes() > 0
+        if transforms[:1] == ("trim",):
+            # The first transform is the trim the blank test computed already.
+            raw, trimmed, transforms = stripped, True, transforms[1:]
+    else:
+        raw, has_text = pl.lit(None, dtype=pl.String), pl.lit(False)
+    column, element = transformed(raw, has_text, transforms, trimmed, tail)
+    if rule.default is None:
+        present = pl.when(has_text).then(column.value)
+        return Column(column.kind, present, column.problem, column.trimmed), element
+    default = constant(rule.default)
+    if column.kind == default.kind == TEXT:
+        filled = pl.when(has_text).then(column.value).otherwise(default.value)
+        return Column(TEXT, filled, None, column.trimmed and default.trimmed), element
+    # A default of another kind than the values (a number where text is mapped): both as JSON.
+    encoded = as_json(column)
+    either = pl.when(has_text).then(encoded.value).otherwise(as_json(default).value)
+    return Column(JSON, either, encoded.problem), element
+
+
+def _clashing(targets: list[str]) -> bool:
+    """True when one target is the parent object of another ("linkProps" and "linkProps.x")."""
+    names = set(targets)
+    return any(
+        ".".join(target.split(".")[:depth]) in names
+        for target in names
+        for depth in range(1, target.count(".") + 1)
     )
 
 
-def _rule_value(rule: FieldRule, columns: tuple[str, ...], values: Mapping[str, str | None]) -> Any:
-    if rule.value is not None:
-        return rule.value
-    cells = [values.get(name) for name in columns]
-    # A cell of only spaces or zero-width characters is empty: it gives no value at all.
-    texts = [text for text in (trim(cell) for cell in cells if cell is not None) if text]
-    if not texts:
-        return rule.default
-    value: Any
-    if rule.join:
-        value = rule.separator.join(texts)
-    elif rule.coalesce:
-        value = next(cell for cell in cells if cell is not None and trim(cell))
-    else:
-        value = cells[0]
-    for name in rule.transforms:
-        if not isinstance(value, str):
-            break
-        try:
-            value = TRANSFORMS[name](value)
-        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
-            raise CellError(rule.target, f"cannot apply {name}: {exc}") from None
-    return value
+def _with_clashes(mapped: Mapped) -> Mapped:
+    """The rows whose values do not nest (a parent target's value is no object) get that
+    problem, unless they have one already: `Mapped.payload` decides, row by row."""
+    targets = list(mapped.targets)
+
+    def clash(series: pl.Series) -> pl.Series:
+        found: list[dict[str, str] | None] = []
+        for record in series.to_list():
+            try:
+                mapped.payload([record[target] for target in targets])
+                found.append(None)
+            except CellError as exc:
+                found.append({"field": exc.target, "message": str(exc)})
+        return pl.Series(found, dtype=pl.Struct({"field": pl.String, "message": pl.String}))
+
+    checked = pl.struct(targets).map_batches(
+        clash,
+        return_dtype=pl.Struct({"field": pl.String, "message": pl.String}),
+        is_elementwise=True,
+    )
+    frame = mapped.frame.with_columns(checked.alias(" clash")).with_columns(
+        pl.coalesce(PROBLEM_FIELD, pl.col(" clash").struct.field("field")).alias(PROBLEM_FIELD),
+        pl.coalesce(PROBLEM, pl.col(" clash").struct.field("message")).alias(PROBLEM),
+    )
+    return Mapped(frame.drop(" clash"), mapped.targets, mapped.trimmed)
 
 
 def set_path(payload: dict[str, Any], target: str, value: Any) -> None:

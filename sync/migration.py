@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from sync.columnar.mapping import ROW
+from sync.mapping import ROW
 from sync.neutral import ACTIVE
 from sync.sources.table import Table
 

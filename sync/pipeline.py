@@ -14,12 +14,18 @@ from pydantic import BaseModel
 from sync.catalog import default_mapping
 from sync.checkpoint import CREATE, LOOK_UP, Binding, Checkpoint, decisions
 from sync.codes import check_codes
-from sync.columnar.mapping import ROW
 from sync.columnar.validate import EMAIL, TENANT, ColumnValidated, validate_frame
 from sync.earlier_runs import EarlierRuns, Refusals, apply_refusals
 from sync.errors import GuardError, InputError
 from sync.index import ExistingPartners
-from sync.mapping import BoundMapping, MappingSpec, bind_mapping, identity_mapping, load_mapping
+from sync.mapping import ROW
+from sync.mapping_spec import (
+    BoundMapping,
+    MappingSpec,
+    bind_mapping,
+    identity_mapping,
+    load_mapping,
+)
 from sync.migration import STATUS, StatusPolicy, skip_message, skipped_summary
 from sync.models import (
     Action,

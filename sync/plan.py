@@ -24,13 +24,13 @@ from dataclasses import dataclass
 import polars as pl
 
 from sync import keys as hashed_keys
-from sync.columnar.mapping import ROW
 from sync.columnar.validate import EMAIL, KEY, TENANT
 from sync.earlier_runs import Remembered
 from sync.index import FIRST_TENANT, ExistingPartners, PartnerColumns
 from sync.index import ID as PARTNER_ID
 from sync.index import KEY as PARTNER_KEY
 from sync.index import TENANT as PARTNER_TENANT
+from sync.mapping import ROW
 from sync.models import Action, Candidate, Outcome, PlanEntry, RemotePartner
 from sync.plan_frame import ACTION, FIELD, MESSAGE, REMOTE_ID, PlanFrame, entries_frame
 

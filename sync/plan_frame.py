@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from sync.columnar.mapping import ROW
 from sync.columnar.validate import EMAIL, TENANT
+from sync.mapping import ROW
 from sync.models import Action, PlanEntry
 
 ACTION, REMOTE_ID, MESSAGE, FIELD = "action", "remote_id", "message", "field"

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 import polars as pl
 
 from sync.checkpoint import CREATE, SENDING
-from sync.columnar.mapping import ROW
 from sync.columnar.validate import EMAIL, TENANT, ColumnValidated
+from sync.mapping import ROW
 from sync.models import Status
 from sync.outcomes import Outcomes
 

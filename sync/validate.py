@@ -1,7 +1,8 @@
-"""Rows + a provider schema → candidates, and an `invalid` outcome for every bad row (pure).
+"""One mapped row + a provider schema → its candidate, or its `invalid` outcome (pure).
 
-This is the rule, one row at a time. The columnar validator (sync/columnar/) checks whole columns
-and calls `validate_row` for every row the columns cannot accept on their own.
+The columnar validator (sync/columnar/) checks whole columns and calls `validate_payload` for
+every row the columns cannot accept on their own, and `refused` for a row that could not be
+mapped (mapping.PROBLEM).
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
 from pydantic import BaseModel, ValidationError
 
-from sync.mapping import BoundMapping, CellError
+from sync.mapping_spec import BoundMapping
 from sync.models import Candidate, Outcome, Row, Status, trim
 from sync.providers.fields import shorten
+from sync.sources.table import FIELDS, NUMBER, PROBLEM
 
-# The report names the field "row" when the reader could not split the row into columns.
-ROW_FIELD = "row"
 # Control characters (Unicode category Cc) other than tab, line feed and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # An invalid row's email is shown in the report as given, up to this many characters.
@@ -39,36 +40,32 @@ def validate_rows(
     schema: type[BaseModel],
     tenant_field: str | None,
 ) -> Validated:
-    """Map and validate every row; collect all problems instead of stopping at the first.
+    """Rows given one by one (as tests write them), validated the one way: as a frame, by
+    `columnar.validate.validate_frame`."""
+    from sync.columnar.validate import validate_frame  # which builds on this module
 
-    Args:
-        rows: input rows with their numbers.
-        mapping: the mapping fitted to the input's header.
-        schema: the provider's create-body model, the single statement of its limits.
-        tenant_field: the payload field that plays tenantId's role, if the provider has one.
-    """
-    candidates: list[Candidate] = []
-    invalid: list[Outcome] = []
-    for row in rows:
-        result = validate_row(row, mapping, schema, tenant_field)
-        if isinstance(result, Candidate):
-            candidates.append(result)
-        else:
-            invalid.append(result)
-    return Validated(candidates=candidates, invalid=invalid)
+    rows = list(rows)
+    read = [name for _, columns in mapping.steps for name in columns]
+    read += [name for name, _ in mapping.passthrough]
+    names = list(dict.fromkeys([*read, *(name for row in rows for name in row.values)]))
+    frame = pl.DataFrame(
+        {
+            NUMBER: pl.Series([row.number for row in rows], dtype=pl.Int64),
+            **{
+                name: pl.Series([row.values.get(name) for row in rows], dtype=pl.String)
+                for name in names
+            },
+            PROBLEM: pl.Series([row.problem for row in rows], dtype=pl.String),
+            FIELDS: pl.Series([None] * len(rows), dtype=pl.List(pl.String)),
+        }
+    )
+    validated = validate_frame(frame, mapping, schema, tenant_field)
+    return Validated(candidates=validated.candidates(), invalid=validated.invalid)
 
 
-def validate_row(
-    row: Row, mapping: BoundMapping, schema: type[BaseModel], tenant_field: str | None
-) -> Candidate | Outcome:
-    """Map and validate one row: the candidate to send, or its `invalid` outcome."""
-    if row.problem is not None:
-        return _invalid(row.number, ROW_FIELD, row.problem, None)
-    try:
-        payload = mapping.apply(row.values)
-    except CellError as exc:
-        return _invalid(row.number, exc.target, str(exc), None)
-    return validate_payload(row.number, payload, schema, tenant_field)
+def refused(number: int, field: str, message: str, email: object, tenant: object) -> Outcome:
+    """The `invalid` outcome of a row that could not be mapped, with the keys it still shows."""
+    return _invalid(number, field, message, email, tenant if isinstance(tenant, str) else None)
 
 
 def validate_payload(

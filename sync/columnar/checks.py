@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic.functional_validators import AfterValidator, BeforeValidator
 
-from sync.columnar import text
+from sync import text
 from sync.providers.fields import (
     EmailAddress,
     Excludes,

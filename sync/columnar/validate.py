@@ -1,10 +1,11 @@
 """Input columns + a provider schema → the valid rows' keys and every invalid row's outcome.
 
 A row is accepted here only when every value it gives is text (or a list of texts) that the
-model's understood checks accept (checks.py). Every other row (a check failed, a field is not
-understood, the mapping gave a value that is not text) goes through `validate.validate_row`: the
-same mapping and the same pydantic model, one row at a time. So the outcome and message of a
-rejected row are pydantic's own, and an unknown rule is never skipped.
+model's understood checks accept (checks.py). A row that could not be mapped (mapping.PROBLEM)
+is invalid with that problem. Every other row (a check failed, a field is not understood, the
+mapping gave a value that is not text) is validated by the pydantic model from its mapped values,
+one row at a time. So the outcome and message of a rejected row are pydantic's own, and an
+unknown rule is never skipped.
 
 Only the match keys of valid rows are kept. A payload is built when a row is about to be sent,
 from its input row, by the same column expressions.
@@ -12,20 +13,20 @@ from its input row, by the same column expressions.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 from pydantic import BaseModel
 
-from sync.columnar import text
+from sync import text
 from sync.columnar.checks import ColumnSchema, column_schema
-from sync.columnar.mapping import PER_ROW, ROW, Mapped, map_frame
-from sync.mapping import BoundMapping, set_path
-from sync.models import Candidate, Outcome, Row
-from sync.sources.table import FIELDS, NUMBER, PROBLEM, rows_numbered
-from sync.validate import cells_given, validate_payload, validate_row
+from sync.mapping import PROBLEM, PROBLEM_FIELD, ROW, CellError, Mapped, map_frame, set_path
+from sync.mapping_spec import BoundMapping
+from sync.models import Candidate, Outcome
+from sync.sources.table import rows_numbered
+from sync.validate import cells_given, refused, validate_payload
 
 EMAIL = "email"
 KEY = "key"
@@ -140,7 +141,7 @@ class ColumnValidated:
             payload: dict[str, Any] = {}
             for path, value in zip(self._checks.paths, record[1:], strict=True):
                 if value is not None:
-                    set_path(payload, path, value)
+                    set_path(payload, path, value)  # the columns accepted: text or lists
             yield record[0], payload
 
 
@@ -195,8 +196,6 @@ def validate_frame(
         tenant_field: the payload field that plays tenantId's role, if the provider has one.
         code_field: the payload field that carries a referral code, if the provider has one.
     """
-    unsplit = frame.filter(pl.col(PROBLEM).is_not_null())
-    problems = dict(zip(unsplit[NUMBER], unsplit[PROBLEM], strict=True))
     mapped = map_frame(frame, mapping)
     checks = _column_checks(mapped, column_schema(schema), tenant_field)
     email = _output(checks, EMAIL)
@@ -208,9 +207,6 @@ def validate_frame(
         _output(checks, tenant_field).alias(TENANT),
         _output(checks, code_field).alias(CODE),
     ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
-    if problems:
-        damaged = pl.Series(sorted(problems), dtype=pl.Int64).implode()
-        checked = checked.with_columns(pl.col(_ACCEPTED) & ~pl.col(ROW).is_in(damaged))
     rest = checked.filter(~pl.col(_ACCEPTED))[ROW]
     keys = checked.filter(pl.col(_ACCEPTED)).drop(_ACCEPTED)
     codes = keys.select(ROW, CODE).filter(pl.col(CODE).str.len_bytes() > 0)
@@ -218,7 +214,7 @@ def validate_frame(
     payloads: dict[int, dict[str, Any]] = {}
     invalid: list[Outcome] = []
     extra: list[tuple[int, str, str | None]] = []  # rows accepted one by one
-    for result in _one_by_one(frame, rest, mapping, schema, tenant_field, problems):
+    for result in _one_by_one(frame, rest, mapping, schema, tenant_field):
         if isinstance(result, Candidate):
             payloads[result.row] = result.payload
             extra.append((result.row, result.email, result.tenant_id))
@@ -253,7 +249,8 @@ def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | No
     if columns.why_not is not None:
         return _Checks(paths=(), outputs=(), accepted=pl.lit(False))
     ok: list[pl.Expr] = []
-    undecided: list[pl.Expr] = [pl.col(PER_ROW)]  # rows only pydantic can judge
+    # Rows only pydantic can judge, and rows that could not be mapped.
+    undecided: list[pl.Expr] = [pl.col(PROBLEM).is_not_null()]
     outputs: dict[str, pl.Expr] = {}
     for target, dtype in mapped.targets.items():
         column = pl.col(target)
@@ -322,36 +319,25 @@ def _one_by_one(
     mapping: BoundMapping,
     schema: type[BaseModel],
     tenant_field: str | None,
-    problems: Mapping[int, str],
 ) -> Iterator[Candidate | Outcome]:
-    """Validate these rows with pydantic, one by one. A row whose mapping the columns could
-    apply starts from the mapped values (the same payload `BoundMapping.apply` builds, which is
-    proven); the others are mapped row by row as well."""
+    """Validate these rows with pydantic, one by one, from their mapped values; a row that
+    could not be mapped is invalid with its problem, and the keys it shows."""
     if numbers.len() == 0:
         return
     picked = rows_numbered(frame, numbers)
     mapped = map_frame(picked, mapping)
-    values = mapped.frame.select(ROW, PER_ROW, *mapped.targets).collect()
-    by_rows: list[int] = []
-    for record, inputs in zip(values.iter_rows(), picked.iter_rows(named=True), strict=True):
-        number, per_row, cells = record[0], record[1], record[2:]
-        if per_row or number in problems:
-            by_rows.append(number)
-            continue
-        payload: dict[str, Any] = {}
-        for target, value in zip(mapped.targets, cells, strict=True):
-            if value is not None:
-                set_path(payload, target, value)
-        given = cells_given(mapping, inputs)
-        yield validate_payload(number, payload, schema, tenant_field, given)
-    for row in _rows(frame, pl.Series(by_rows, dtype=pl.Int64), problems):
-        yield validate_row(row, mapping, schema, tenant_field)
-
-
-def _rows(frame: pl.DataFrame, numbers: pl.Series, problems: Mapping[int, str]) -> Iterator[Row]:
-    """The input rows with these 1-based numbers, as the row-by-row path reads them."""
-    if numbers.len() == 0:
-        return
-    picked = rows_numbered(frame, numbers).drop(NUMBER, PROBLEM, FIELDS)
-    for number, values in zip(numbers.to_list(), picked.iter_rows(named=True), strict=True):
-        yield Row(number=number, values=values, problem=problems.get(number))
+    values = mapped.frame.select(ROW, PROBLEM_FIELD, PROBLEM, *mapped.targets).collect()
+    targets = list(mapped.targets)
+    inputs = picked.iter_rows(named=True)
+    for (number, about, problem, *cells), given in zip(values.iter_rows(), inputs, strict=True):
+        if problem is None:
+            try:
+                payload = mapped.payload(cells)
+            except CellError as exc:  # cannot be: a clash is a PROBLEM already
+                about, problem = exc.target, str(exc)
+            else:
+                quoted = cells_given(mapping, given)
+                yield validate_payload(number, payload, schema, tenant_field, quoted)
+                continue
+        shown = dict(zip(targets, cells, strict=True))
+        yield refused(number, about, problem, shown.get(EMAIL), shown.get(tenant_field or ""))

@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.columnar import text
+from sync import text
 from sync.models import email_key, trim
 from sync.providers.dub import _USERNAME_ALPHABET
 from sync.providers.fields import EMAIL_BODY, check_email, utf16_length

@@ -15,6 +15,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +25,9 @@ from sync.catalog import default_mapping
 from sync.columnar.validate import validate_frame
 from sync.errors import InputError
 from sync.index import ExistingPartners
-from sync.mapping import bind_mapping, identity_mapping, load_mapping
+from sync.mapping import PROBLEM, PROBLEM_FIELD, ROW, map_frame
+from sync.mapping_rules import TRANSFORM_NAMES
+from sync.mapping_spec import bind_mapping, identity_mapping, load_mapping, parse_mapping
 from sync.models import (
     Action,
     Candidate,
@@ -34,6 +37,7 @@ from sync.models import (
     Row,
     Status,
     email_key,
+    trim,
 )
 from sync.pipeline import Prepared, plan_rows, prepare
 from sync.plan import split_duplicates
@@ -41,7 +45,8 @@ from sync.providers.dub import Dub
 from sync.report import write_report
 from sync.settings import Settings
 from sync.sources.file import read_table
-from sync.sources.table import FIELDS, NUMBER, PROBLEM
+from sync.sources.table import FIELDS, NUMBER, numbered
+from sync.sources.table import PROBLEM as READER_PROBLEM
 from sync.validate import validate_rows
 
 DUB = Dub()
@@ -263,7 +268,7 @@ def test_reading_csv_gives_back_every_record_numbered_ragged_ones_flagged(
     assert table.row_numbers.to_list() == [number for number, _ in expected]
     rows = table.frame.iter_rows(named=True)
     for row, (_, record) in zip(rows, expected, strict=True):
-        problem = row.pop(PROBLEM)
+        problem = row.pop(READER_PROBLEM)
         if fits(record):
             assert problem is None and row.pop(FIELDS) is None
             assert {name: row[name] for name in header} == {
@@ -320,7 +325,7 @@ def test_the_reader_reads_any_bytes_or_says_what_is_wrong(
     numbers = table.row_numbers.to_list()
     assert numbers == sorted(set(numbers)) and all(n >= 1 for n in numbers)
     assert all(name and name == name.strip() for name in table.columns)
-    assert table.frame.columns == [NUMBER, *table.columns, PROBLEM, FIELDS]
+    assert table.frame.columns == [NUMBER, *table.columns, READER_PROBLEM, FIELDS]
     validated = validate_frame(
         table.frame, identity_for(table.columns), DUB.schema, DUB.tenant_field
     )
@@ -358,3 +363,68 @@ def test_a_csv_report_holds_every_row_and_no_cell_a_spreadsheet_would_run(
             shown = line[column]
             assert not shown.startswith(("=", "+", "-", "@", "\t", "\r"))
             assert shown in (value, "'" + (value or ""))
+
+
+MAPPED_COLUMNS = ["a", "b", "c"]
+MAPPED_TARGETS = ["email", "name", "tenantId", "linkProps.tagNames", "linkProps.externalId"]
+MAPPED_CELLS = st.one_of(
+    st.none(),
+    st.text(max_size=8),
+    st.sampled_from([" ", "\u200b", "a, b", '"x"', "[1,", '{"k": 1}', "yes", "ß", "o'neil"]),
+)
+mapping_rules = st.builds(
+    lambda source, transforms, default: {
+        **source,
+        **({"transforms": transforms} if transforms else {}),
+        **({"default": default} if default is not None else {}),
+    },
+    st.one_of(
+        st.fixed_dictionaries({"column": st.sampled_from(MAPPED_COLUMNS)}),
+        st.fixed_dictionaries(
+            {"join": st.lists(st.sampled_from(MAPPED_COLUMNS), min_size=1, max_size=3, unique=True)}
+        ),
+        st.fixed_dictionaries(
+            {"coalesce": st.lists(st.sampled_from(MAPPED_COLUMNS), min_size=1, max_size=3)}
+        ),
+        st.fixed_dictionaries({"value": st.one_of(st.text(max_size=4), st.integers(0, 3))}),
+    ),
+    st.lists(st.sampled_from(TRANSFORM_NAMES), max_size=3),
+    st.one_of(st.none(), st.text(max_size=3), st.integers(0, 2)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(MAPPED_TARGETS), mapping_rules, max_size=4),
+    st.lists(st.fixed_dictionaries({name: MAPPED_CELLS for name in MAPPED_COLUMNS}), max_size=6),
+)
+def test_any_mapping_maps_every_row_and_names_the_problem_of_a_row_it_cannot_map(
+    fields: dict, records: list[dict]
+):
+    bound = bind_mapping(
+        parse_mapping({"fields": fields}, source="t", digest="d"),
+        MAPPED_COLUMNS,
+        [*MAPPED_TARGETS, "linkProps"],
+    )
+    frame = numbered(pl.DataFrame(records, schema={name: pl.String for name in MAPPED_COLUMNS}))
+    mapped = map_frame(frame, bound)
+    rows = mapped.frame.select(ROW, PROBLEM_FIELD, PROBLEM, *mapped.targets).collect().rows()
+    assert [row[0] for row in rows] == list(range(1, len(records) + 1))
+    for (_, field, problem, *cells), record in zip(rows, records, strict=True):
+        if problem is not None:
+            # Only JSON can fail on a cell; a value that is not an object cannot hold another.
+            assert field in fields
+            assert problem.startswith("cannot apply json") or "not an object" in problem
+            continue
+        payload = mapped.payload(cells)
+        for target, rule in fields.items():
+            if "value" in rule or rule.get("default") is not None:
+                continue
+            sources = rule.get("join") or rule.get("coalesce") or [rule["column"]]
+            if all(not trim(record[name] or "") for name in sources):
+                # An empty cell gives no key at all.
+                *parents, leaf = target.split(".")
+                node = payload
+                for part in parents:
+                    node = node.get(part, {})
+                assert leaf not in node, (target, record)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sync.catalog import builtin_mapping, builtin_mappings, default_mapping, migration_mapping
 from sync.cli import cli
 from sync.errors import InputError
-from sync.mapping import bind_mapping, load_mapping
+from sync.mapping_spec import bind_mapping, load_mapping
 from sync.providers.dub import Dub
 
 MAPPINGS = Path(__file__).parents[2] / "mappings"

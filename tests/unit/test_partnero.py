@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from sync.errors import RejectedError, RetryableProviderError
-from sync.mapping import bind_mapping, identity_mapping
+from sync.mapping_spec import bind_mapping, identity_mapping
 from sync.models import Candidate, RemotePartner, Row, Status
 from sync.providers.partnero import Partnero, PartneroInvitation, parse_page, taken_fields
 from sync.validate import validate_rows

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from sync.columnar.validate import validate_frame
-from sync.mapping import bind_mapping, identity_mapping, load_mapping
+from sync.mapping_spec import bind_mapping, identity_mapping, load_mapping
 from sync.models import Row, Status
 from sync.providers.dub import Dub
 from sync.validate import validate_rows
