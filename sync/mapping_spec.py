@@ -87,6 +87,12 @@ class BoundMapping:
         """Every field this mapping can fill."""
         return [rule.target for rule, _ in self.steps] + [target for _, target in self.passthrough]
 
+    def columns_of(self, targets: Iterable[str | None]) -> list[str]:
+        """The input columns these target fields take their values from."""
+        wanted = set(targets)
+        taken = [name for rule, names in self.steps if rule.target in wanted for name in names]
+        return taken + [name for name, target in self.passthrough if target in wanted]
+
     def nested_columns(self, columns: Iterable[str], *, takes: bool) -> list[str]:
         """Which of these columns hold lists or structs a rule cannot take as text."""
         return [] if takes else [column for column in columns if column in self.nested]

@@ -52,6 +52,7 @@ from sync.settled import (
 )
 from sync.sources.account import connect
 from sync.sources.file import read_table
+from sync.sources.ragged import with_ragged_keys
 from sync.sources.table import Table
 from sync.worker import Job, Worker
 
@@ -137,8 +138,10 @@ def _validate(
     code_field: str | None,
 ) -> ColumnValidated:
     """Whole columns first, and one by one every row they cannot accept alone (a value or a
-    rule they cannot judge, a row the reader could not split)."""
-    columns = validate_frame(table.frame, mapping, schema, tenant_field, code_field=code_field)
+    rule they cannot judge, a row the reader could not split: it keeps the keys it shows)."""
+    keys, emails = mapping.columns_of([EMAIL, tenant_field]), mapping.columns_of([EMAIL])
+    frame = with_ragged_keys(table.frame, table.columns, keys, emails)
+    columns = validate_frame(frame, mapping, schema, tenant_field, code_field=code_field)
     if columns.checked_one_by_one:
         log.debug("rows validated one by one", rows=columns.checked_one_by_one)
     return columns

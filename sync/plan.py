@@ -333,6 +333,7 @@ def _invalid_entries(invalid: list[Outcome]) -> list[PlanEntry]:
             message=outcome.message,
             field=outcome.field,
             email=outcome.email,
+            tenant_id=outcome.tenant_id,
         )
         for outcome in invalid
     ]

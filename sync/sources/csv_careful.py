@@ -180,7 +180,9 @@ def _fitted(
     if len(record) > width and not any(cell.strip() for cell in record[width:]):
         return record[:width]  # trailing separators with nothing after them
     number, start, end, offset = where
-    rows.refuse(number, _ragged(record, width, start, end, offset), record)
+    # Its fields tell its keys (ragged.py) only when they line up with the named columns.
+    fields = record if len(named) == width else None
+    rows.refuse(number, _ragged(record, width, start, end, offset), fields)
     rows.ragged += 1
     rows.first_ragged = rows.first_ragged or f"{_lines(start, end, offset)} has {len(record)}"
     return None

@@ -9,7 +9,7 @@ import pytest
 
 from sync.sandbox import Sandbox
 
-from .conftest import CORPUS, DUB_KEY, EXISTING, run_subprocess
+from .conftest import CORPUS, DUB_KEY, EXISTING, plan_args, run_in_process, run_subprocess
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,67 @@ def test_sync_sends_only_the_good_rows_cleaned(name: str, sent: set[str], tmp_pa
         statuses = [line["status"] for line in csv.DictReader(handle)]
     assert statuses.count("created") == len(sent)
     assert "create" not in statuses and "pending" not in statuses
+
+
+RAGGED = (
+    "email,tenant_id,first_name,last_name\n"
+    "g1@example.com,g-1,Gus,One\n"
+    "g2@example.com,g-2,Gus, Jr,Two\n"  # an unquoted comma in the first name
+    "g3@example.com,g-3,Gus\n"  # cut short: the missing value could be the tenant id's
+    "\n"
+    "not-an-email,g-4,Gus,Four\n"  # invalid by the schema, not by the reader
+    "g5@example.com,g-5,Gus,Five\n"
+)
+
+
+def test_invalid_rows_keep_their_email_and_tenant_id_even_when_the_reader_could_not_split_them(
+    dub_sandbox: Sandbox, tmp_path: Path
+):
+    path = tmp_path / "ragged.csv"
+    path.write_text(RAGGED, encoding="utf-8")
+    expected = {
+        "1": ("create", "g1@example.com", "g-1"),
+        "2": ("invalid", "g2@example.com", "g-2"),
+        "3": ("invalid", "g3@example.com", ""),  # said only when every reading agrees
+        "5": ("invalid", "not-an-email", "g-4"),  # row 4 is the blank line
+        "6": ("create", "g5@example.com", "g-5"),
+    }
+    plan_report = tmp_path / "plan.csv"
+    run = run_in_process(plan_args(path, dub_sandbox, plan_report))
+    assert run.code == 1 and run.exception is None, run.stderr[-2000:]
+    with plan_report.open(newline="", encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle))
+    assert {line["row"]: (line["status"], line["email"], line["tenant_id"]) for line in lines} == (
+        expected
+    )
+    assert [line["field"] for line in lines if line["row"] in ("2", "3")] == ["row", "row"]
+
+    # `sync` reports them alike, from the same validation.
+    report = tmp_path / "sync.csv"
+    with Sandbox("dub", api_key=DUB_KEY, seed=EXISTING, rate_limit=0) as sandbox:
+        run = run_subprocess(
+            [
+                "sync",
+                str(path),
+                "--provider",
+                "dub",
+                "--base-url",
+                sandbox.base_url,
+                "--checkpoint",
+                str(tmp_path / "run.checkpoint"),
+                "--report",
+                str(report),
+                "--max-invalid-share",
+                "1",
+            ]
+        )
+    assert run.code == 1, run.stderr[-2000:]
+    with report.open(newline="", encoding="utf-8") as handle:
+        synced = {
+            line["row"]: (line["status"], line["email"], line["tenant_id"])
+            for line in csv.DictReader(handle)
+        }
+    assert synced == {
+        row: ("created" if status == "create" else status, email, tenant)
+        for row, (status, email, tenant) in expected.items()
+    }

@@ -13,6 +13,7 @@ from sync.errors import InputError
 from sync.sources.csv_careful import read_careful_csv
 from sync.sources.csv_clean import read_clean_csv
 from sync.sources.file import read_table
+from sync.sources.ragged import with_ragged_keys
 from sync.sources.table import FIELDS, NUMBER, PROBLEM, Table
 
 
@@ -344,3 +345,31 @@ def test_a_quoted_clean_file_is_read_by_polars(tmp_path: Path):
 )
 def test_a_blank_or_short_line_leaves_the_file_to_the_careful_reader(tmp_path: Path, data: bytes):
     assert read_clean_csv(write(tmp_path, data), data, None) is None
+
+
+def test_a_ragged_row_shows_the_keys_every_reading_of_its_fields_agrees_on(tmp_path: Path):
+    data = (
+        b"email,tenant,name\n"
+        b"a@x.com,t-1,Ann, Jr\n"  # a comma in the name: the keys before it are certain
+        b"b@x.com,t-2,Bo,surplus\n"  # the same fields could be a value past the header
+        b"c@x.com,Cy\n"  # one value missing: the tenant's, or the name's
+        b"Dee,d@x.com,t-4,x\n"  # the email cannot be where it would have to be
+        b"e@x.com,t-5,Eve\n"
+    )
+    table = read_table(write(tmp_path, data))
+    filled = with_ragged_keys(table.frame, table.columns, ["email", "tenant"], ["email"])
+    assert filled.select(NUMBER, "email", "tenant", "name").rows() == [
+        (1, "a@x.com", "t-1", None),
+        (2, "b@x.com", "t-2", None),
+        (3, "c@x.com", None, None),
+        (4, None, None, None),
+        (5, "e@x.com", "t-5", "Eve"),
+    ]
+    assert filled[PROBLEM].is_not_null().sum() == 4  # still invalid, whatever they show
+
+
+def test_a_ragged_row_with_the_email_last_keeps_it_only_when_certain(tmp_path: Path):
+    data = b"name,email\nAnn, Jr,a@x.com\nBo,b@x.com,extra\nok,c@x.com\n"
+    table = read_table(write(tmp_path, data))
+    filled = with_ragged_keys(table.frame, table.columns, ["email"], ["email"])
+    assert filled["email"].to_list() == ["a@x.com", "b@x.com", "c@x.com"]
