@@ -18,12 +18,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, mod
 
 from sync.columnar.checks import column_schema
 from sync.columnar.validate import validate_frame
-from sync.mapping import bind_mapping, identity_mapping, set_path
+from sync.mapping import set_path
+from sync.mapping_spec import bind_mapping, identity_mapping
 from sync.models import trim
 from sync.providers.dub import Dub
 from sync.providers.fields import Email
 from sync.providers.partnero import Partnero
 from sync.providers.promotekit import PromoteKit
+from sync.sources.table import numbered
 from sync.validate import find_control_character
 
 DUB, PARTNERO, PROMOTEKIT = Dub(), Partnero(), PromoteKit()
@@ -95,8 +97,9 @@ def pydantic_dump(model: type[BaseModel], payload: dict[str, Any]) -> dict[str, 
 def check_agreement(
     model: type[BaseModel], tenant_field: str | None, records: list[dict], known: list[str]
 ) -> None:
-    frame = pl.DataFrame(records, schema={name: pl.String for name in records[0]})
-    mapping = bind_mapping(identity_mapping(), frame.columns, known)
+    cells = pl.DataFrame(records, schema={name: pl.String for name in records[0]})
+    mapping = bind_mapping(identity_mapping(), cells.columns, known)
+    frame = numbered(cells)
     validated = validate_frame(frame, mapping, model, tenant_field)
     expected = {
         number: dump
