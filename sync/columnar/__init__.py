@@ -1,6 +1,6 @@
 """The columnar core: mapping, validation, duplicates and matching on whole columns (polars).
 
-mapping.py and validate.py state the rules one row at a time, and remain the reference.
+validate.py states the rules one row at a time, and remains the reference.
 This package applies the same rules to whole columns, which is what lets a million-row roster be
 planned in about a second rather than half a minute. It is, with the file source (sources/),
 mapping.py and text.py, the only place that imports polars: everything it hands out (candidates,

@@ -51,15 +51,25 @@ def read_careful_csv(
 
 
 class _Rows:
-    """The rows read so far: numbers, cells, and the problem of each row that did not split."""
+    """The rows read so far: numbers, cells, and the problem of each row that did not split.
 
-    def __init__(self, width: int) -> None:
+    They become frame chunks as they come, so that a million rows never all wait as Python
+    strings beside their frame."""
+
+    CHUNK = 50_000
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.chunks: list[pl.DataFrame] = []
+        self.count = 0
+        self.ragged, self.first_ragged = 0, ""
+        self._clear()
+
+    def _clear(self) -> None:
         self.numbers: list[int] = []
         self.records: list[list[str] | None] = []
         self.problems: list[str | None] = []
         self.fields: list[list[str] | None] = []  # a ragged row's fields, as it split
-        self.width = width
-        self.ragged, self.first_ragged = 0, ""
 
     def add(self, number: int, record: list[str]) -> None:
         self._append(number, record, None, None)
@@ -74,23 +84,34 @@ class _Rows:
         self.records.append(record)
         self.problems.append(problem)
         self.fields.append(fields)
+        self.count += 1
+        if len(self.numbers) == self.CHUNK:
+            self._flush()
 
-    def frame(self, names: list[str]) -> pl.DataFrame:
-        empty = [None] * len(names)
+    def _flush(self) -> None:
+        empty = [None] * len(self.names)
         cells = pl.DataFrame(
             [record if record is not None else empty for record in self.records],
-            schema={name: pl.String for name in names},
+            schema={name: pl.String for name in self.names},
             orient="row",
         )
-        return pl.DataFrame(
-            [
-                pl.Series(NUMBER, self.numbers, dtype=pl.Int64),
-                # An empty value is no value, quoted ("") or not.
-                *(cells[name].replace("", None) for name in names),
-                pl.Series(PROBLEM, self.problems, dtype=pl.String),
-                pl.Series(FIELDS, self.fields, dtype=pl.List(pl.String)),
-            ]
+        self.chunks.append(
+            pl.DataFrame(
+                [
+                    pl.Series(NUMBER, self.numbers, dtype=pl.Int64),
+                    # An empty value is no value, quoted ("") or not.
+                    *(cells[name].replace("", None) for name in self.names),
+                    pl.Series(PROBLEM, self.problems, dtype=pl.String),
+                    pl.Series(FIELDS, self.fields, dtype=pl.List(pl.String)),
+                ]
+            )
         )
+        self._clear()
+
+    def frame(self) -> pl.DataFrame:
+        if self.numbers or not self.chunks:
+            self._flush()
+        return pl.concat(self.chunks, rechunk=False)
 
 
 def _parse_csv(
@@ -109,7 +130,7 @@ def _parse_csv(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
     header = clean_header(path, _header(path, reader))
     named = [index for index, name in enumerate(header) if name]
-    rows = _Rows(len(header))
+    rows = _Rows([header[index] for index in named])
     number, end = 0, reader.line_num
     while True:
         start = end + 1
@@ -137,7 +158,7 @@ def _parse_csv(
                 _check_unnamed(path, header, fitted, start + offset)
                 fitted = [fitted[index] for index in named]
             rows.add(number, fitted)
-    if rows.numbers and rows.ragged == len(rows.numbers):
+    if rows.count and rows.ragged == rows.count:
         # Not one row fits: the header is wrong (a name missing, a title line above it), not
         # every row. Said once, not once per row.
         raise InputError(
@@ -145,8 +166,7 @@ def _parse_csv(
             f"{rows.first_ragged} field(s)",
             hint="check that the header is the first line and names every column",
         )
-    names = [header[index] for index in named]
-    return names, rows.frame(names)
+    return rows.names, rows.frame()
 
 
 def _header(path: Path, reader: Iterator[list[str]]) -> list[str]:

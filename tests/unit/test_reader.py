@@ -373,3 +373,20 @@ def test_a_ragged_row_with_the_email_last_keeps_it_only_when_certain(tmp_path: P
     table = read_table(write(tmp_path, data))
     filled = with_ragged_keys(table.frame, table.columns, ["email"], ["email"])
     assert filled["email"].to_list() == ["a@x.com", "b@x.com", "c@x.com"]
+
+
+def test_the_careful_reader_gives_one_frame_whatever_its_chunks(tmp_path: Path, monkeypatch):
+    from sync.sources import csv_careful
+
+    monkeypatch.setattr(csv_careful._Rows, "CHUNK", 2)
+    data = b"email,name\n\na@x.com,A\nb@x.com,B,x\n\nc@x.com,\nd@x.com,D\ne@x.com,E\n"
+    table = read_table(write(tmp_path, data))
+    assert numbers(table) == [2, 3, 5, 6, 7]
+    assert [cells["email"] for cells in cells_of(table)] == [
+        "a@x.com",
+        None,
+        "c@x.com",
+        "d@x.com",
+        "e@x.com",
+    ]
+    assert [n for n, problem in problems(table).items() if problem] == [3]
