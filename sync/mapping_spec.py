@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,29 +176,11 @@ def bind_mapping(
     missing: list[str] = []
     unmapped: list[FieldRule] = []
     for rule in mapping.rules:
-        if rule.value is not None:
-            steps.append((rule, ()))
-            continue
-        if rule.join:
-            found = [find(name) for name in rule.join]
-            absent = [name for name, column in zip(rule.join, found, strict=True) if not column]
-            if absent and not rule.optional:
-                missing.extend(f"{name!r} (for {rule.target})" for name in absent)
-                unmapped.append(rule)
-            chosen = tuple(column for column in found if column)
-        elif rule.coalesce:
-            chosen = tuple(column for column in map(find, rule.coalesce) if column)
-            if not chosen and not rule.optional:
-                names = " or ".join(repr(name) for name in rule.coalesce)
-                missing.append(f"{names} (for {rule.target})")
-                unmapped.append(rule)
-        else:
-            chosen = tuple(column for column in map(find, rule.columns) if column)[:1]
-            if not chosen and not rule.optional:
-                names = " or ".join(repr(name) for name in rule.columns)
-                missing.append(f"{names} (for {rule.target})")
-                unmapped.append(rule)
-        if chosen or rule.default is not None:
+        chosen, absent = _columns_of_rule(rule, find)
+        if absent and not rule.optional:
+            missing.extend(f"{names} (for {rule.target})" for names in absent)
+            unmapped.append(rule)
+        if chosen or rule.default is not None or rule.value is not None:
             steps.append((rule, chosen))
     if missing:
         raise InputError(
@@ -227,6 +209,23 @@ def bind_mapping(
         unused_columns=tuple(column for column in columns if column not in used),
         nested=dict(nested or {}),
     )
+
+
+def _columns_of_rule(
+    rule: FieldRule, find: Callable[[str], str | None]
+) -> tuple[tuple[str, ...], list[str]]:
+    """The input columns a rule reads, and what it names that the input lacks: every column of
+    a join, any of a coalesce's or of a column's alternatives (the first one found is read)."""
+    if rule.value is not None:
+        return (), []
+    if rule.join:
+        found = [find(name) for name in rule.join]
+        absent = [repr(name) for name, column in zip(rule.join, found, strict=True) if not column]
+        return tuple(column for column in found if column), absent
+    names = rule.coalesce or rule.columns
+    chosen = tuple(column for column in map(find, names) if column)
+    absent = [] if chosen else [" or ".join(repr(name) for name in names)]
+    return (chosen if rule.coalesce else chosen[:1]), absent
 
 
 def takes_lists(rule: FieldRule) -> bool:
