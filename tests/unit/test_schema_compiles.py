@@ -250,8 +250,8 @@ def test_a_check_the_columns_do_not_know_is_left_to_pydantic_for_the_rows_giving
         {"email": "c@example.com", "code": None},
         {"email": "bad", "code": None},
     ]
-    frame = pl.DataFrame(records, schema={"email": pl.String, "code": pl.String})
-    mapping = bind_mapping(identity_mapping(), frame.columns, list(Affiliate.model_fields))
+    frame = numbered(pl.DataFrame(records, schema={"email": pl.String, "code": pl.String}))
+    mapping = bind_mapping(identity_mapping(), ["email", "code"], list(Affiliate.model_fields))
     validated = validate_frame(frame, mapping, Affiliate, None)
     assert validated.accepted_in_columns() == [3]  # the row without a code
     assert [c.row for c in validated.candidates()] == [1, 3]  # row 1 by pydantic
@@ -274,7 +274,9 @@ class Checked(BaseModel):
 
 def test_a_model_wide_validator_sends_every_row_to_pydantic():
     assert column_schema(Checked).why_not == "Checked has a model-wide validator"
-    frame = pl.DataFrame({"email": ["a@example.com", "b@example.com"], "name": ["Bob", "A"]})
+    frame = numbered(
+        pl.DataFrame({"email": ["a@example.com", "b@example.com"], "name": ["Bob", "A"]})
+    )
     mapping = bind_mapping(identity_mapping(), ["email", "name"], ["email", "name"])
     validated = validate_frame(frame, mapping, Checked, None)
     assert validated.accepted_in_columns() == []
@@ -284,7 +286,7 @@ def test_a_model_wide_validator_sends_every_row_to_pydantic():
 
 @pytest.mark.parametrize("value", ["", "ok"])
 def test_a_required_field_the_mapping_does_not_fill_is_reported_by_pydantic(value):
-    frame = pl.DataFrame({"name": [value]})
+    frame = numbered(pl.DataFrame({"name": [value]}))
     mapping = bind_mapping(identity_mapping(), ["name"], DUB.known_fields())
     (outcome,) = validate_frame(frame, mapping, DUB.schema, DUB.tenant_field).invalid
     assert outcome.field == "email" and "is required" in outcome.message

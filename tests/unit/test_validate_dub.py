@@ -9,6 +9,7 @@ from sync.columnar.validate import validate_frame
 from sync.mapping_spec import bind_mapping, identity_mapping, load_mapping
 from sync.models import Row, Status
 from sync.providers.dub import Dub
+from sync.sources.table import numbered
 from sync.validate import validate_rows
 
 DUB = Dub()
@@ -179,7 +180,7 @@ def test_a_message_quotes_the_value_as_the_input_had_it():
     spec = load_mapping(ROOT / "mappings" / "dub.toml")  # country: trim, upper
     columns = ["email", "country"]
     bound = bind_mapping(spec, columns, DUB.known_fields())
-    frame = pl.DataFrame({"email": ["a@example.com"], "country": [" Austria "]})
+    frame = numbered(pl.DataFrame({"email": ["a@example.com"], "country": [" Austria "]}))
     (outcome,) = validate_frame(frame, bound, DUB.schema, DUB.tenant_field).invalid
     assert outcome.field == "country"
     assert "'Austria' is not an ISO 3166-1 alpha-2 country code" in outcome.message
