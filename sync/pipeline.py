@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from sync.catalog import default_mapping
 from sync.checkpoint import CREATE, LOOK_UP, Binding, Checkpoint, decisions
 from sync.codes import check_codes
-from sync.columnar.validate import EMAIL, TENANT, ColumnValidated, validate_frame
 from sync.earlier_runs import EarlierRuns, Refusals, apply_refusals
 from sync.errors import GuardError, InputError
 from sync.index import ExistingPartners
@@ -54,6 +53,7 @@ from sync.sources.account import connect
 from sync.sources.file import read_table
 from sync.sources.ragged import with_ragged_keys
 from sync.sources.table import Table
+from sync.validate import EMAIL, TENANT, ValidatedRows, validate_frame
 from sync.worker import Job, Worker
 
 log = structlog.get_logger(__name__)
@@ -71,7 +71,7 @@ class Prepared:
 
     table: Table
     mapping: BoundMapping
-    valid: ColumnValidated
+    valid: ValidatedRows
     # Rows the status policy leaves behind (ROW, their status), left out of `valid`.
     skipped: pl.DataFrame = field(default_factory=lambda: StatusPolicy().skipped_frame())
 
@@ -122,7 +122,7 @@ def prepare(settings: Settings, progress: Progress | None = None) -> Prepared:
     return Prepared(table=table, mapping=mapping, valid=valid, skipped=skipped)
 
 
-def _skipped(policy: StatusPolicy, table: Table, valid: ColumnValidated) -> pl.DataFrame:
+def _skipped(policy: StatusPolicy, table: Table, valid: ValidatedRows) -> pl.DataFrame:
     """The rows the status policy leaves behind, taken out of `valid`, with their emails."""
     skipped = policy.skipped(table)
     emails = valid.keys.select(ROW, EMAIL)
@@ -136,7 +136,7 @@ def _validate(
     schema: type[BaseModel],
     tenant_field: str | None,
     code_field: str | None,
-) -> ColumnValidated:
+) -> ValidatedRows:
     """Whole columns first, and one by one every row they cannot accept alone (a value or a
     rule they cannot judge, a row the reader could not split: it keeps the keys it shows)."""
     keys, emails = mapping.columns_of([EMAIL, tenant_field]), mapping.columns_of([EMAIL])
@@ -222,7 +222,7 @@ def skipped_entries(skipped: pl.DataFrame) -> list[PlanEntry]:
 
 
 def plan_rows(
-    valid: ColumnValidated,
+    valid: ValidatedRows,
     rows: FirstRows,
     existing: ExistingPartners,
     tenant_label: str,

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import polars as pl
 
 from sync import keys as hashed_keys
-from sync.columnar.validate import EMAIL, KEY, TENANT
 from sync.earlier_runs import Remembered
 from sync.index import FIRST_TENANT, ExistingPartners, PartnerColumns
 from sync.index import ID as PARTNER_ID
@@ -33,6 +32,7 @@ from sync.index import TENANT as PARTNER_TENANT
 from sync.mapping import ROW
 from sync.models import Action, Candidate, Outcome, PlanEntry, RemotePartner
 from sync.plan_frame import ACTION, FIELD, MESSAGE, REMOTE_ID, PlanFrame, entries_frame
+from sync.validate import EMAIL, KEY, TENANT
 
 MATCHED_BY_EMAIL = "matched by email"
 

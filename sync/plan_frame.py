@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from sync.columnar.validate import EMAIL, TENANT
 from sync.mapping import ROW
 from sync.models import Action, PlanEntry
+from sync.validate import EMAIL, TENANT
 
 ACTION, REMOTE_ID, MESSAGE, FIELD = "action", "remote_id", "message", "field"
 _ENTRY_SCHEMA = {

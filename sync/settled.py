@@ -11,10 +11,10 @@ from collections.abc import Iterable
 import polars as pl
 
 from sync.checkpoint import CREATE, SENDING
-from sync.columnar.validate import EMAIL, TENANT, ColumnValidated
 from sync.mapping import ROW
 from sync.models import Status
 from sync.outcomes import Outcomes
+from sync.validate import EMAIL, TENANT, ValidatedRows
 
 # One row as the journal holds it: (row, state, remote id, message, field).
 JournalRow = tuple[int, str, str | None, str | None, str | None]
@@ -28,7 +28,7 @@ NOT_CLASSIFIED = "not classified: the plan stopped before it got to this row; ru
 def settled_outcomes(
     journal: Iterable[JournalRow],
     row_numbers: Iterable[int],
-    valid: ColumnValidated,
+    valid: ValidatedRows,
     skipped: pl.DataFrame,
     *,
     unsettled: str = NOT_FINISHED,
@@ -78,7 +78,7 @@ def settled_outcomes(
     return Outcomes(outcomes)
 
 
-def invalid_only(valid: ColumnValidated) -> list[JournalRow]:
+def invalid_only(valid: ValidatedRows) -> list[JournalRow]:
     """What is known of the rows before any plan: which are invalid."""
     return [
         (outcome.row, Status.INVALID.value, None, outcome.message, outcome.field)

@@ -1,10 +1,11 @@
 """Field types shared by provider schemas: emails, lengths counted as the providers count.
 
 Each check is a small frozen dataclass that pydantic calls on one value (as an AfterValidator) and
-that states what it checks as plain data: a limit, a pattern, a set of values. The columnar
-validator (sync/columnar/checks.py) reads that data to run the same check on a whole column, so a
-schema built from these types is validated at column speed with no second statement of its rules.
-Any other validator works as well; rows that need one are validated one by one.
+that states what it checks as plain data: a limit, a pattern, a set of values. The column
+checks (sync/schema_checks.py, sync/constraint_columns.py) read that data to run the same check
+on a whole column, so a schema built from these types is validated at column speed with no
+second statement of its rules. A field whose validator has no column expression is judged by
+pydantic, one row at a time, for the rows that give it a value.
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
+from unit.given_rows import validate_rows
 
 from sync.catalog import default_mapping
-from sync.columnar.validate import validate_frame
 from sync.errors import InputError
 from sync.index import ExistingPartners
 from sync.mapping import PROBLEM, PROBLEM_FIELD, ROW, map_frame
@@ -47,7 +47,7 @@ from sync.settings import Settings
 from sync.sources.file import read_table
 from sync.sources.table import FIELDS, NUMBER, numbered
 from sync.sources.table import PROBLEM as READER_PROBLEM
-from sync.validate import validate_rows
+from sync.validate import validate_frame
 
 DUB = Dub()
 DUB_MAPPING = default_mapping("dub")

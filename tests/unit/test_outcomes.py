@@ -10,12 +10,12 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync.columnar.validate import ColumnValidated
 from sync.models import Action, Candidate, Outcome, PlanEntry, Status
 from sync.outcomes import Outcomes
 from sync.pipeline import plan_outcomes
 from sync.plan_frame import PlanFrame
 from sync.report import write_report
+from sync.validate import ValidatedRows
 
 OUTCOMES = [
     Outcome(row=1, status=Status.CREATED, remote_id="pn_1", email="a@x.com"),
@@ -76,7 +76,7 @@ def test_rows_validated_one_by_one_have_the_same_interface():
         Candidate(row=2, payload={"email": "B@x.com", "name": "B"}, email="B@x.com", tenant_id="t"),
         Candidate(row=5, payload={"email": "c@x.com"}, email="c@x.com", tenant_id=None),
     ]
-    valid = ColumnValidated.of_rows(candidates, [])
+    valid = ValidatedRows.of_rows(candidates, [])
     assert valid.keys.rows() == [(2, "B@x.com", "b@x.com", "t"), (5, "c@x.com", "c@x.com", None)]
     assert valid.candidates([5]) == [candidates[1]]
     assert valid.candidates() == candidates

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from given_rows import validate_rows
 
 from sync.errors import RejectedError, RetryableProviderError
 from sync.mapping_spec import bind_mapping, identity_mapping
 from sync.models import Candidate, RemotePartner, Row, Status
 from sync.providers.partnero import Partnero, PartneroInvitation, parse_page, taken_fields
-from sync.validate import validate_rows
 
 PARTNERO = Partnero()
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from given_rows import validate_rows
 
 from sync.errors import RejectedError, RetryableProviderError
 from sync.mapping_spec import bind_mapping, identity_mapping
 from sync.models import Candidate, Row, Status
 from sync.providers.promotekit import PromoteKit, named_field, parse_page
-from sync.validate import validate_rows
 
 PROMOTEKIT = PromoteKit()
 

@@ -16,8 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
-from sync.columnar.checks import column_schema
-from sync.columnar.validate import validate_frame
 from sync.mapping import set_path
 from sync.mapping_spec import bind_mapping, identity_mapping
 from sync.models import trim
@@ -25,8 +23,10 @@ from sync.providers.dub import Dub
 from sync.providers.fields import Email
 from sync.providers.partnero import Partnero
 from sync.providers.promotekit import PromoteKit
+from sync.row_messages import find_control_character
+from sync.schema_checks import column_schema
 from sync.sources.table import numbered
-from sync.validate import find_control_character
+from sync.validate import validate_frame
 
 DUB, PARTNERO, PROMOTEKIT = Dub(), Partnero(), PromoteKit()
 assert PARTNERO.invite_schema is not None

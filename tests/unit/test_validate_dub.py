@@ -4,13 +4,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from given_rows import validate_rows
 
-from sync.columnar.validate import validate_frame
 from sync.mapping_spec import bind_mapping, identity_mapping, load_mapping
 from sync.models import Row, Status
 from sync.providers.dub import Dub
 from sync.sources.table import numbered
-from sync.validate import validate_rows
+from sync.validate import validate_frame
 
 DUB = Dub()
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@
 For every field a mapping can target (dotted for nested models) the model is read once: is the
 field required, is its text trimmed first, what is sent when it is missing (a default), and
 which checks apply. Each field-constraint class of `sync.providers.fields` (and pydantic's own
-`min_length`/`max_length`) has its column expression here, in `_COLUMN_CHECKS`. A field whose
+`min_length`/`max_length`) has its column expression in `sync.constraint_columns`. A field whose
 annotation holds anything else says why in `Leaf.why_not`, and the rows that give it a value are
 decided by pydantic itself; `tests/unit/test_schema_compiles.py` lists, per provider, the only
 fields allowed to be so.
@@ -14,34 +14,17 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import annotated_types
 import polars as pl
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic.functional_validators import AfterValidator, BeforeValidator
+from pydantic.functional_validators import BeforeValidator
 
 from sync import text
-from sync.providers.fields import (
-    EmailAddress,
-    Excludes,
-    FullMatch,
-    MaxUtf16,
-    NamesOne,
-    NoPrefix,
-    NoSuffix,
-    NotEmpty,
-    OneOf,
-    PasswordPolicy,
-    SingleLine,
-    SplitText,
-    trim,
-)
-
-Check = Callable[[pl.Expr], pl.Expr]
+from sync.constraint_columns import Check, column_check, list_check
+from sync.providers.fields import NamesOne, SplitText, trim
 
 # Model settings that change nothing about how one value is validated or dumped.
 _HARMLESS_CONFIG = frozenset({"extra", "title"})
@@ -328,7 +311,7 @@ def _leaf(
             return Leaf(path, required, why_not="a check the columns do not know")
         return Leaf(path, required, text=rule)
     items = _text_rule(_text_items(lists[0][0]) or [])
-    list_checks = [_list_check(step) for step in _flatten(outer)]
+    list_checks = [list_check(step) for step in _flatten(outer)]
     if items is None or None in list_checks:
         return Leaf(path, required, why_not="a check the columns do not know")
     checks = tuple(check for check in list_checks if check is not None)
@@ -369,7 +352,7 @@ def _text_rule(metadata: list[Any]) -> TextRule | None:
                 return None  # a trim after a check: not how our types are built
             trimmed = True
             continue
-        check = _check(step)
+        check = column_check(step)
         if check is None:
             return None
         checks.append(check)
@@ -387,116 +370,3 @@ def _flatten(metadata: list[Any]) -> list[Any]:
         else:
             flat.append(item)
     return flat
-
-
-def _list_check(step: Any) -> Check | None:
-    if isinstance(step, annotated_types.MinLen):
-        shortest = step.min_length
-        return lambda value: value.list.len() >= shortest
-    if isinstance(step, annotated_types.MaxLen):
-        longest = step.max_length
-        return lambda value: value.list.len() <= longest
-    return None
-
-
-def _check(step: Any) -> Check | None:
-    """The column expression of one check, or None when it has none."""
-    if isinstance(step, annotated_types.MinLen):
-        shortest = step.min_length
-        return lambda value: value.str.len_chars() >= shortest
-    if isinstance(step, annotated_types.MaxLen):
-        longest = step.max_length
-        return lambda value: value.str.len_chars() <= longest
-    if not isinstance(step, AfterValidator):
-        return None
-    compile_rule = _COLUMN_CHECKS.get(type(step.func))
-    return compile_rule(step.func) if compile_rule is not None else None
-
-
-def _max_utf16(rule: MaxUtf16) -> Check:
-    return lambda value: text.utf16_length(value) <= rule.limit
-
-
-def _email(rule: EmailAddress) -> Check | None:
-    if not text.compiles(rule.pattern):
-        return None
-    return lambda value: (
-        (value.str.len_chars() <= rule.longest) & text.full_match(value, rule.pattern)
-    )
-
-
-def _full_match(rule: FullMatch) -> Check | None:
-    if not text.compiles(rule.pattern):
-        return None
-    return lambda value: text.full_match(value, rule.pattern)
-
-
-def _one_of(rule: OneOf) -> Check:
-    allowed = sorted(rule.values)
-    return lambda value: value.is_in(allowed)
-
-
-def _no_prefix(rule: NoPrefix) -> Check:
-    return lambda value: (
-        ~pl.any_horizontal(*(value.str.starts_with(prefix) for prefix in rule.prefixes))
-    )
-
-
-def _no_suffix(rule: NoSuffix) -> Check:
-    return lambda value: (
-        ~pl.any_horizontal(*(value.str.ends_with(suffix) for suffix in rule.suffixes))
-    )
-
-
-def _excludes(rule: Excludes) -> Check:
-    return lambda value: (
-        ~pl.any_horizontal(*(value.str.contains(char, literal=True) for char in rule.chars))
-    )
-
-
-def _password(rule: PasswordPolicy) -> Check:
-    # Python's islower/isupper/isnumeric: ASCII letters and digits in columns, any value beyond
-    # ASCII by the rule itself.
-    def ascii_ok(value: pl.Expr) -> pl.Expr:
-        return (
-            (value.str.len_chars() >= rule.min_length)
-            & value.str.contains("[a-z]")
-            & value.str.contains("[A-Z]")
-            & value.str.contains("[0-9]")
-        )
-
-    return lambda value: (
-        pl.when(text.is_ascii(value))
-        .then(ascii_ok(value))
-        .otherwise(_python_test(value, lambda password: not rule.missing(password)))
-    )
-
-
-def _python_test(value: pl.Expr, test: Callable[[str], bool]) -> pl.Expr:
-    """`test` called on every value beyond ASCII (the few no kernel can judge); null for the
-    others."""
-
-    def apply(series: pl.Series) -> pl.Series:
-        others = (series.str.len_bytes() != series.str.len_chars()).fill_null(False).arg_true()
-        found = pl.Series([None] * series.len(), dtype=pl.Boolean)
-        if others.len() == 0:
-            return found
-        tests = [test(item) for item in series.gather(others).to_list()]
-        return found.scatter(others, pl.Series(tests, dtype=pl.Boolean))
-
-    return value.map_batches(apply, return_dtype=pl.Boolean, is_elementwise=True)
-
-
-# Each field-constraint class and its column expression (None: it has none for this rule).
-_COLUMN_CHECKS: dict[type, Callable[[Any], Check | None]] = {
-    MaxUtf16: _max_utf16,
-    EmailAddress: _email,
-    SingleLine: lambda _rule: lambda value: ~value.str.contains(r"[\n\r]"),
-    FullMatch: _full_match,
-    OneOf: _one_of,
-    NoPrefix: _no_prefix,
-    NoSuffix: _no_suffix,
-    NotEmpty: lambda _rule: lambda value: value.str.len_bytes() > 0,
-    Excludes: _excludes,
-    PasswordPolicy: _password,
-}
