@@ -138,7 +138,8 @@ class ExistingPartners:
     def seen(self) -> Iterator[tuple[str, str | None, str]]:
         """The partners this run's answers showed, as the checkpoint remembers them:
         (email key, tenant id, remote id), those with an email only."""
-        fresh = self.columns.partners.filter(~pl.col(REMEMBERED) & pl.col(KEY).is_not_null())
+        has_key = pl.col(KEY).is_not_null() & (pl.col(KEY) != "")
+        fresh = self.columns.partners.filter(~pl.col(REMEMBERED) & has_key)
         return fresh.select(KEY, TENANT, ID).iter_rows()
 
     def with_codes(self) -> Iterator[RemotePartner]:

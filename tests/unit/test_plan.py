@@ -139,11 +139,12 @@ def test_the_index_keeps_a_partner_seen_twice_once_and_the_first_sighting_wins()
 
 
 def test_an_empty_key_matches_nothing():
-    existing = ExistingPartners.of([RemotePartner("pn_e", "", ""), RemotePartner("pn_f", None)])
-    assert plan([cand(1, "x@x.com", None)], [RemotePartner("pn_e", "", "")])[0].action is (
-        Action.CREATE
-    )
+    blank = [RemotePartner("pn_e", "", ""), RemotePartner("pn_f", None)]
+    (entry,) = plan([cand(1, "x@x.com", None)], blank)
+    assert entry.action is Action.CREATE
+    existing = ExistingPartners.of(blank)
     assert len(existing) == 2
+    assert list(existing.seen()) == []  # nothing to remember by an email key
 
 
 def test_this_runs_answers_win_over_what_earlier_runs_remembered():
