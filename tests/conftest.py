@@ -1,5 +1,6 @@
-"""Shared fixtures: structlog and the provider keys are reset around every test; the summary of
-the end-to-end suite's key scan (here, where the controller of parallel workers sees it)."""
+"""Shared fixtures: structlog and the provider keys are reset around every test; sandboxes that
+stop themselves (`make_sandbox`); the summary of the end-to-end suite's key scan (here, where the
+controller of parallel workers sees it)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,40 @@ from typing import Any
 
 import pytest
 import structlog
-from e2e.keyscan import SCAN
 from hypothesis import settings
+from support.keyscan import SCAN
+from support.sandboxes import MakeSandbox, SandboxOptions
+
+from sync.sandbox import Sandbox
 
 # No per-example deadline: a wall-clock limit on a shared 2-core machine fails on load, not on
 # the code (speed is measured in bench/, never asserted in tests).
 settings.register_profile("partner-sync", deadline=None)
 settings.load_profile("partner-sync")
+
+
+@pytest.fixture
+def sandbox_options() -> SandboxOptions:
+    """The options each sandbox starts with: here none, the emulators' own defaults (a
+    directory's conftest may set its own, as e2e/ sets each provider's test key)."""
+    return lambda provider: {}
+
+
+@pytest.fixture
+def make_sandbox(sandbox_options: SandboxOptions) -> Iterator[MakeSandbox]:
+    """Start sandboxes on free ports; stop them after the test and check for emulator bugs."""
+    started: list[Sandbox] = []
+
+    def make(provider: str = "dub", **options: Any) -> Sandbox:
+        sandbox = Sandbox(provider, **{**sandbox_options(provider), **options}).start()
+        started.append(sandbox)
+        return sandbox
+
+    yield make
+    for sandbox in started:
+        sandbox.stop()
+    for sandbox in started:
+        assert sandbox.internal_errors == [], sandbox.internal_errors[0]
 
 
 @pytest.fixture(autouse=True)

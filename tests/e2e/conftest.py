@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the real CLI, in a subprocess, against a sandbox over loopback.
+"""End-to-end fixtures: the real CLI (in this process, or its own) against a sandbox over loopback.
 
 Every provider has a `Case`: its key variable and a key that looks real (so that the byte scans
 would find a leak), its seed for `samples/roster.csv` and what the sample ends as.
@@ -7,9 +7,6 @@ would find a leak), its seed for `samples/roster.csv` and what the sample ends a
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import runs
+from support.keyscan import SCAN
+from support.runs import ROOT, SAMPLES, Run, ScannedProcess, keyless_environ
+from support.sandboxes import MakeSandbox, SandboxOptions
 
-from sync.sandbox import Faults, Sandbox, load_seed
+from sync.sandbox import Sandbox, load_seed
 
-from .keyscan import SCAN
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "samples"
+__all__ = ["ROOT", "SAMPLES", "Run"]
 # Looks like a real key so that a leak would be found by the byte scans.
 DUB_KEY = "dub_test_5Kq9LmX2vR7tW3yZ8aB4cD6e"
 PARTNERO_KEY = "ptn_7Hq2Xw9Lm4Vb8Nc3Rt6Yz1KaQe5Ud0"
@@ -121,23 +119,12 @@ CASES = {
 PROVIDER_NAMES = list(CASES)
 
 
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
 _OWN_KEY: Any = object()  # "the provider's test key", as a default argument
 
 
 def cli_env(key: str | None = _OWN_KEY, *, provider: str = "dub", **extra: str) -> dict[str, str]:
     """The environment of a CLI run: no provider key but `provider`'s (None: none at all)."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env = keyless_environ()
     case = CASES[provider]
     if key is _OWN_KEY:
         key = case.key
@@ -152,47 +139,19 @@ def run_cli(
     *,
     env: dict[str, str] | None = None,
     timeout: float = 120,
+    process: bool = False,
     cwd: Path = ROOT,
 ) -> Run:
+    """The CLI in this process (`process`: its own), with Dub's test key unless `env` says."""
     env = env if env is not None else cli_env()
-    SCAN.learn(env)
-    completed = subprocess.run(
-        [sys.executable, "-m", "sync", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=cwd,
-        check=False,
-    )
-    SCAN.scan(f"stdout of {args[0]}", completed.stdout)
-    SCAN.scan(f"stderr of {args[0]}", completed.stderr)
-    return Run(completed.returncode, completed.stdout, completed.stderr)
-
-
-class ScannedProcess(subprocess.Popen[str]):
-    """A CLI run in the background whose output is scanned for keys when collected."""
-
-    def communicate(self, *args: Any, **kwargs: Any) -> tuple[str, str]:
-        stdout, stderr = super().communicate(*args, **kwargs)
-        SCAN.scan("stdout of a background run", stdout or "")
-        SCAN.scan("stderr of a background run", stderr or "")
-        return stdout, stderr
+    return runs.run_cli(args, env, timeout=timeout, process=process, cwd=cwd)
 
 
 def start_cli(
     args: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> ScannedProcess:
-    env = env if env is not None else cli_env()
-    SCAN.learn(env)
-    return ScannedProcess(
-        [sys.executable, "-m", "sync", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=cwd,
-    )
+    """The CLI as its own process in the background, for signals and kills."""
+    return runs.start_cli(args, env if env is not None else cli_env(), cwd=cwd)
 
 
 @pytest.fixture(autouse=True)
@@ -268,35 +227,22 @@ def case(request: pytest.FixtureRequest) -> Case:
 
 
 @pytest.fixture
-def seeded(case: Case) -> Iterator[Sandbox]:
+def sandbox_options() -> SandboxOptions:
+    """The suite's sandboxes accept only their provider's test key and enforce no limit."""
+
+    def options(provider: str) -> dict[str, Any]:
+        key = {"api_key": CASES[provider].key} if provider in CASES else {}
+        return {**key, "rate_limit": 0}
+
+    return options
+
+
+@pytest.fixture
+def seeded(case: Case, make_sandbox: MakeSandbox) -> Sandbox:
     """The case's sandbox, seeded for samples/roster.csv."""
-    with Sandbox(case.name, api_key=case.key, seed=load_seed(case.seed), rate_limit=0) as sandbox:
-        yield sandbox
+    return make_sandbox(case.name, seed=load_seed(case.seed))
 
 
 @pytest.fixture
-def dub_sandbox() -> Iterator[Sandbox]:
-    with Sandbox(
-        "dub", api_key=DUB_KEY, seed=load_seed(SAMPLES / "dub_existing.json"), rate_limit=0
-    ) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def make_sandbox() -> Iterator[Any]:
-    """Start sandboxes that accept only their provider's test key and enforce no limit."""
-    started: list[Sandbox] = []
-
-    def make(provider: str = "dub", *, faults: Faults | None = None, **options: Any) -> Sandbox:
-        options.setdefault("api_key", CASES[provider].key)
-        options.setdefault("rate_limit", 0)
-        sandbox = Sandbox(provider, faults=faults, **options)
-        sandbox.start()
-        started.append(sandbox)
-        return sandbox
-
-    yield make
-    for sandbox in started:
-        sandbox.stop()
-    for sandbox in started:
-        assert sandbox.internal_errors == [], sandbox.internal_errors[0]
+def dub_sandbox(make_sandbox: MakeSandbox) -> Sandbox:
+    return make_sandbox("dub", seed=load_seed(SAMPLES / "dub_existing.json"))

@@ -19,7 +19,14 @@ from .conftest import DUB_KEY, Run, cli_env, run_cli, write_roster
 from .misbehaving import Answer, Got, Misbehaving, dub
 
 
-def sync(url: str, tmp_path: Path, *extra: str, rows: int = 1, env: dict[str, str] | None = None):
+def sync(
+    url: str,
+    tmp_path: Path,
+    *extra: str,
+    rows: int = 1,
+    env: dict[str, str] | None = None,
+    process: bool = False,
+):
     roster = tmp_path / "roster.csv"
     if not roster.exists():
         write_roster(roster, rows, tenant_ids=False)
@@ -40,7 +47,7 @@ def sync(url: str, tmp_path: Path, *extra: str, rows: int = 1, env: dict[str, st
         *extra,
     ]
     started = time.monotonic()
-    run = run_cli(args, env=env if env is not None else cli_env(DUB_KEY))
+    run = run_cli(args, env=env if env is not None else cli_env(DUB_KEY), process=process)
     return run, time.monotonic() - started
 
 
@@ -153,7 +160,7 @@ def test_credentials_in_a_base_url_are_refused_unechoed(tmp_path: Path, option: 
 
 def test_a_refused_connection_stops_within_seconds_naming_the_url(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    run, seconds = sync(url, tmp_path)
+    run, seconds = sync(url, tmp_path, process=True)  # exit 5 as the real process ends
     assert run.code == 5, run.output
     assert f"could not reach dub at {url}/partners/count" in run.stderr
     assert "connection refused" in run.stderr

@@ -12,22 +12,20 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import structlog
-from click.testing import CliRunner
 
 from sync.checkpoint import Checkpoint
-from sync.cli import cli
 from sync.sandbox import Sandbox
 
 from .conftest import (
-    DUB_KEY,
     ROOT,
+    Run,
+    cli_env,
     email_counts,
     read_report,
+    run_cli,
     statuses,
     sync_args,
     write_roster,
@@ -36,21 +34,9 @@ from .conftest import (
 ROWS = 4
 
 
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-    escaped: BaseException | None  # an exception that escaped the CLI (a traceback)
-
-
-def invoke(args: Sequence[str]) -> Result:
-    try:
-        result = CliRunner().invoke(cli, list(args), env={"DUB_API_KEY": DUB_KEY})
-    finally:
-        structlog.reset_defaults()  # the CLI configured logging to the runner's closed stream
-    escaped = None if isinstance(result.exception, SystemExit) else result.exception
-    return Result(result.exit_code, result.stdout, result.stderr, escaped)
+def invoke(args: Sequence[str]) -> Run:
+    """In this directory: some tests here give paths relative to it."""
+    return run_cli(args, env=cli_env(), cwd=Path.cwd())
 
 
 @pytest.fixture
@@ -65,7 +51,7 @@ def roster(tmp_path: Path) -> Path:
     return path
 
 
-def refused(result: Result, code: int, *words: str) -> None:
+def refused(result: Run, code: int, *words: str) -> None:
     assert result.escaped is None, result.escaped
     assert result.code == code, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
@@ -443,20 +429,13 @@ def test_a_parquet_list_or_struct_in_a_text_field_is_an_invalid_row_naming_its_t
     assert sandbox.stats.creates_committed == 1
 
 
-def test_a_report_over_the_keyless_sandbox_account_is_refused(
-    roster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_report_over_the_keyless_sandbox_account_is_refused(roster: Path) -> None:
     """Without a key the run keeps the built-in sandbox's partners in INPUT.PROVIDER.sandbox.json:
     a report written there would replace the trial account with a CSV."""
-    monkeypatch.chdir(tmp_path)
     state = roster.with_name("roster.csv.dub.sandbox.json")
-    try:
-        result = CliRunner().invoke(
-            cli, ["sync", str(roster), "-p", "dub", "--report", str(state)], env={}
-        )
-    finally:
-        structlog.reset_defaults()
-    assert result.exit_code == 2, result.stdout + result.stderr
+    result = run_cli(["sync", str(roster), "-p", "dub", "--report", str(state)], env=cli_env(None))
+    assert result.escaped is None, result.escaped
+    assert result.code == 2, result.stdout + result.stderr
     assert "the report and the built-in sandbox's account are the same file" in result.stderr
     assert "Traceback" not in result.stderr
     assert not roster.with_name("roster.csv.dub.report.csv").exists()

@@ -48,7 +48,8 @@ def test_a_wrong_key_and_a_full_plan_are_refused_accounts(served: str, tmp_path:
     roster = tmp_path / "roster.csv"
     write_roster(roster, 5)
     args = ["sync", str(roster), "-p", "dub", "--base-url", served, "--rate-limit", "1200"]
-    wrong = run_cli(args, env=cli_env("dub_wrong_8Hj3Kl5Mn7Pq9Rs2Tv4Wx"))
+    # Exit 4 as the real process ends, as a cron job sees it.
+    wrong = run_cli(args, env=cli_env("dub_wrong_8Hj3Kl5Mn7Pq9Rs2Tv4Wx"), process=True)
     assert wrong.code == 4, wrong.output
     full = run_cli([*args, "--restart"], env=cli_env(KEY))
     assert full.code == 4, full.output

@@ -263,7 +263,8 @@ def test_a_second_run_on_a_busy_account_stops_at_once_naming_the_first(
 @pytest.mark.slow
 def test_the_api_key_appears_nowhere_the_tool_writes(case, seeded, tmp_path: Path):
     args = sync_args(seeded, tmp_path, SAMPLES / "roster.csv", "--verbose")
-    result = run_cli(args, env=cli_env(provider=case.name))
+    # The real process: whatever it writes, up to its interpreter's last words at exit.
+    result = run_cli(args, env=cli_env(provider=case.name), process=True)
     written = [result.stdout, result.stderr]
     written += [
         path.read_bytes().decode("utf-8", "replace")
@@ -330,6 +331,7 @@ def test_the_readme_command_works_without_a_key(case, tmp_path: Path):
             "1200",
         ],
         env=cli_env(key=None, provider=case.name),
+        process=True,  # the README's command as a user runs it
     )
     assert result.code == 1, result.output
     assert f"built-in {case.name} sandbox" in result.stderr

@@ -121,7 +121,7 @@ def test_the_corpus_is_big_and_every_file_has_its_expectation():
 def check(case: Case, run: Run, report: Path, sandbox: Sandbox, requests: int) -> None:
     """Assert that one run of `case` ended as its expectation says."""
     context = f"{case.name}: exit {run.code}\n{run.stdout}\n{run.stderr[-3000:]}"
-    assert run.exception is None, f"{case.name}: {run.exception!r}"
+    assert run.escaped is None, f"{case.name}: {run.escaped!r}"
     assert "Traceback" not in run.stderr and "Traceback" not in run.stdout, context
     assert run.code == case.exit, context
     for fragment in case.stdout:

@@ -1,4 +1,5 @@
-"""Fixtures for the sandbox tests: sandboxes that stop themselves, and clients that close."""
+"""Fixtures for the sandbox tests: clients that close (make_sandbox is the suite's, with the
+sandboxes' own defaults: any well-formed key, each provider's rate limit)."""
 
 from __future__ import annotations
 
@@ -12,25 +13,7 @@ from sync.sandbox import Sandbox
 
 TEST_TOKEN = "key_test"  # any well-formed bearer token is accepted by default
 
-MakeSandbox = Callable[..., Sandbox]
 MakeClient = Callable[..., httpx.Client]
-
-
-@pytest.fixture
-def make_sandbox() -> Iterator[MakeSandbox]:
-    """Start sandboxes on free ports; stop them after the test and check for emulator bugs."""
-    started: list[Sandbox] = []
-
-    def make(provider: str, **kwargs: Any) -> Sandbox:
-        sandbox = Sandbox(provider, **kwargs).start()
-        started.append(sandbox)
-        return sandbox
-
-    yield make
-    for sandbox in started:
-        sandbox.stop()
-    for sandbox in started:
-        assert sandbox.internal_errors == [], sandbox.internal_errors[0]
 
 
 @pytest.fixture

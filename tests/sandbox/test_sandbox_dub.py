@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from sandbox_helpers import people
+from support.sandboxes import people
 
 DOC = "https://dub.co/docs/api-reference/errors#"
 

@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from sandbox_helpers import people
+from support.sandboxes import people
 
 from sync.sandbox import Faults
 from sync.sandbox.faults import draw

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sandbox_helpers import people
+from support.sandboxes import people
 
 
 def test_missing_or_wrong_token_is_401(make_sandbox, make_client):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sandbox_helpers import people
+from support.sandboxes import people
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import MakeSandbox
+from support.sandboxes import MakeSandbox
 
 from sync.registry import emulator_of
 from sync.sandbox import Sandbox
