@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import calls, local, machine, sdk, throughput
+from bench import calls, local, machine, plan_million, sdk, throughput
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -35,6 +35,8 @@ class Sizes:
     sdk_existing: int
     sdk_new: int
     sdk_migration: int
+    million_rows: int  # the roster of new partners that `plan` reads, per provider
+    million_repeats: int
 
 
 QUICK = Sizes(
@@ -48,6 +50,8 @@ QUICK = Sizes(
     sdk_existing=2_000,
     sdk_new=20,
     sdk_migration=0,
+    million_rows=100_000,
+    million_repeats=1,
 )
 FULL = Sizes(
     local_sizes=(10_000, 100_000, 1_000_000),
@@ -60,6 +64,8 @@ FULL = Sizes(
     sdk_existing=200_000,
     sdk_new=100,
     sdk_migration=1_000,
+    million_rows=1_000_000,
+    million_repeats=3,
 )
 
 
@@ -74,6 +80,8 @@ SMOKE = Sizes(
     sdk_existing=100,
     sdk_new=3,
     sdk_migration=0,
+    million_rows=1_000,
+    million_repeats=1,
 )
 
 
@@ -86,6 +94,10 @@ GOALS: dict[str, tuple[Callable[[Sizes], dict[str, Any]], Callable[[dict[str, An
 GOALS = {
     # Local work first: it measures time and memory, best done before the others load the machine.
     "local": (_local, local.report),
+    "plan_million": (
+        lambda s: plan_million.run(s.million_rows, s.million_repeats),
+        plan_million.report,
+    ),
     "throughput": (
         lambda s: throughput.run(s.known_rows, s.unknown_rows),
         throughput.report,
