@@ -91,7 +91,11 @@ def _run_in_process(args: Sequence[str], env: Mapping[str, str], timeout: float,
     changes.update(env)
     try:
         with contextlib.chdir(cwd), _deadline(timeout):
-            result = CliRunner().invoke(cli, list(args), env=changes, prog_name="partner-sync")
+            # Help laid out as for a process whose output is not a terminal: 80 columns, less
+            # the 2 click keeps free.
+            result = CliRunner().invoke(
+                cli, list(args), env=changes, prog_name="partner-sync", terminal_width=78
+            )
     finally:
         structlog.reset_defaults()  # the CLI configured logging to the runner's closed stream
     stderr, escaped = result.stderr, result.exception
