@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .keyscan import SCAN
+from support.keyscan import SCAN
 
 CSI = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])")
 OSC = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
