@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,18 @@ from sync.sandbox import Sandbox
 # the code (speed is measured in bench/, never asserted in tests).
 settings.register_profile("partner-sync", deadline=None)
 settings.load_profile("partner-sync")
+
+
+UNIT_TIER = Path(__file__).resolve().parent / "unit"
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Six workers for the suite (most end-to-end tests wait on a sandbox, so two cores serve
+    six); none for the in-process tier alone, where starting workers costs more than it saves."""
+    given = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    if given and all(path.is_relative_to(UNIT_TIER) for path in given):
+        return 0
+    return 6
 
 
 @pytest.fixture
