@@ -3,10 +3,14 @@ elapsed time, and log lines above the bars, each on its own line; in a pipe, pla
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
-from sync.sandbox import Faults
+from sync import progress
+from sync.sandbox import Faults, Sandbox
+from sync.settings import resolve_settings
+from sync.sources.platform import Reading
 
 from .conftest import ROOT, cli_env, run_cli, sync_args, write_roster
 from .terminal import run_on_terminal
@@ -86,3 +90,19 @@ def test_a_piped_run_prints_plain_lines_and_no_escape_codes(make_sandbox, tmp_pa
     assert "\x1b" not in run.output and "\r" not in run.output and BAR not in run.output
     events = [json.loads(line)["event"] for line in run.stderr.splitlines()]
     assert "sending partners" in events
+
+
+# Against a Tolt sandbox on loopback, so here rather than in the in-process tier.
+def test_reading_a_source_platform_is_shown_as_a_stage_with_its_count() -> None:
+    key, program = "tolt_key_3Nc8Wd5Kz1", "prg_sandbox"
+    seed = [{"email": f"p{n}@example.com", "program_id": program} for n in range(12)]
+    shown: list[tuple[str, int, int | None]] = []
+    with Sandbox("tolt", seed=seed, api_key=key, rate_limit=0) as tolt:
+        options = {"provider": "dub", "source": "tolt", "from_base_url": tolt.base_url}
+        env = {"TOLT_API_KEY": key, "TOLT_PROGRAM_ID": program, "DUB_API_KEY": "dub_x"}
+        reading = resolve_settings(options, env=env).source
+        assert isinstance(reading, Reading)
+        rows = asyncio.run(reading.read_partners(lambda *step: shown.append(step)))
+    assert len(rows) == 12
+    assert shown == [("reading platform", 0, None), ("reading platform", 12, 12)]
+    assert progress.LABELS["reading platform"] == "reading source (partners)"

@@ -3,16 +3,12 @@ pipe: in-process, over a stream that says it is (or is not) a terminal."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 
 import structlog
 
 from sync import logs, progress
-from sync.sandbox import Sandbox
-from sync.settings import resolve_settings
-from sync.sources.platform import Reading
 
 ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -62,18 +58,3 @@ def test_a_stage_without_a_known_total_ends_showing_its_count_as_the_total() -> 
         shown("listing", 3, None)
         shown("creating", 0, 2)
     assert re.search(r"listing partners \(pages\)\s+━+\s+3/3", ESCAPE.sub("", stream.getvalue()))
-
-
-def test_reading_a_source_platform_is_shown_as_a_stage_with_its_count() -> None:
-    key, program = "tolt_key_3Nc8Wd5Kz1", "prg_sandbox"
-    seed = [{"email": f"p{n}@example.com", "program_id": program} for n in range(12)]
-    shown: list[tuple[str, int, int | None]] = []
-    with Sandbox("tolt", seed=seed, api_key=key, rate_limit=0) as tolt:
-        options = {"provider": "dub", "source": "tolt", "from_base_url": tolt.base_url}
-        env = {"TOLT_API_KEY": key, "TOLT_PROGRAM_ID": program, "DUB_API_KEY": "dub_x"}
-        reading = resolve_settings(options, env=env).source
-        assert isinstance(reading, Reading)
-        rows = asyncio.run(reading.read_partners(lambda *step: shown.append(step)))
-    assert len(rows) == 12
-    assert shown == [("reading platform", 0, None), ("reading platform", 12, 12)]
-    assert progress.LABELS["reading platform"] == "reading source (partners)"
