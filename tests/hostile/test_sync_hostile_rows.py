@@ -79,7 +79,7 @@ def test_invalid_rows_keep_their_email_and_tenant_id_even_when_the_reader_could_
     }
     plan_report = tmp_path / "plan.csv"
     run = run_in_process(plan_args(path, dub_sandbox, plan_report))
-    assert run.code == 1 and run.exception is None, run.stderr[-2000:]
+    assert run.code == 1 and run.escaped is None, run.stderr[-2000:]
     with plan_report.open(newline="", encoding="utf-8") as handle:
         lines = list(csv.DictReader(handle))
     assert {line["row"]: (line["status"], line["email"], line["tenant_id"]) for line in lines} == (
