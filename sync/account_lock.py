@@ -4,8 +4,8 @@ first request.
 Two runs with their own checkpoints on one account (two cron lines, one roster) would each
 plan the same missing partners and each report them `created`: a provider whose create is an
 upsert (Dub) answers both alike. The lock is a file in a per-user directory, named by a hash of
-provider, base URL and the account's fingerprint (never the key); the holder writes its pid and
-start time into it so that the refused run can say who holds it.
+provider, the base URL's server and the account's fingerprint (never the key); the holder writes
+its pid and start time into it so that the refused run can say who holds it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sync.errors import ConfigError
 
@@ -33,8 +34,24 @@ def lock_folder() -> Path:
 
 
 def lock_path(provider: str, base_url: str, account: str) -> Path:
-    digest = hashlib.sha256(f"{provider}\n{base_url}\n{account}".encode()).hexdigest()[:24]
+    where = _host_of(base_url)
+    digest = hashlib.sha256(f"{provider}\n{where}\n{account}".encode()).hexdigest()[:24]
     return lock_folder() / f"{provider}-{digest}.lock"
+
+
+def _host_of(base_url: str) -> str:
+    """The server a base URL names: one account answers at every path of it (Partnero's
+    documented `https://api.partnero.com/v1` and the bare host are one account), and host
+    names are case-insensitive. Anything that is not a URL (the built-in sandbox) is itself."""
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port
+    except ValueError:
+        return base_url
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return base_url
+    port = port or {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{parts.hostname}:{port}"
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ import fcntl
 import functools
 import json
 import os
+import secrets
 import sqlite3
 import sys
 import time
@@ -29,8 +30,21 @@ import structlog
 from sync.earlier_runs import EarlierRuns
 from sync.errors import CheckpointError, ConfigError
 from sync.models import Action, Outcome, PlanEntry, Status, Strategy, email_key
+from sync.outcomes import EARLIER_RUN
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What each format added to the one before, applied to an older checkpoint when it is opened.
+_MIGRATIONS = {
+    # When a row's create was last sent, and by which run (one opening of the checkpoint).
+    2: (
+        "ALTER TABLE rows ADD COLUMN sent_at TEXT",
+        "ALTER TABLE rows ADD COLUMN sent_run TEXT",
+    ),
+}
+# The `sent_run` of a row created before the format recorded it: an earlier run, time unknown.
+_UNKNOWN_RUN = ""
+# Outcomes that say the row's own create (or invitation) made the partner.
+_MADE = (Status.CREATED.value, Status.INVITED.value)
 SENDING = "sending"
 # Where --restart keeps a damaged checkpoint: beside it, under this suffix.
 DAMAGED = ".damaged"
@@ -60,7 +74,11 @@ CREATE TABLE IF NOT EXISTS rows (
     message TEXT NOT NULL DEFAULT '',
     field TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
-    retryable INTEGER NOT NULL DEFAULT 0
+    retryable INTEGER NOT NULL DEFAULT 0,
+    -- When the row's create was last sent, and by which run: a later run reports a partner
+    -- an earlier run made as such.
+    sent_at TEXT,
+    sent_run TEXT
 );
 CREATE INDEX IF NOT EXISTS rows_state ON rows (state);
 -- What earlier runs learned about the account, kept across jobs so that a nightly run over a
@@ -111,6 +129,9 @@ class Checkpoint:
         self.path = path
         self._db = connection
         self._lock_fd = lock_fd
+        # This run: the creates it sends carry it, so that its report tells its own creates
+        # from those of the run it resumes (or of an earlier job on the checkpoint).
+        self.run = f"{_now()} {secrets.token_hex(6)}"
 
     @classmethod
     def open(cls, path: Path, *, restart: bool = False) -> Checkpoint:
@@ -308,7 +329,9 @@ class Checkpoint:
         # the row `create`, and the next run would send it again without looking it up first.
         with self._transaction(durable=True) as db:
             db.execute(
-                "UPDATE rows SET state = ?, attempts = attempts + 1 WHERE row = ?", (SENDING, row)
+                "UPDATE rows SET state = ?, attempts = attempts + 1, sent_at = ?, sent_run = ? "
+                "WHERE row = ?",
+                (SENDING, _now(), self.run, row),
             )
 
     def mark_done(
@@ -339,8 +362,11 @@ class Checkpoint:
                     "INSERT OR REPLACE INTO refused VALUES (?, ?, ?, ?, ?)",
                     (refusal, outcome.status.value, outcome.field, outcome.message, _now()),
                 )
+            # A partner made by a create is credited to the run that sent it (`sent_run`): this
+            # run, or a stopped one whose create landed (found by this run's lookup).
             db.execute(
-                "UPDATE rows SET state = ?, remote_id = ?, message = ?, field = ?, retryable = ? "
+                "UPDATE rows SET state = ?, remote_id = ?, message = ?, field = ?, retryable = ?, "
+                "sent_run = CASE WHEN ? THEN COALESCE(sent_run, ?) ELSE sent_run END "
                 "WHERE row = ?",
                 (
                     outcome.status.value,
@@ -348,6 +374,8 @@ class Checkpoint:
                     outcome.message,
                     outcome.field,
                     _RETRY_LOOK_UP if look_up_only else int(retryable),
+                    outcome.status.value in _MADE,
+                    _UNKNOWN_RUN,
                     outcome.row,
                 ),
             )
@@ -367,6 +395,18 @@ class Checkpoint:
         """Every row's (row, state, remote_id, message, field), in row order."""
         query = "SELECT row, state, remote_id, message, field FROM rows ORDER BY row"
         return self._db.execute(query).fetchall()
+
+    def reported_rows(self) -> list[tuple[int, str, str | None, str, str | None]]:
+        """`journal_rows` as this run reports them: a partner an earlier run made (created or
+        invited) is `exists`, with when, so that `created` counts only this run's creates."""
+        query = (
+            "SELECT row, CASE WHEN earlier THEN ? ELSE state END, remote_id, "
+            "CASE WHEN earlier THEN state || ? || COALESCE(' at ' || sent_at, '') "
+            "ELSE message END, field FROM ("
+            "SELECT *, state IN (?, ?) AND sent_run IS NOT ? AS earlier FROM rows) ORDER BY row"
+        )
+        params = (Status.EXISTS.value, EARLIER_RUN, *_MADE, self.run)
+        return self._db.execute(query, params).fetchall()
 
     def counts(self) -> Counter[str]:
         return Counter(
@@ -520,6 +560,7 @@ def _open_whole(path: Path, *, unclean: bool) -> sqlite3.Connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(f"PRAGMA synchronous={_SYNCHRONOUS}")
         connection.executescript(_SCHEMA)
+        _migrate(connection)
     except sqlite3.DatabaseError as exc:
         connection.close()
         ours = "not a database" not in str(exc)
@@ -528,6 +569,16 @@ def _open_whole(path: Path, *, unclean: bool) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring an older checkpoint's tables to this format (`_SCHEMA` makes new ones whole)."""
+    columns = {name for _, name, *_ in connection.execute("PRAGMA table_info(rows)")}
+    if "sent_run" in columns:
+        return
+    for version in sorted(_MIGRATIONS):
+        for statement in _MIGRATIONS[version]:
+            connection.execute(statement)
 
 
 @functools.cache

@@ -194,6 +194,7 @@ class RunSummary:
     rate_limited: int = 0  # 429 answers received
     budget: float | None = None  # requests per minute in force at the end
     budget_learned: bool = False  # the provider stated its limit (a header) during the run
+    created_earlier: int = 0  # rows reported `exists` because an earlier run created them
 
     @property
     def total_rows(self) -> int:

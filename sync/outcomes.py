@@ -14,6 +14,10 @@ import polars as pl
 
 from sync.models import PROBLEM_STATUSES, Outcome, Status
 
+# The message of a row reported `exists` because an earlier run on its checkpoint made its
+# partner: "created" or "invited", this, and " at <UTC time the create was sent>" when known.
+EARLIER_RUN = " by an earlier run"
+
 COLUMNS = ("row", "status", "remote_id", "email", "tenant_id", "field", "message")
 SCHEMA = {
     "row": pl.Int64,
@@ -57,6 +61,16 @@ class Outcomes:
     def counts(self) -> Counter[str]:
         """How many rows ended with each status."""
         return Counter(dict(self.frame["status"].value_counts().iter_rows()))
+
+    def created_earlier(self) -> int:
+        """Rows whose partner an earlier run made (reported `exists`, so that `created` and
+        `invited` count only this run's)."""
+        message = pl.col("message")
+        earlier = (pl.col("status") == Status.EXISTS.value) & (
+            message.str.starts_with(Status.CREATED.value + EARLIER_RUN)
+            | message.str.starts_with(Status.INVITED.value + EARLIER_RUN)
+        )
+        return int(self.frame.select(earlier.sum()).item())
 
     def problem_count(self) -> int:
         """Rows that make the exit code 1."""

@@ -298,7 +298,7 @@ class _SyncStage:
     def outcomes(self, checkpoint: Checkpoint, prepared: Prepared) -> Outcomes:
         numbers, valid, skipped = prepared.table.row_numbers, prepared.valid, prepared.skipped
         if self.journaled:
-            return settled_outcomes(checkpoint.journal_rows(), numbers, valid, skipped)
+            return settled_outcomes(checkpoint.reported_rows(), numbers, valid, skipped)
         if self.unsaved_plan is not None:
             decisions = self.unsaved_plan.decisions()
             return settled_outcomes(decisions, numbers, valid, skipped, unsettled=NOT_SENT)
@@ -416,6 +416,7 @@ def _result(
 ) -> RunResult:
     summary = RunSummary(
         counts=outcomes.counts(),
+        created_earlier=outcomes.created_earlier(),
         calls=http.calls,
         elapsed=time.monotonic() - started,
         **figures,

@@ -1,4 +1,4 @@
-"""The per-row report (CSV or JSON Lines) and the run's summary counts."""
+"""The per-row report (CSV or JSON Lines) and the words of the run's summary counts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import polars as pl
 
 from sync.errors import ReportError, UsageError
 from sync.files import write_private
-from sync.models import Outcome
+from sync.models import Outcome, RunSummary, Status
 from sync.outcomes import COLUMNS, Outcomes
 
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection): prefix it
@@ -68,3 +68,22 @@ def write_report(path: Path, outcomes: Outcomes | Iterable[Outcome]) -> None:
             f"cannot write the report {path}: {exc.strerror or exc}; the old report, if any, "
             "is unchanged"
         ) from None
+
+
+def summary_counts(summary: RunSummary, *, invite: bool = False, source: str | None = None) -> str:
+    """The summary's counts per status, in words that add up to the rows of the report.
+
+    `created` (or `invited`) counts only this run's; the partners earlier runs made are
+    `exists`, and said to be theirs. A run without rows says why there is nothing to do:
+    `source` names the platform a migration read from.
+    """
+    if not summary.total_rows:
+        if source is not None:
+            return f"the source account ({source}) has no partners; nothing to migrate"
+        return "the input has no rows; nothing to send"
+    words = ", ".join(f"{name} {count}" for name, count in sorted(summary.counts.items()))
+    if summary.created_earlier:
+        made = Status.INVITED.value if invite else Status.CREATED.value
+        this_run = summary.counts.get(made, 0)
+        words += f"; {made} {this_run} this run ({summary.created_earlier} by earlier runs)"
+    return words

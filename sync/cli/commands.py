@@ -85,8 +85,10 @@ def sync(**options: Any) -> None:
 
     Run the same command again after a crash, a kill or Ctrl-C: it finishes the job from the
     checkpoint, looking up any partner whose create had an unknown outcome before resending.
-    One run at a time per account on this machine: a second exits 3 at once, naming the run
-    that holds the account.
+    The summary counts as created only this run's creates; a partner an earlier run created
+    (the stopped run it resumes, or a finished job run again) is reported `exists`, "created
+    by an earlier run at <UTC time>". One run at a time per account on this machine: a second
+    exits 3 at once, naming the run that holds the account.
 
     \b
     Example:

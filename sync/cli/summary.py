@@ -12,7 +12,7 @@ import click
 from sync.errors import ReportError, SyncError
 from sync.models import RunSummary
 from sync.pipeline import RunResult, SoFar
-from sync.report import write_report
+from sync.report import summary_counts, write_report
 from sync.settings import Settings
 
 PROBLEM_LINES = 10
@@ -80,15 +80,20 @@ def print_summary(
     summary: RunSummary, settings: Settings, command: str, checkpoint: Path | None
 ) -> None:
     rows = summary.total_rows
-    counts = ", ".join(f"{name} {count}" for name, count in sorted(summary.counts.items()))
+    source = settings.source.name if settings.source is not None else None
+    counts = summary_counts(summary, invite=settings.invite, source=source)
     click.echo(
         f"{command}: {rows} rows into {settings.provider.name} in {summary.elapsed:.1f}s: {counts}"
     )
     if summary.strategy is not None:
-        click.echo(f"  existing partners: {summary.strategy.name} ({summary.strategy.reason})")
+        # A resumed run did not look: the run that made the plan did.
+        by = "an earlier run's " if summary.resumed else ""
+        click.echo(f"  existing partners: {by}{summary.strategy.name} ({summary.strategy.reason})")
     calls = sum(summary.calls.values())
     detail = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.calls.items()))
     click.echo(f"  API calls: {calls}" + (f" ({detail})" if detail else ""))
+    if command == "sync" and not summary.calls.get("invite" if settings.invite else "create"):
+        click.echo(f"  nothing was sent to {settings.provider.name} this run")
     budget = summary.budget or settings.rate_limit
     if summary.create_pace is not None:
         what = "invitations" if settings.invite else "creates"

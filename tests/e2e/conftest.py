@@ -7,6 +7,7 @@ would find a leak), its seed for `samples/roster.csv` and what the sample ends a
 from __future__ import annotations
 
 import csv
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -246,3 +247,29 @@ def seeded(case: Case, make_sandbox: MakeSandbox) -> Sandbox:
 @pytest.fixture
 def dub_sandbox(make_sandbox: MakeSandbox) -> Sandbox:
     return make_sandbox("dub", seed=load_seed(SAMPLES / "dub_existing.json"))
+
+
+def settled_commits(sandbox: Sandbox, *, quiet: float = 0.3) -> int:
+    """The sandbox's committed creates once they stop changing: a create a killed run sent just
+    before it died may still be arriving."""
+    count = sandbox.stats.creates_committed
+    while True:
+        time.sleep(quiet)
+        if sandbox.stats.creates_committed == count:
+            return count
+        count = sandbox.stats.creates_committed
+
+
+def assert_resumed(report: Path, stdout: str, *, rows: int, killed_at: int) -> None:
+    """What the run that finished a killed one of `rows` creates reports: its own creates are
+    those the killed run left undone; the killed run's (`killed_at`, also any whose answer it
+    never read) are `exists`, created by an earlier run; the summary adds them up."""
+    lines = read_report(report)
+    statuses = Counter(line["status"] for line in lines)
+    assert statuses == Counter(created=rows - killed_at, exists=killed_at), statuses
+    assert all(
+        line["message"].startswith("created by an earlier run at ")
+        for line in lines
+        if line["status"] == "exists"
+    )
+    assert f"created {rows - killed_at} this run ({killed_at} by earlier runs)" in stdout, stdout

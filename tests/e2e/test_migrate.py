@@ -8,7 +8,16 @@ from pathlib import Path
 
 from sync.sandbox import Faults, Sandbox
 
-from .conftest import DUB_KEY, cli_env, email_counts, run_cli, start_cli, statuses
+from .conftest import (
+    DUB_KEY,
+    assert_resumed,
+    cli_env,
+    email_counts,
+    run_cli,
+    settled_commits,
+    start_cli,
+    statuses,
+)
 
 SOURCE_KEY = "dub_source_7Hq2Wm9Zr4Tx6Vb1Nc3Ls8Kd"
 
@@ -82,10 +91,11 @@ def test_killed_migration_resumes_from_its_snapshot(make_sandbox, tmp_path: Path
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=10)
     source_calls = source.stats.total
+    before = settled_commits(target)
     result = run_cli(args, env=env)
     assert result.code == 0, result.output
     assert source.stats.total == source_calls  # resumed from the snapshot, no new listing
-    assert set(statuses(tmp_path / "r.csv").values()) == {"created"}
+    assert_resumed(tmp_path / "r.csv", result.stdout, rows=150, killed_at=before)
     assert target.stats.creates_committed == 150
     assert max(email_counts(target).values()) == 1
 
@@ -109,3 +119,27 @@ def test_same_provider_needs_a_second_key(tmp_path: Path):
     assert result.code == 2 and "--from-key-env" in result.stderr
     both = run_cli(["sync", "in.csv", "--from", "dub", "-p", "dub"])
     assert both.code == 2 and "not both" in both.stderr
+
+
+def test_a_migration_from_an_empty_source_says_there_is_nothing_to_migrate(
+    make_sandbox, tmp_path: Path
+):
+    source = make_sandbox(api_key=SOURCE_KEY)  # an account without partners
+    target = make_sandbox()
+    env = cli_env(SOURCE_KEY=SOURCE_KEY)
+    for _ in range(2):  # and so does its rerun
+        result = run_cli(migrate_args(source, target, tmp_path), env=env)
+        assert result.code == 0, result.output
+        assert (
+            "sync: 0 rows into dub in" in result.stdout
+            and "the source account (dub) has no partners; nothing to migrate" in result.stdout
+        ), result.stdout
+        assert "nothing was sent to dub this run" in result.stdout
+        report = (tmp_path / "r.csv").read_bytes()
+        assert report == b"row,status,remote_id,email,tenant_id,field,message\r\n"
+    assert target.partners() == [] and target.stats.creates_committed == 0
+    # `plan` says the same, before anything is kept.
+    args = migrate_args(source, target, tmp_path)
+    planned = run_cli(["plan", *args[1:-4], "--report", str(tmp_path / "p.csv")], env=env)
+    assert planned.code == 0, planned.output
+    assert "plan: 0 rows into dub" in planned.stdout and "nothing to migrate" in planned.stdout

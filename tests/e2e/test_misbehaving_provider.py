@@ -384,6 +384,9 @@ def test_a_create_accepted_without_a_partner_is_never_sent_again(
         found.append({"id": "pn_late", "email": row["email"]})
         third, _ = sync(server.base_url, tmp_path)
     assert third.code == 0, third.output
-    assert report(tmp_path)[0]["status"] == "created"
-    assert report(tmp_path)[0]["remote_id"] == "pn_late"
+    # The first run's create made it: `exists`, created by that run, not by this one.
+    line = report(tmp_path)[0]
+    assert (line["status"], line["remote_id"]) == ("exists", "pn_late")
+    assert line["message"].startswith("created by an earlier run at "), line
+    assert "created 0 this run (1 by earlier runs)" in third.stdout
     assert len(server.requests("POST")) == 1

@@ -11,10 +11,12 @@ from pathlib import Path
 from sync.sandbox import Faults
 
 from .conftest import (
+    assert_resumed,
     cli_env,
     email_counts,
     read_report,
     run_cli,
+    settled_commits,
     start_cli,
     sync_args,
     write_roster,
@@ -51,7 +53,10 @@ def test_sigterm_mid_run_writes_every_row_and_the_partial_summary(make_sandbox, 
         line["email"] and "run the same command again" in line["message"] for line in pending
     )
 
-    assert run_cli(args).code == 0
+    stopped_at = settled_commits(sandbox)
+    resumed = run_cli(args)
+    assert resumed.code == 0, resumed.output
+    assert_resumed(tmp_path / "r.csv", resumed.stdout, rows=60, killed_at=stopped_at)
     assert sandbox.stats.creates_committed == 60
 
 

@@ -7,6 +7,7 @@ import random
 import signal
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,12 @@ from sync.sandbox import Faults
 
 from .conftest import (
     PROVIDER_NAMES,
+    assert_resumed,
     cli_env,
     email_counts,
+    read_report,
     run_cli,
+    settled_commits,
     start_cli,
     statuses,
     sync_args,
@@ -75,13 +79,20 @@ def test_sigkill_at_random_moments_never_duplicates_or_loses_a_row(make_sandbox,
             process.send_signal(signal.SIGKILL)
             kills.append(f"{phase}@{depth:g}" if phase != "starting" else phase)
         process.communicate(timeout=10)
+    killed_at = settled_commits(sandbox)
     process = start_cli(run_args)  # the last run goes to the end
-    process.communicate(timeout=180)
+    stdout, _ = process.communicate(timeout=180)
     print(f"\nkill -9 trials: {len(kills)} kills ({', '.join(kills)}), then a finishing run")
     assert process.returncode == 0
-    rows = statuses(tmp_path / "r.csv")
-    assert len(rows) == existing + 400
-    assert sum(1 for s in rows.values() if s == "created") == 400
+    # The finishing run created what the killed ones left; theirs are `exists`, created by an
+    # earlier run, beside the 3,000 partners that were there before.
+    lines = read_report(tmp_path / "r.csv")
+    assert len(lines) == existing + 400
+    earlier = [line for line in lines if line["message"].startswith("created by an earlier run")]
+    assert len(earlier) == killed_at > 0 and {line["status"] for line in earlier} == {"exists"}
+    rows = Counter(line["status"] for line in lines)
+    assert rows == Counter(created=400 - killed_at, exists=existing + killed_at)
+    assert f"created {400 - killed_at} this run ({killed_at} by earlier runs)" in stdout
     counts = email_counts(sandbox)
     assert [email for email in emails if counts[email] != 1] == []
     assert len(kills) >= 10
@@ -102,7 +113,10 @@ def test_sigterm_stops_within_seconds_with_the_checkpoint_saved(make_sandbox, tm
     _, stderr = process.communicate(timeout=10)
     assert time.monotonic() - asked < 3
     assert process.returncode == 130 and "checkpoint saved" in stderr
-    assert run_cli(args(sandbox, tmp_path, roster)).code == 0
+    stopped_at = settled_commits(sandbox)
+    resumed = run_cli(args(sandbox, tmp_path, roster))
+    assert resumed.code == 0, resumed.output
+    assert_resumed(tmp_path / "r.csv", resumed.stdout, rows=100, killed_at=stopped_at)
     assert sandbox.stats.creates_committed == 100
 
 

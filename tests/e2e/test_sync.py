@@ -23,10 +23,12 @@ from .conftest import (
     PROVIDER_NAMES,
     SAMPLES,
     ScannedProcess,
+    assert_resumed,
     cli_env,
     email_counts,
     read_report,
     run_cli,
+    settled_commits,
     start_cli,
     statuses,
     sync_args,
@@ -65,12 +67,22 @@ def test_clean_run_accounts_for_every_row_and_creates_each_partner_once(
     # A conflict says what it clashes with.
     assert all(line["message"] and line["field"] for line in report if line["status"] == "conflict")
 
-    # The same command again: finished, nothing sent twice, the same report.
+    # The same command again: finished, nothing sent, the same outcomes, but the creates are
+    # the first run's: `exists`, created by an earlier run, each with its partner's id.
     again = run_cli(args, env=env)
     assert again.code == 1
-    assert statuses(tmp_path / "report.csv") == case.expected
+    assert statuses(tmp_path / "report.csv") == {
+        row: "exists" if status == "created" else status for row, status in case.expected.items()
+    }
+    rerun = {int(line["row"]): line for line in read_report(tmp_path / "report.csv")}
+    for line in report:
+        if line["status"] == "created":
+            again_line = rerun[int(line["row"])]
+            assert again_line["remote_id"] == line["remote_id"]
+            assert again_line["message"].startswith("created by an earlier run at ")
     assert sandbox.stats.creates_committed == created
-    assert "resumed" in again.stdout
+    assert "resumed" in again.stdout and "nothing was sent to" in again.stdout
+    assert f"created 0 this run ({created} by earlier runs)" in again.stdout
 
     # Starting over re-plans: everything created before now exists.
     fresh = run_cli([*args, "--restart"], env=env)
@@ -148,9 +160,24 @@ def test_faults_never_duplicate_and_never_lose_a_row(
     assert sorted(rows) == list(range(1, 41))
     if result.code != 0:  # a row may exhaust its retries; the next run finishes it
         assert set(rows.values()) <= {"created", "failed"}, result.output
+        before = sandbox.stats.creates_committed
         result = run_cli(args, env=env, timeout=240)
+        again = statuses(tmp_path / "report.csv")
+        # The rerun creates only rows that had failed; the first run's creates are its own.
+        created = {row for row, status in again.items() if status == "created"}
+        assert created <= {row for row, status in rows.items() if status == "failed"}
+        assert all(again[row] == "exists" for row, status in rows.items() if status == "created")
+        assert len(created) == sandbox.stats.creates_committed - before
+    else:
+        assert set(rows.values()) == {"created"}
     assert result.code == 0, result.output
-    assert set(statuses(tmp_path / "report.csv").values()) == {"created"}
+    lines = read_report(tmp_path / "report.csv")
+    assert {line["status"] for line in lines} <= {"created", "exists"}
+    assert all(
+        line["message"].startswith("created by an earlier run at ")
+        for line in lines
+        if line["status"] == "exists"
+    )
     counts = email_counts(sandbox)
     assert [email for email in emails if counts[email] != 1] == []
     assert "Traceback" not in result.output
@@ -172,14 +199,38 @@ def test_kill_9_mid_run_then_the_same_command_finishes_exactly_once(
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=10)
-    killed_at = sandbox.stats.creates_committed
+    killed_at = settled_commits(sandbox)
     assert 30 <= killed_at < 120
     result = run_cli(args, env=env)
     assert result.code == 0, result.output
-    assert set(statuses(tmp_path / "report.csv").values()) == {"created"}
+    assert_resumed(tmp_path / "report.csv", result.stdout, rows=120, killed_at=killed_at)
     counts = email_counts(sandbox)
     assert [email for email in emails if counts[email] != 1] == []
     assert sandbox.stats.creates_committed == 120
+
+
+def test_a_rerun_of_a_finished_job_reports_nothing_created_this_run(
+    case, make_sandbox, tmp_path: Path
+):
+    sandbox = make_sandbox(case.name)
+    roster = tmp_path / "roster.csv"
+    write_roster(roster, 20)
+    env = cli_env(provider=case.name)
+    first = run_cli(sync_args(sandbox, tmp_path, roster, report="first.csv"), env=env)
+    assert first.code == 0, first.output
+    assert "created 20" in first.stdout and "this run" not in first.stdout
+    rerun = run_cli(sync_args(sandbox, tmp_path, roster, report="rerun.csv"), env=env)
+    assert rerun.code == 0, rerun.output
+    assert "exists 20; created 0 this run (20 by earlier runs)" in rerun.stdout
+    calls = next(line for line in rerun.stdout.splitlines() if "API calls:" in line)
+    assert "create" not in calls, calls  # nothing sent (a provider may be probed)
+    lines = read_report(tmp_path / "rerun.csv")
+    assert {line["status"] for line in lines} == {"exists"} and len(lines) == 20
+    assert all(
+        re.fullmatch(r"created by an earlier run at \d{4}-\d\d-\d\dT[\d:]{8}Z", line["message"])
+        for line in lines
+    )
+    assert len(email_counts(sandbox)) == 20
 
 
 def _racing_run(case, sandbox, tmp_path: Path, path: Path, runtime: Path) -> ScannedProcess:
@@ -258,6 +309,35 @@ def test_a_second_run_on_a_busy_account_stops_at_once_naming_the_first(
     again = _racing_run(case, sandbox, tmp_path, roster, runtime)
     again.communicate(timeout=60)
     assert again.returncode == 0 and len(email_counts(sandbox)) == 10
+
+
+def test_one_account_is_busy_however_its_base_url_is_written(
+    make_sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Partnero's documented base URL ends in /v1; the bare host is the same account.
+    case = CASES["partnero"]
+    sandbox = make_sandbox(case.name)
+    roster = tmp_path / "roster.csv"
+    write_roster(roster, 5)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    account = Settings(
+        input=roster,
+        provider=get_provider(case.name),
+        base_url=sandbox.base_url,
+        api_key=SecretStr(case.key),
+    ).account
+    args = sync_args(sandbox, tmp_path, roster)
+    args[args.index("--base-url") + 1] = sandbox.base_url + "/v1/"
+    env = cli_env(provider=case.name, XDG_RUNTIME_DIR=str(runtime))
+    with account_lock(case.name, sandbox.base_url, account):
+        refused = run_cli(args, env=env)
+    assert refused.code == 3, refused.output
+    assert "another partner-sync run is writing to this partnero account" in refused.stderr
+    assert sandbox.partners() == []
+    finished = run_cli(args, env=env)  # the same URL works once the account is free
+    assert finished.code == 0 and len(email_counts(sandbox)) == 5, finished.output
 
 
 @pytest.mark.slow

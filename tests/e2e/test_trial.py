@@ -9,7 +9,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .conftest import cli_env, read_report, run_cli, start_cli, statuses, write_roster
+from .conftest import (
+    assert_resumed,
+    cli_env,
+    read_report,
+    run_cli,
+    start_cli,
+    statuses,
+    write_roster,
+)
 
 KEYLESS = cli_env(key=None)
 
@@ -62,6 +70,8 @@ def test_a_stopped_keyless_sync_resumes_and_creates_nobody_twice(tmp_path: Path)
     again = run_cli(["sync", str(roster), "-p", "dub", "--rate-limit", "6000"], env=KEYLESS)
     assert again.code == 0, again.output
     assert "resumed" in again.stdout or "resuming" in again.stderr
+    report = tmp_path / "roster.csv.dub.report.csv"
+    assert_resumed(report, again.stdout, rows=120, killed_at=stopped)
     assert sandbox_emails(state) == Counter(email.casefold() for email in emails)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -121,3 +123,77 @@ def test_status_of_a_damaged_checkpoint_says_how_to_start_over(tmp_path: Path):
     with pytest.raises(ConfigError, match="not a partner-sync checkpoint") as caught:
         read_status(path)
     assert "--restart" in str(caught.value)
+
+
+EARLIER = r"created by an earlier run at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+
+
+def test_a_row_created_by_an_earlier_run_is_reported_as_such(tmp_path: Path):
+    path = tmp_path / "run.checkpoint"
+    with Checkpoint.open(path) as checkpoint:
+        checkpoint.save_plan(BINDING, decisions(entries()), STRATEGY)
+        checkpoint.mark_sending(1)
+        checkpoint.mark_done(Outcome(row=1, status=Status.CREATED, remote_id="pn_1"))
+        # The run that created it reports it created.
+        assert checkpoint.reported_rows()[0][1:3] == ("created", "pn_1")
+    with Checkpoint.open(path) as checkpoint:
+        row, state, remote_id, message, _ = checkpoint.reported_rows()[0]
+        assert (row, state, remote_id) == (1, "exists", "pn_1")
+        assert re.fullmatch(EARLIER, message)
+        assert checkpoint.journal()[1][0] == "created"  # the journal itself is unchanged
+        # The rows the plan settled keep their own words.
+        assert checkpoint.reported_rows()[1][1:4] == ("exists", "pn_2", "matched by email")
+
+
+def test_a_create_sent_by_a_stopped_run_is_credited_to_it(tmp_path: Path):
+    path = tmp_path / "run.checkpoint"
+    with Checkpoint.open(path) as checkpoint:
+        checkpoint.save_plan(BINDING, decisions(entries()), STRATEGY)
+        checkpoint.mark_sending(1)  # ... and the run is killed before the answer
+    with Checkpoint.open(path) as checkpoint:
+        # The next run's lookup finds the partner: the stopped run's create made it.
+        assert checkpoint.rows_to_send() == [(1, "sending")]
+        checkpoint.mark_done(Outcome(row=1, status=Status.CREATED, remote_id="pn_1"))
+        row, state, remote_id, message, _ = checkpoint.reported_rows()[0]
+        assert (row, state, remote_id) == (1, "exists", "pn_1") and re.fullmatch(EARLIER, message)
+
+
+def test_a_failed_create_sent_again_by_this_run_is_this_runs(tmp_path: Path):
+    path = tmp_path / "run.checkpoint"
+    with Checkpoint.open(path) as checkpoint:
+        checkpoint.save_plan(BINDING, decisions(entries()), STRATEGY)
+        checkpoint.mark_sending(1)
+        failed = Outcome(row=1, status=Status.FAILED, message="timed out")
+        checkpoint.mark_done(failed, retryable=True)
+    with Checkpoint.open(path) as checkpoint:
+        checkpoint.mark_sending(1)
+        checkpoint.mark_done(Outcome(row=1, status=Status.INVITED, remote_id="pn_1"))
+        assert checkpoint.reported_rows()[0][1:3] == ("invited", "pn_1")
+    with Checkpoint.open(path) as checkpoint:
+        message = checkpoint.reported_rows()[0][3]
+        assert re.fullmatch(EARLIER.replace("created", "invited"), message)
+
+
+def test_a_checkpoint_of_the_first_format_gains_the_creation_columns(tmp_path: Path):
+    path = tmp_path / "old.checkpoint"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "CREATE TABLE rows (row INTEGER PRIMARY KEY, state TEXT NOT NULL, remote_id TEXT, "
+            "message TEXT NOT NULL DEFAULT '', field TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
+            "retryable INTEGER NOT NULL DEFAULT 0);"
+            "INSERT INTO meta VALUES ('version', '1');"
+            "INSERT INTO rows (row, state, remote_id) VALUES (1, 'created', 'pn_1');"
+            "INSERT INTO rows (row, state) VALUES (2, 'create');"
+            "INSERT INTO rows (row, state) VALUES (3, 'sending');"
+        )
+    db.close()
+    with Checkpoint.open(path) as checkpoint:
+        # Created before the format recorded when: an earlier run, time unknown.
+        assert checkpoint.reported_rows()[0][1:4] == ("exists", "pn_1", "created by an earlier run")
+        checkpoint.mark_sending(2)
+        checkpoint.mark_done(Outcome(row=2, status=Status.CREATED, remote_id="pn_2"))
+        assert checkpoint.reported_rows()[1][1] == "created"
+        # Sent by a run of the first format, found by this one's lookup: that run's.
+        checkpoint.mark_done(Outcome(row=3, status=Status.CREATED, remote_id="pn_3"))
+        assert checkpoint.reported_rows()[2][1:4] == ("exists", "pn_3", "created by an earlier run")
