@@ -2,15 +2,14 @@
 defaults; keys as secrets.
 
 Resolving reads the environment and, for a keyless run, the built-in sandbox's account file
-(to know its key); it starts nothing. An account with neither key nor URL is a `BuiltIn`:
-the CLI serves it with `sync.sandbox.builtin.serve_builtins`, which fills in its URL.
+(to know its key); it starts nothing. An account with neither key nor URL is a
+`sync.sandbox.builtin.BuiltIn`: the CLI serves it with `serve_builtins`, which fills in its URL.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,7 +26,7 @@ from sync.providers.base import Provider
 from sync.registry import PLATFORMS, get_provider
 from sync.report import report_format
 from sync.retry import RetryPolicy
-from sync.sandbox.builtin import read_state
+from sync.sandbox.builtin import SANDBOX_KEY, BuiltIn, builtin_account
 from sync.sources import AccountSource, Origin
 from sync.sources.account import ProviderAccount
 from sync.sources.platform import PlatformSource, Reading
@@ -37,33 +36,14 @@ MAX_CONCURRENCY = 64
 DEFAULT_MAX_INVALID_SHARE = 0.25
 # Latency we plan for before any answer is seen: enough workers to keep the budget busy.
 ASSUMED_LATENCY = 1.0
-# The built-in sandbox accepts one key; this prefix says what it is wherever it shows.
-SANDBOX_KEY = "sandbox-key-not-secret"
 # The built-in sandbox's account, beside the input: INPUT.PROVIDER.sandbox.json (a migration's
 # source: NAME.from-SOURCE.sandbox.json).
 SANDBOX_STATE = "sandbox.json"
 NEUTRAL_STATUS = "status"  # the neutral column a migration's status policy reads
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-
-@dataclass(frozen=True, slots=True)
-class BuiltIn:
-    """A built-in sandbox account a run serves on loopback, because no key is set."""
-
-    platform: str  # the provider or source platform it emulates
-    state: Path  # the account file it is kept in
-    seed: Path | None  # partners a new account starts with (--sandbox-seed)
-    account: str  # the account's id: the kept one, or the new one's
-    key: str  # the only key it accepts
-    kept: bool  # the account file exists already
-    # Kept in `state` by a sync; a plan or verify reads the kept one or serves a new one in
-    # memory: they change nothing, and a sync from the same seed meets the same partners.
-    writes: bool
-    warning: str  # said once, when the run first uses it
-    sample: Path | None = None  # a source platform's partners when no seed is given
-    # A source platform's: nothing changes its partners, so it keeps the records it was made
-    # from, which make the same account (same ids) every time.
-    read_only: bool = False
+# The samples seed a source platform's built-in sandbox: inside an installed wheel, or beside the
+# package in a checkout (as the built-in mappings, sync/catalog.py).
+_PACKAGE = Path(__file__).resolve().parent
+SAMPLES = _PACKAGE / "samples" if (_PACKAGE / "samples").is_dir() else _PACKAGE.parent / "samples"
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +244,7 @@ def _provider_account(
             f"{key_name} is not set: using the built-in {provider.name} sandbox on this "
             "machine; nothing leaves it"
         )
-        builtin = _builtin(state, provider.name, warning, seed=seed, writes=writes)
+        builtin = builtin_account(state, provider.name, warning, seed=seed, writes=writes)
         return "", SecretStr(builtin.key), builtin
     url, key = _remote(
         provider.default_base_url,
@@ -305,41 +285,6 @@ def _remote(
     return url, key
 
 
-def _builtin(
-    state: Path,
-    platform: str,
-    warning: str,
-    *,
-    seed: Path | None,
-    writes: bool,
-    key: str | None = None,
-    sample: Path | None = None,
-) -> BuiltIn:
-    """The built-in sandbox's account kept in `state`; unless `key` is given, the key names
-    the account (the prefix and the account's id).
-
-    Raises:
-        ConfigError: `state` is not this platform's account file.
-    """
-    try:
-        stored = read_state(state, platform)
-    except ValueError as exc:
-        raise ConfigError(str(exc), hint=f"delete {state} to start a new sandbox account") from None
-    account = stored.account if stored is not None else secrets.token_hex(8)
-    return BuiltIn(
-        platform=platform,
-        state=state,
-        seed=seed,
-        account=account,
-        key=key or f"{SANDBOX_KEY}-{account}",
-        kept=stored is not None,
-        writes=writes,
-        warning=warning,
-        sample=sample,
-        read_only=sample is not None,
-    )
-
-
 def _platform_reading(
     options: Mapping[str, Any],
     env: Mapping[str, str],
@@ -358,7 +303,7 @@ def _platform_reading(
     builtin = None
     if given is None and base_url is None:
         names = platform.env_keys
-        builtin = _builtin(
+        builtin = builtin_account(
             where.state(platform.name, "from-"),
             platform.name,
             f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} not set: reading the "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -26,17 +27,40 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from sync.errors import ConfigError
 from sync.files import write_private
 from sync.sandbox.seed import load_seed
 from sync.sandbox.server import Sandbox
 
 if TYPE_CHECKING:
-    from sync.settings import BuiltIn, Resolved
+    from sync.settings import Resolved
 
 log = structlog.get_logger("partner-sync")
 
 FORMAT = 1
 SAVE_EVERY = 0.2  # seconds between two writes of a changing account
+# The built-in sandbox accepts one key; this prefix says what it is wherever it shows.
+SANDBOX_KEY = "sandbox-key-not-secret"
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltIn:
+    """A built-in sandbox account a run serves on loopback, because no key is set."""
+
+    platform: str  # the provider or source platform it emulates
+    state: Path  # the account file it is kept in
+    seed: Path | None  # partners a new account starts with (--sandbox-seed)
+    account: str  # the account's id: the kept one, or the new one's
+    key: str  # the only key it accepts
+    kept: bool  # the account file exists already
+    # Kept in `state` by a sync; a plan or verify reads the kept one or serves a new one in
+    # memory: they change nothing, and a sync from the same seed meets the same partners.
+    writes: bool
+    warning: str  # said once, when the run first uses it
+    sample: Path | None = None  # a source platform's partners when no seed is given
+    # A source platform's: nothing changes its partners, so it keeps the records it was made
+    # from, which make the same account (same ids) every time.
+    read_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +96,41 @@ def write_state(path: Path, provider: str, stored: Stored) -> None:
         "partners": stored.partners,
     }
     write_private(path, json.dumps(document, ensure_ascii=False))
+
+
+def builtin_account(
+    state: Path,
+    platform: str,
+    warning: str,
+    *,
+    seed: Path | None,
+    writes: bool,
+    key: str | None = None,
+    sample: Path | None = None,
+) -> BuiltIn:
+    """The built-in sandbox's account kept in `state`; unless `key` is given, the key names
+    the account (the prefix and the account's id).
+
+    Raises:
+        ConfigError: `state` is not this platform's account file.
+    """
+    try:
+        stored = read_state(state, platform)
+    except ValueError as exc:
+        raise ConfigError(str(exc), hint=f"delete {state} to start a new sandbox account") from None
+    account = stored.account if stored is not None else secrets.token_hex(8)
+    return BuiltIn(
+        platform=platform,
+        state=state,
+        seed=seed,
+        account=account,
+        key=key or f"{SANDBOX_KEY}-{account}",
+        kept=stored is not None,
+        writes=writes,
+        warning=warning,
+        sample=sample,
+        read_only=sample is not None,
+    )
 
 
 def serve_builtins(resolved: Resolved, stack: contextlib.ExitStack) -> Resolved:

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from sync.progress import Progress
-    from sync.settings import BuiltIn
+    from sync.sandbox.builtin import BuiltIn
 
 NeutralRows = list[dict[str, str | None]]
 

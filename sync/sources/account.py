@@ -17,7 +17,8 @@ from sync.remote import RemoteReader
 from sync.sources import NeutralRows
 
 if TYPE_CHECKING:
-    from sync.settings import BuiltIn, Settings
+    from sync.sandbox.builtin import BuiltIn
+    from sync.settings import Settings
 
 log = structlog.get_logger(__name__)
 

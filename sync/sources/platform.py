@@ -23,7 +23,7 @@ from sync.ratelimit import RateLimiter
 from sync.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from sync.settings import BuiltIn
+    from sync.sandbox.builtin import BuiltIn
 
 log = structlog.get_logger(__name__)
 

@@ -160,3 +160,14 @@ def test_installed_wheel_migrates_like_the_checkout(installed, tmp_path: Path, m
     assert liam["name"] == "Liam O'Connor"
     assert liam["tenantId"]  # the PromoteKit affiliate's id
     assert len(target.partners()) == len(read_report(ours / report))
+
+
+def test_installed_wheel_migrates_from_a_keyless_source_platform(installed, tmp_path: Path):
+    # Its built-in sandbox is seeded with the sample that ships inside the wheel.
+    args = ["plan", "--from", "rewardful", "--provider", "dub", "--report", "plan.csv"]
+    ours, theirs = _workdir(tmp_path, "installed"), _workdir(tmp_path, "checkout")
+    result = run_installed(installed, args, cwd=ours)
+    expected = run_checkout(args, cwd=theirs)
+    assert result.code == expected.code == 0, result.output + expected.output
+    assert _lines(ours / "plan.csv") == _lines(theirs / "plan.csv")
+    assert len(_lines(ours / "plan.csv")) == 12  # every partner of the sample
