@@ -170,18 +170,6 @@ class Strategy:
 
 
 @dataclass(slots=True)
-class Plan:
-    """Every row's decision, in row order, and how existing partners were fetched."""
-
-    entries: list[PlanEntry]
-    strategy: Strategy
-    remote_calls: int = 0
-
-    def counts(self) -> Counter[str]:
-        return Counter(entry.action.value for entry in self.entries)
-
-
-@dataclass(slots=True)
 class RunSummary:
     """What a finished (or stopped) run did: counts per status and the calls it made."""
 
