@@ -8,18 +8,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
+from support.mock_account import mock_client
 
 from sync.index import ExistingPartners
 from sync.models import Candidate
 from sync.providers.base import Provider
 from sync.providers.dub import Dub
-from sync.providers.http import ProviderHTTP
-from sync.ratelimit import RateLimiter
 from sync.remote import RemoteReader
 from sync.retry import RetryPolicy
 
 T = TypeVar("T")
-BASE_URL = "https://api.example.test"
 POLICY = RetryPolicy(initial_wait=0.001, max_wait=0.001)
 
 
@@ -70,16 +68,7 @@ def reading(
     concurrency: int = 4,
 ) -> tuple[T, dict[str, int]]:
     """`act` on a reader of `handler`'s account; what it returned and the calls it made."""
-    http = ProviderHTTP(
-        provider_name=provider.name,
-        base_url=BASE_URL,
-        headers=provider.auth_headers("key_test_0123456789abcdef"),
-        limiter=RateLimiter(1_000_000),
-        error_message=provider.error_message,
-        is_account_error=provider.is_account_error,
-        transport=httpx.MockTransport(handler),
-        policy=POLICY,
-    )
+    http = mock_client(provider, handler, policy=POLICY)
 
     async def go() -> T:
         try:

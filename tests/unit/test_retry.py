@@ -10,14 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from support.mock_account import mock_client
 
 from sync.errors import RejectedError, RetryableProviderError
 from sync.providers.dub import Dub
-from sync.providers.http import ProviderHTTP
-from sync.ratelimit import RateLimiter
 from sync.retry import RetryPolicy, backoff, call_with_retries
 
-BASE_URL = "https://api.example.test"
 POLICY = RetryPolicy(attempts=5, initial_wait=0.01, max_wait=0.04)
 Answer = Callable[[httpx.Request], httpx.Response]
 
@@ -48,16 +46,7 @@ def timed_out(request: httpx.Request) -> httpx.Response:
 def call(handler: Answer, *, write: bool) -> tuple[Any, list[float]]:
     """One GET (a read) or POST (a create) through the policy; its result and the waits."""
     provider = Dub()
-    http = ProviderHTTP(
-        provider_name=provider.name,
-        base_url=BASE_URL,
-        headers=provider.auth_headers("key_test_0123456789abcdef"),
-        limiter=RateLimiter(1_000_000),
-        error_message=provider.error_message,
-        is_account_error=provider.is_account_error,
-        transport=httpx.MockTransport(handler),
-        policy=POLICY,
-    )
+    http = mock_client(provider, handler, policy=POLICY)
     waits: list[float] = []
 
     async def sleep(seconds: float) -> None:

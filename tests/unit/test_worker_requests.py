@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from support.mock_account import BASE_URL, mock_client
 
 from sync.checkpoint import Binding, Checkpoint, decisions
 from sync.models import Action, Candidate, PlanEntry, Strategy
@@ -18,11 +19,9 @@ from sync.providers.base import Provider
 from sync.providers.dub import Dub
 from sync.providers.http import ProviderHTTP
 from sync.providers.promotekit import PromoteKit
-from sync.ratelimit import RateLimiter
 from sync.retry import RetryPolicy
 from sync.worker import Job, Worker
 
-BASE_URL = "https://api.example.test"
 BINDING = Binding("hash", "identity", "dub", BASE_URL, "acct")
 # Quick retries, and a timeout short enough for a hung answer to count as one.
 POLICY = RetryPolicy(attempts=4, initial_wait=0.001, max_wait=0.001)
@@ -65,17 +64,7 @@ class FakeDub:
 
 
 def http_for(provider: Provider, handler: Answer, *, timeout: float = 30.0) -> ProviderHTTP:
-    return ProviderHTTP(
-        provider_name=provider.name,
-        base_url=BASE_URL,
-        headers=provider.auth_headers("key_test_0123456789abcdef"),
-        limiter=RateLimiter(1_000_000),
-        error_message=provider.error_message,
-        is_account_error=provider.is_account_error,
-        transport=httpx.MockTransport(handler),
-        timeout=timeout,
-        policy=POLICY,
-    )
+    return mock_client(provider, handler, policy=POLICY, timeout=timeout)
 
 
 def candidate(email: str = "ann@example.com", tenant_id: str | None = None) -> Candidate:

@@ -1,0 +1,37 @@
+"""An in-process provider client: the real ProviderHTTP over httpx's MockTransport, so a stage
+(worker, retry, remote reader) can be tried against a handler in the test's own process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from sync.providers.base import Provider
+from sync.providers.http import DEFAULT_TIMEOUT, ProviderHTTP
+from sync.ratelimit import RateLimiter
+from sync.retry import RetryPolicy
+
+BASE_URL = "https://api.example.test"
+TEST_KEY = "key_test_0123456789abcdef"
+
+
+def mock_client(
+    provider: Provider,
+    handler: Callable[[httpx.Request], httpx.Response],
+    *,
+    policy: RetryPolicy,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> ProviderHTTP:
+    """`provider`'s client answered by `handler`, with no rate budget to wait for."""
+    return ProviderHTTP(
+        provider_name=provider.name,
+        base_url=BASE_URL,
+        headers=provider.auth_headers(TEST_KEY),
+        limiter=RateLimiter(1_000_000),
+        error_message=provider.error_message,
+        is_account_error=provider.is_account_error,
+        transport=httpx.MockTransport(handler),
+        timeout=timeout,
+        policy=policy,
+    )
