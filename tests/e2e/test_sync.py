@@ -282,12 +282,12 @@ def test_two_runs_with_their_own_checkpoints_on_one_account_create_nobody_twice(
     assert created == len(counts)
 
 
-def test_a_second_run_on_a_busy_account_stops_at_once_naming_the_first(
-    case, make_sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    sandbox = make_sandbox(case.name)
+def _roster_and_lock_dir(
+    case, sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int
+) -> tuple[Path, Path, str]:
+    """A roster of `rows`, the runs' own lock directory, and the account the lock is named by."""
     roster = tmp_path / "roster.csv"
-    write_roster(roster, 10)
+    write_roster(roster, rows)
     runtime = tmp_path / "runtime"
     runtime.mkdir()
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
@@ -297,6 +297,14 @@ def test_a_second_run_on_a_busy_account_stops_at_once_naming_the_first(
         base_url=sandbox.base_url,
         api_key=SecretStr(case.key),
     ).account
+    return roster, runtime, account
+
+
+def test_a_second_run_on_a_busy_account_stops_at_once_naming_the_first(
+    case, make_sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    sandbox = make_sandbox(case.name)
+    roster, runtime, account = _roster_and_lock_dir(case, sandbox, tmp_path, monkeypatch, 10)
     # This test holds the account as a running sync would, from before its first request.
     with account_lock(case.name, sandbox.base_url, account):
         refused = _racing_run(case, sandbox, tmp_path, roster, runtime)
@@ -317,17 +325,7 @@ def test_one_account_is_busy_however_its_base_url_is_written(
     # Partnero's documented base URL ends in /v1; the bare host is the same account.
     case = CASES["partnero"]
     sandbox = make_sandbox(case.name)
-    roster = tmp_path / "roster.csv"
-    write_roster(roster, 5)
-    runtime = tmp_path / "runtime"
-    runtime.mkdir()
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    account = Settings(
-        input=roster,
-        provider=get_provider(case.name),
-        base_url=sandbox.base_url,
-        api_key=SecretStr(case.key),
-    ).account
+    roster, runtime, account = _roster_and_lock_dir(case, sandbox, tmp_path, monkeypatch, 5)
     args = sync_args(sandbox, tmp_path, roster)
     args[args.index("--base-url") + 1] = sandbox.base_url + "/v1/"
     env = cli_env(provider=case.name, XDG_RUNTIME_DIR=str(runtime))
