@@ -111,8 +111,10 @@ class RateLimiter:
     def interval(self) -> float:
         return self._interval
 
-    async def acquire(self) -> None:
-        """Wait for this caller's slot; a pause that starts meanwhile moves the slot on."""
+    async def acquire(self) -> float:
+        """Wait for this caller's slot and return it (on the limiter's clock); a pause that
+        starts meanwhile moves the slot on. Slots are at least `interval` apart, whenever the
+        sleep that waits for one actually wakes."""
         while True:
             now = self._clock()
             self._probe(now)
@@ -124,7 +126,7 @@ class RateLimiter:
                 self.waited += slot - now
                 await self._sleep(slot - now)
             if self._clock() >= self._paused_until:
-                return
+                return slot
             self._sent.remove(slot)  # a pause began meanwhile: this slot was not used
 
     def pause_for(self, seconds: float) -> None:

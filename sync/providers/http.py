@@ -168,7 +168,7 @@ class ProviderHTTP:
         self._base_path = base_path if base_path and given.endswith(base_path) else ""
         self.limiter = limiter
         self.calls: Counter[str] = Counter()
-        self._sent_at: dict[str, list[float]] = {}  # when the budget let each call of a kind go
+        self._sent_at: dict[str, list[float]] = {}  # the budget's slot of each call of a kind
         self.rate_limited = 0
         self._error_message = error_message
         self._is_account_error = is_account_error
@@ -242,9 +242,10 @@ class ProviderHTTP:
             AskedToWait: the provider asked to wait longer than the run may.
         """
         kind = call["kind"]
-        await self.limiter.acquire()
+        slot = await self.limiter.acquire()
         self.calls[kind] += 1
-        self._sent_at.setdefault(kind, []).append(time.monotonic())
+        # The slot, not the time the sleep woke: a late first wake-up would shorten the span.
+        self._sent_at.setdefault(kind, []).append(slot)
         where = f"{method} {path}"
         request = self._client.build_request(
             method, self._relative(path), params=call.get("params"), json=call.get("json")

@@ -57,6 +57,28 @@ def test_slots_are_evenly_spaced_at_the_rate():
     assert times[-1] == pytest.approx(1.0)  # 10 intervals of 0.1 s
 
 
+def test_the_slots_it_returns_keep_the_rate_however_late_a_sleep_wakes():
+    """The pace line is measured on the returned slots: a first wake-up 40 ms late (a busy
+    machine) made 15 creates at a 20/s budget look like 20.7/s when measured on wake-ups."""
+    clock = FakeClock()
+    late = [0.04]
+
+    async def oversleeping(seconds: float) -> None:
+        await clock.sleep(seconds + (late.pop() if late else 0.0))
+
+    limiter = RateLimiter(1200, clock=clock, sleep=oversleeping)
+    slots: list[float] = []
+
+    async def go():
+        await limiter.acquire()  # the budget's first slot is free: it does not sleep
+        for _ in range(14):
+            slots.append(await limiter.acquire())
+
+    run(clock.drive(go()))
+    assert min(b - a for a, b in zip(slots, slots[1:])) >= limiter.interval - 1e-9
+    assert (len(slots) - 1) / (slots[-1] - slots[0]) <= limiter.paced_per_minute / 60 + 1e-9
+
+
 def test_no_sixty_second_window_exceeds_the_budget():
     clock = FakeClock()
     limiter = RateLimiter(120, clock=clock, sleep=clock.sleep)
