@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sync.checkpoint import side_files
+from sync.checkpoint_file import side_files
 from sync.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ import structlog
 from pydantic import BaseModel
 
 from sync.catalog import default_mapping
-from sync.checkpoint import CREATE, LOOK_UP, Binding, Checkpoint, decisions
+from sync.checkpoint import CREATE, LOOK_UP, Checkpoint, decisions
+from sync.checkpoint_binding import Binding
 from sync.codes import check_codes
 from sync.earlier_runs import EarlierRuns, Refusals, apply_refusals
 from sync.errors import GuardError, InputError

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from sync.catalog import builtin_mapping, builtin_mappings
-from sync.checkpoint import read_status
+from sync.checkpoint_file import read_status
 from sync.cli.options import common_options
 from sync.cli.run import plan_command, run_command, sync_command
 from sync.errors import UsageError

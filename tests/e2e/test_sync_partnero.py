@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from sync.checkpoint import Binding, Checkpoint, decisions
+from sync.checkpoint import Checkpoint, decisions
+from sync.checkpoint_binding import Binding
 from sync.models import Action, Candidate, PlanEntry, Strategy
 from sync.pipeline import connect, probe
 from sync.providers.partnero import Partnero

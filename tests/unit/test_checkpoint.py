@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sync.checkpoint import Binding, Checkpoint, decisions, read_status
+from sync.checkpoint import Checkpoint, decisions
+from sync.checkpoint_binding import Binding
+from sync.checkpoint_file import read_status
 from sync.errors import ConfigError
 from sync.models import Action, Candidate, Outcome, PlanEntry, Status, Strategy
 

@@ -33,7 +33,7 @@ NO_POLARS = (
     "sources/tapfiliate.py",
     "sources/tolt.py",
     "worker.py",
-    "checkpoint.py",
+    "checkpoint",  # checkpoint.py and its checkpoint_*.py
     "ratelimit.py",
     "retry.py",
     "settings.py",

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sync.checkpoint import Binding, Checkpoint, decisions
+from sync.checkpoint import Checkpoint, decisions
+from sync.checkpoint_binding import Binding
 from sync.models import Action, Candidate, Outcome, PlanEntry, RemotePartner, Status, Strategy
 from sync.plan import decide
 from sync.providers.dub import Dub

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 from support.mock_account import BASE_URL, mock_client
 
-from sync.checkpoint import Binding, Checkpoint, decisions
+from sync.checkpoint import Checkpoint, decisions
+from sync.checkpoint_binding import Binding
 from sync.models import Action, Candidate, PlanEntry, Strategy
 from sync.providers.base import Provider
 from sync.providers.dub import Dub
