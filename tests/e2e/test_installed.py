@@ -8,10 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+
+from sync.registry import PLATFORMS
 
 from .conftest import (
     CASES,
@@ -42,11 +45,32 @@ def _uv(*args: str, cwd: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built from the checkout as it is (with whatever runs left in samples/)."""
+    work = tmp_path_factory.mktemp("wheel")
+    _uv("build", "--wheel", "--quiet", "--out-dir", str(work), str(ROOT), cwd=ROOT)
+    (built,) = work.glob("partner_sync-*.whl")
+    return built
+
+
+def test_the_wheel_ships_the_seeds_the_code_reads_and_nothing_a_run_left(wheel: Path):
+    """The README's first command writes its report, checkpoint and sandbox account into
+    samples/; a wheel built afterwards shipped that account (and could ship a checkpoint)."""
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {
+            name.removeprefix("sync/samples/")
+            for name in archive.namelist()
+            if name.startswith("sync/samples/")
+        }
+        mappings = {n for n in archive.namelist() if n.startswith("sync/mappings/")}
+    assert shipped == {platform.sample_seed for platform in PLATFORMS.values()}
+    assert mappings and all(name.endswith(".toml") for name in mappings), mappings
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The `partner-sync` script of the wheel, installed into a fresh virtual environment."""
     work = tmp_path_factory.mktemp("installed")
-    _uv("build", "--wheel", "--quiet", "--out-dir", str(work / "dist"), str(ROOT), cwd=ROOT)
-    (wheel,) = (work / "dist").glob("partner_sync-*.whl")
     pins = work / "pins.txt"
     _uv(
         "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes",

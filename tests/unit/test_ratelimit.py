@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 
 import pytest
 
@@ -75,7 +76,7 @@ def test_the_slots_it_returns_keep_the_rate_however_late_a_sleep_wakes():
             slots.append(await limiter.acquire())
 
     run(clock.drive(go()))
-    assert min(b - a for a, b in zip(slots, slots[1:])) >= limiter.interval - 1e-9
+    assert min(b - a for a, b in itertools.pairwise(slots)) >= limiter.interval - 1e-9
     assert (len(slots) - 1) / (slots[-1] - slots[0]) <= limiter.paced_per_minute / 60 + 1e-9
 
 
