@@ -57,13 +57,14 @@ def _settings(provider_name: str, size: int, directory: Path) -> Any:
 
 def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
     """One timed run, in this process (run it in a fresh one), through the functions
-    `partner-sync plan` runs, in its order: `pipeline.prepare` (read, map, validate), the split
-    of duplicates, the scan of the account into the index (timed apart), then
-    `pipeline.plan_rows` decides every row. After that, the rest of the command's local work:
+    `partner-sync plan` runs, in its order: the file read and `checked_input.check_input` (map,
+    validate), the split of duplicates, the scan of the account into the index (timed apart), then
+    `planning.plan_rows` decides every row. After that, the rest of the command's local work:
     one outcome per row and the report file."""
     from bench import listing
-    from sync.pipeline import plan_rows, prepare
+    from sync.checked_input import check_input
     from sync.plan import split_duplicates
+    from sync.planning import plan_rows
     from sync.sources.file import read_table
 
     settings = _settings(provider_name, size, directory)
@@ -72,7 +73,7 @@ def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
     times: dict[str, float] = {}
     cpu = time.process_time()
     clock = time.perf_counter()
-    prepared = prepare(settings)
+    prepared = check_input(settings, read_table(settings.input))
     times["prepare"] = time.perf_counter() - clock
     clock = time.perf_counter()
     rows = split_duplicates(prepared.valid.keys, settings.tenant_label)
@@ -122,8 +123,8 @@ def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
 
 def _report(plan: Any, settings: Any, path: Path) -> dict[str, int]:
     """`plan`'s outcomes, counted and written as the report file; the counts."""
-    from sync.pipeline import plan_outcomes
     from sync.report import write_report
+    from sync.run_result import plan_outcomes
 
     outcomes = plan_outcomes(plan, settings.mode)
     write_report(path, outcomes)

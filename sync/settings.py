@@ -27,7 +27,7 @@ from sync.registry import PLATFORMS, get_provider
 from sync.report import report_format
 from sync.retry import RetryPolicy
 from sync.sandbox.builtin import SANDBOX_KEY, BuiltIn, builtin_account
-from sync.sources import AccountSource, Origin
+from sync.sources import AccountSource
 from sync.sources.account import ProviderAccount
 from sync.sources.platform import PlatformSource, Reading
 
@@ -68,7 +68,7 @@ class Settings:
     max_creates: int | None = None
     max_invalid_share: float = DEFAULT_MAX_INVALID_SHARE
     recheck: bool = False  # ignore what earlier runs learned about the account
-    source: Origin | None = None  # the platform a migration reads from
+    source: AccountSource | None = None  # the account a migration reads from
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     builtin: BuiltIn | None = None  # the built-in sandbox the run serves, when keyless
     invite: bool = False  # send invitations instead of creating partners

@@ -16,28 +16,21 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from sync.checked_input import CheckedInput, migration_losses, run_notes
 from sync.index import ExistingPartners
 from sync.models import Action, Outcome, PlanEntry, RunSummary, Status, Strategy, email_key
 from sync.outcomes import Outcomes
-from sync.pipeline import (
-    Prepared,
-    RunResult,
-    budget_of,
-    migration_losses,
-    plan_rows,
-    prepare,
-    probe,
-    run_notes,
-    skipped_entries,
-)
+from sync.pipeline import read_input
 from sync.plan import FirstRows, split_duplicates
 from sync.plan_frame import PlanFrame
+from sync.planning import plan_rows, skipped_entries
 from sync.progress import Progress
 from sync.providers.base import Provider
 from sync.providers.http import ProviderHTTP
 from sync.remote import RemoteReader
+from sync.run_result import RunResult, budget_of
 from sync.settings import Settings
-from sync.sources.account import connect
+from sync.sources.account import connect, probe
 
 Records = dict[str, Mapping[str, Any]]
 
@@ -45,8 +38,8 @@ Records = dict[str, Mapping[str, Any]]
 async def run_verify(settings: Settings, progress: Progress | None = None) -> RunResult:
     """Compare every input row with the partner the target holds for it."""
     started = time.monotonic()
-    prepared = prepare(settings, progress)
-    rows = split_duplicates(prepared.valid.keys, settings.tenant_label)
+    checked = await read_input(settings, progress)
+    rows = split_duplicates(checked.valid.keys, settings.tenant_label)
     http = connect(settings)
     try:
         await probe(settings, http)
@@ -54,9 +47,9 @@ async def run_verify(settings: Settings, progress: Progress | None = None) -> Ru
     finally:
         await http.aclose()
     provider = settings.provider
-    plan = plan_rows(prepared.valid, rows, existing, settings.tenant_label)
-    plan = plan.replaced(skipped_entries(prepared.skipped))
-    outcomes, unread = _compare_all(provider, plan, prepared, records)
+    plan = plan_rows(checked.valid, rows, existing, settings.tenant_label)
+    plan = plan.replaced(skipped_entries(checked.skipped))
+    outcomes, unread = _compare_all(provider, plan, checked, records)
     summary = RunSummary(
         counts=outcomes.counts(),
         calls=http.calls,
@@ -72,8 +65,8 @@ async def run_verify(settings: Settings, progress: Progress | None = None) -> Ru
     return RunResult(
         outcomes=outcomes,
         summary=summary,
-        warnings=migration_losses(settings, prepared),
-        notes=run_notes(prepared, note),
+        warnings=migration_losses(settings, checked),
+        notes=run_notes(checked, note),
     )
 
 
@@ -93,11 +86,11 @@ async def _target_records(
 
 
 def _compare_all(
-    provider: Provider, plan: PlanFrame, prepared: Prepared, records: Records
+    provider: Provider, plan: PlanFrame, checked: CheckedInput, records: Records
 ) -> tuple[Outcomes, set[str]]:
     """One verify outcome per plan entry, and the fields no record could show."""
     found = list(plan.entries(Action.EXISTS))
-    payloads = {c.row: c.payload for c in prepared.valid.candidates(e.row for e in found)}
+    payloads = {c.row: c.payload for c in checked.valid.candidates(e.row for e in found)}
     unread: set[str] = set()
     outcomes = []
     for entry in plan.entries():

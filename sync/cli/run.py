@@ -1,5 +1,5 @@
-"""Running a command: settings, the built-in sandbox, the snapshot of a migration's source, the
-run itself under signal handling, and errors as one line with their exit code."""
+"""Running a command: settings, the built-in sandbox, the files of the run, the run itself under
+signal handling, and errors as one line with their exit code."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ from sync.cli.summary import finish, reported_if_stopped
 from sync.credentials import known_secrets
 from sync.errors import Interrupted, SyncError
 from sync.paths import check_run_files, run_files
-from sync.pipeline import SoFar, run_plan, run_sync
+from sync.pipeline import run_plan, run_sync
 from sync.progress import display as progress_display
+from sync.run_result import SoFar
 from sync.sandbox.builtin import serve_builtins
 from sync.settings import Resolved, resolve_settings
-from sync.sources.snapshot import passing_snapshot, to_read, write_snapshot
+from sync.sources.snapshot import passing_snapshot
 from sync.verify import run_verify
 
 T = TypeVar("T")
@@ -53,8 +54,6 @@ def plan_command(options: dict[str, Any], command: str = "plan") -> int:
         check_run_files(run_files(settings, keeps_checkpoint=False))
         resolved = serve_builtins(replace(resolved, target=settings), stack)
         settings = resolved.target
-        if (source := to_read(resolved.source, settings.input, resuming=False)) is not None:
-            run_async(write_snapshot(source, settings.input, progress))
         if command == "verify":
             result = run_async(run_verify(settings, progress))
         else:
@@ -82,14 +81,9 @@ def sync_command(options: dict[str, Any]) -> int:
         checkpoint = opened.enter_context(Checkpoint.open(checkpoint_path, restart=restart))
         resolved = serve_builtins(resolved, opened)
         settings = resolved.target
-        # An unfinished migration resumes from its snapshot, not from a new listing.
-        unfinished = checkpoint.has_plan and not checkpoint.finished and not settings.restart
         try:
             # Closed before anything below prints: a line must not land inside the bars.
             with progress_display() as progress:
-                source = to_read(resolved.source, settings.input, resuming=unfinished)
-                if source is not None:
-                    run_async(write_snapshot(source, settings.input, progress))
                 result = run_async(run_sync(settings, checkpoint, progress, so_far))
         except Interrupted:
             click.echo(

@@ -11,8 +11,8 @@ import click
 
 from sync.errors import ReportError, SyncError
 from sync.models import RunSummary
-from sync.pipeline import RunResult, SoFar
 from sync.report import summary_counts, write_report
+from sync.run_result import RunResult, SoFar
 from sync.settings import Settings
 
 PROBLEM_LINES = 10

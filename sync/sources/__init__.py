@@ -1,7 +1,12 @@
 """Where rows come from: the source seam.
 
-Every run reads one file (CSV or Parquet) into one frame: the input, or a migration's
-snapshot. A migration first reads every partner of an `AccountSource` as provider-neutral
+A run takes its rows from one `RowSource`, read into one frame (`sync.sources.table.Table`):
+the input file (`sync.sources.file.InputFile`, CSV or Parquet), or a migration's snapshot of
+its source account (`sync.sources.snapshot.AccountSnapshot`); `sync.pipeline.rows_of` picks
+it. A new kind of input (a database query) is one module with an object that meets
+`RowSource`; a new account to migrate from is one that meets `AccountSource`.
+
+A migration first reads every partner of an `AccountSource` as provider-neutral
 rows (`sync.neutral.neutral_row`: email, names, country, payout email, `referral_code`,
 `status`, `source_id`, `created_at`, ...) and writes them to its snapshot beside the
 checkpoint (`sync.sources.snapshot`), which it then moves like an input file; a resumed
@@ -45,6 +50,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from sync.progress import Progress
     from sync.sandbox.builtin import BuiltIn
+    from sync.sources.table import Table
 
 NeutralRows = list[dict[str, str | None]]
 
@@ -75,3 +81,12 @@ class AccountSource(Origin, Protocol):
 
     async def read_partners(self, progress: Progress | None) -> NeutralRows:
         """Every partner of the account, as neutral rows, in any order."""
+
+
+class RowSource(Protocol):
+    """Where a run's rows come from: read whole into one frame, each row with its number and
+    any problem the reader found."""
+
+    async def read(self, progress: Progress | None) -> Table:
+        """Every row; a source that cannot be read raises `InputError` (or the account's error)
+        before anything is sent."""

@@ -14,6 +14,7 @@ from sync.progress import Progress
 from sync.providers.http import ProviderHTTP
 from sync.ratelimit import RateLimiter
 from sync.remote import RemoteReader
+from sync.retry import call_with_retries
 from sync.sources import NeutralRows
 
 if TYPE_CHECKING:
@@ -44,6 +45,13 @@ def connect(settings: Settings, transport: httpx.AsyncBaseTransport | None = Non
         timeout=settings.timeout,
         transport=transport,
         base_path=provider.base_path,
+    )
+
+
+async def probe(settings: Settings, http: ProviderHTTP) -> None:
+    """Let the provider learn what the account's API can do, retrying transient failures."""
+    await call_with_retries(
+        lambda: settings.provider.probe(http), policy=settings.retry, write=False
     )
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from sync.errors import InputError
 from sync.models import trim
+from sync.progress import Progress
 from sync.sources.csv_careful import read_careful_csv
 from sync.sources.csv_clean import read_clean_csv
 from sync.sources.file_checks import clean_header
@@ -19,6 +21,19 @@ from sync.sources.parquet_file import read_parquet
 from sync.sources.table import Table, numbered
 
 PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """A roster file as a run's rows (a `sync.sources.RowSource`)."""
+
+    path: Path
+    encoding: str | None = None  # of a CSV; None: UTF-8, UTF-16, or what a byte-order mark says
+
+    async def read(self, progress: Progress | None = None) -> Table:
+        if progress:
+            progress("reading", 0, None)
+        return read_table(self.path, encoding=self.encoding)
 
 
 def read_table(path: Path, *, encoding: str | None = None) -> Table:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,8 @@ from sync.files import write_private
 from sync.neutral import snapshot_csv
 from sync.progress import Progress
 from sync.sources import AccountSource
+from sync.sources.file import InputFile
+from sync.sources.table import Table
 
 if TYPE_CHECKING:
     from sync.settings import Settings
@@ -35,16 +37,23 @@ async def write_snapshot(source: AccountSource, snapshot: Path, progress: Progre
     return len(rows)
 
 
-def to_read(
-    source: AccountSource | None, snapshot: Path, *, resuming: bool
-) -> AccountSource | None:
-    """The source whose snapshot the run must write first: none for a file, and none for an
-    unfinished migration (`resuming`) that has one: it resumes from its snapshot, not from a
-    new listing."""
-    if source is not None and resuming and snapshot.exists():
-        log.info("reusing the snapshot of the source", snapshot=str(snapshot))
-        return None
-    return source
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """A migration's rows (a `sync.sources.RowSource`): every partner of the source account,
+    written to the snapshot file, then read as any input file is. An unfinished migration
+    (`reuse`) reads the snapshot it wrote instead of listing the source again."""
+
+    account: AccountSource
+    path: Path
+    encoding: str | None = None
+    reuse: bool = False
+
+    async def read(self, progress: Progress | None = None) -> Table:
+        if self.reuse and self.path.exists():
+            log.info("reusing the snapshot of the source", snapshot=str(self.path))
+        else:
+            await write_snapshot(self.account, self.path, progress)
+        return await InputFile(self.path, self.encoding).read(progress)
 
 
 def passing_snapshot(settings: Settings, stack: contextlib.ExitStack) -> Settings:

@@ -13,10 +13,10 @@ from pydantic import SecretStr
 from sync.checkpoint import Checkpoint, decisions
 from sync.checkpoint_binding import Binding
 from sync.models import Action, Candidate, PlanEntry, Strategy
-from sync.pipeline import connect, probe
 from sync.providers.partnero import Partnero
 from sync.sandbox import Faults, load_seed
 from sync.settings import Settings
+from sync.sources.account import connect, probe
 from sync.worker import Job, Worker
 
 from .conftest import (

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -23,6 +24,7 @@ from pydantic import SecretStr
 from unit.given_rows import validate_rows
 
 from sync.catalog import default_mapping
+from sync.checked_input import CheckedInput
 from sync.errors import InputError
 from sync.index import ExistingPartners
 from sync.mapping import PROBLEM, PROBLEM_FIELD, ROW, map_frame
@@ -39,8 +41,9 @@ from sync.models import (
     email_key,
     trim,
 )
-from sync.pipeline import Prepared, plan_rows, prepare
+from sync.pipeline import read_input
 from sync.plan import split_duplicates
+from sync.planning import plan_rows
 from sync.providers.dub import Dub
 from sync.report import write_report
 from sync.settings import Settings
@@ -118,7 +121,7 @@ def roster_records(draw: st.DrawFn) -> list[dict[str, str | None]]:
 
 def plan_of(
     records: list[dict[str, str | None]], remote: list[RemotePartner], columns: list[str] = COLUMNS
-) -> tuple[Prepared, list[PlanEntry]]:
+) -> tuple[CheckedInput, list[PlanEntry]]:
     """The plan `partner-sync plan` makes of a CSV file of these records, against these
     partners: the shipping path from the reader to the plan, the provider's answers aside."""
     with tempfile.TemporaryDirectory() as directory:
@@ -134,7 +137,7 @@ def plan_of(
             api_key=SecretStr("unused"),
             mapping=DUB_MAPPING,
         )
-        prepared = prepare(settings)
+        prepared = asyncio.run(read_input(settings))
     rows = split_duplicates(prepared.valid.keys, settings.tenant_label)
     existing = ExistingPartners.of(remote)
     plan = plan_rows(prepared.valid, rows, existing, settings.tenant_label)

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from sync.models import Action, Candidate, Outcome, PlanEntry, Status
 from sync.outcomes import Outcomes
-from sync.pipeline import plan_outcomes
 from sync.plan_frame import PlanFrame
 from sync.report import write_report
+from sync.run_result import plan_outcomes
 from sync.validate import ValidatedRows
 
 OUTCOMES = [
