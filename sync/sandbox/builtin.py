@@ -139,12 +139,11 @@ def serve_builtins(resolved: Resolved, stack: contextlib.ExitStack) -> Resolved:
     target, source = resolved.target, resolved.source
     if source is not None and source.builtin is not None:
         source = source.at(stack.enter_context(_serve(source.builtin)).base_url)
+        target = replace(target, source=source)
     if target.builtin is not None:
         served = stack.enter_context(_serve(target.builtin))
         target = replace(target, base_url=served.base_url)
-    if source is not None and target.source is not None:
-        target = replace(target, source=source)
-    return replace(resolved, target=target, source=source)
+    return replace(resolved, target=target)
 
 
 @contextlib.contextmanager

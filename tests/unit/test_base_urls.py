@@ -10,8 +10,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from sync.credentials import check_base_url
 from sync.registry import get_provider
-from sync.settings import Settings, check_base_url
+from sync.settings import Settings
 from sync.sources.account import connect
 
 # (provider, base URL as documented, a path its module sends, the URL that must be reached)
