@@ -25,7 +25,7 @@ from sync.progress import Progress
 from sync.providers.http import ProviderHTTP
 from sync.remote import RemoteReader
 from sync.settings import Settings
-from sync.validate import EMAIL, ValidatedRows
+from sync.validate import EMAIL, TENANT, ValidatedRows
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +38,8 @@ async def _existing(
 ) -> tuple[ExistingPartners, Strategy]:
     """Learn which of these rows (first-of-their-key rows' keys) exist, the cheaper way."""
     reader = RemoteReader(settings.provider, http, settings.retry, settings.concurrency, progress)
-    strategy, existing = await reader.choose(to_check.height)
+    with_tenant = to_check.height - to_check[TENANT].null_count()
+    strategy, existing = await reader.choose(to_check.height, with_tenant)
     log.info("existing partners", strategy=strategy.name, reason=strategy.reason, count=existing)
     if strategy.name == "scan":
         return await reader.scan(existing), strategy

@@ -36,7 +36,7 @@ def scan_calls(existing: int, page_size: int) -> int:
 
 
 def choose_strategy(
-    candidates: int, existing: int | None, page_size: int, lookup_calls_per_row: int
+    candidates: int, existing: int | None, page_size: int, lookups: int
 ) -> Strategy:
     """Pick the cheaper way to learn which candidates exist (pure).
 
@@ -44,28 +44,30 @@ def choose_strategy(
         candidates: distinct rows to match.
         existing: partners at the provider, if known.
         page_size: partners per list page.
-        lookup_calls_per_row: calls to look one row up; 0 if the provider cannot.
+        lookups: the most calls looking the candidates up takes; 0 if the provider cannot.
     """
     if candidates == 0:
         return Strategy("none", "no valid rows to match", 0)
-    if lookup_calls_per_row == 0:
+    if lookups == 0:
         calls = scan_calls(existing, page_size) if existing is not None else 0
         return Strategy("scan", "the provider cannot look partners up one by one", calls)
-    lookups = candidates * lookup_calls_per_row
+    at_most = f"{lookups} lookup call(s) at most"
     if existing is None:
         return Strategy(
-            "lookup",
-            f"{lookups} lookups; the provider does not say how many partners exist",
-            lookups,
+            "lookup", f"{at_most}; the provider does not say how many partners exist", lookups
         )
     pages = scan_calls(existing, page_size)
     if pages < lookups:
-        return Strategy(
-            "scan", f"{pages} list page(s) for {existing} partners < {lookups} lookups", pages
-        )
-    return Strategy(
-        "lookup", f"{lookups} lookups <= {pages} list page(s) for {existing} partners", lookups
-    )
+        return Strategy("scan", f"{pages} list page(s) for {existing} partners < {at_most}", pages)
+    return Strategy("lookup", f"{at_most} <= {pages} list page(s) for {existing} partners", lookups)
+
+
+def lookup_calls(provider: Provider, rows: int, with_tenant: int) -> int:
+    """The most calls looking up `rows` rows takes, `with_tenant` of them with a tenant id;
+    0 if the provider cannot look partners up."""
+    if provider.lookup_calls_per_row == 0:
+        return 0
+    return rows * provider.lookup_calls_per_row + with_tenant * provider.lookup_calls_per_tenant
 
 
 def choose_by_page(lookups: int, page_has_partners: bool) -> Strategy:
@@ -77,12 +79,13 @@ def choose_by_page(lookups: int, page_has_partners: bool) -> Strategy:
     if page_has_partners:
         return Strategy(
             "lookup",
-            f"{lookups} lookups < reading the listing: its page {lookups} is not empty",
+            f"{lookups} lookup call(s) at most < reading the listing: its page {lookups} is "
+            "not empty",
             lookups,
         )
     return Strategy(
         "scan",
-        f"the listing ends before page {lookups}: fewer calls than {lookups} lookups",
+        f"the listing ends before page {lookups}: no more calls than {lookups} lookup call(s)",
         lookups,
     )
 
@@ -117,21 +120,21 @@ class RemoteReader:
     async def _page(self, number: int) -> Page:
         return await self._read(lambda: self._provider.list_page(self._http, number))
 
-    async def choose(self, candidates: int) -> tuple[Strategy, int | None]:
-        """The cheaper way to match `candidates` distinct rows, and the partner count if known.
+    async def choose(self, candidates: int, with_tenant: int = 0) -> tuple[Strategy, int | None]:
+        """The cheaper way to match `candidates` distinct rows (`with_tenant` of them with a
+        tenant id), and the partner count if known.
 
         Without a count, one read of list page N (N = the lookups needed) settles the choice.
         """
         provider = self._provider
-        per_row = provider.lookup_calls_per_row
+        lookups = lookup_calls(provider, candidates, with_tenant)
         if candidates == 0:
-            return choose_strategy(0, None, provider.page_size, per_row), None
+            return choose_strategy(0, None, provider.page_size, lookups), None
         existing = await self.count()
-        lookups = candidates * per_row
         if existing is None and lookups > 1:
             page = await self._page(lookups)
             return choose_by_page(lookups, bool(page.partners)), None
-        return choose_strategy(candidates, existing, provider.page_size, per_row), existing
+        return choose_strategy(candidates, existing, provider.page_size, lookups), existing
 
     async def scan(self, expected: int | None, *, keep_records: bool = False) -> ExistingPartners:
         """Read every page of the listing, several at a time, into one index.

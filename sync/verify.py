@@ -31,6 +31,7 @@ from sync.remote import RemoteReader
 from sync.run_result import RunResult, budget_of
 from sync.settings import Settings
 from sync.sources.account import connect, probe
+from sync.validate import TENANT
 
 Records = dict[str, Mapping[str, Any]]
 
@@ -76,7 +77,9 @@ async def _target_records(
     """The target's records of the rows' partners, and the index of those partners, found as
     `plan` finds them."""
     reader = RemoteReader(settings.provider, http, settings.retry, settings.concurrency, progress)
-    strategy, count = await reader.choose(rows.firsts.height)
+    firsts = rows.firsts
+    with_tenant = firsts.height - firsts[TENANT].null_count()
+    strategy, count = await reader.choose(firsts.height, with_tenant)
     existing = ExistingPartners()
     if strategy.name == "scan":
         existing = await reader.scan(count, keep_records=True)

@@ -64,6 +64,8 @@ class Provider(Protocol):
     # Calls to look one row up; 0 when the provider cannot find a partner by email one by one.
     # An instance value: `probe` may learn it from the account's API.
     lookup_calls_per_row: int
+    # At most this many more for a row with a tenant id (Dub looks it up by tenantId too).
+    lookup_calls_per_tenant: ClassVar[int]
 
     def auth_headers(self, api_key: str) -> dict[str, str]: ...
 

@@ -137,6 +137,8 @@ class Dub(BaseProvider):
     tenant_field: ClassVar[str | None] = "tenantId"
     page_size: ClassVar[int] = 100
     lookup_calls_per_row: int = 1
+    # By email, then by tenantId unless the email's partner has it (see lookup_records).
+    lookup_calls_per_tenant: ClassVar[int] = 1
     # The sent username seeds the default link key, the referral code; a taken key gets a
     # silent "-xxxx" suffix, which the worker reads off the answer's links (sync.codes).
     code_field: ClassVar[str | None] = "username"

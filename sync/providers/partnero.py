@@ -230,6 +230,7 @@ class Partnero(BaseProvider):
     tenant_field: ClassVar[str | None] = "id"
     # The n8n node stays within 10-100 although the docs allow 250.
     page_size: ClassVar[int] = 100
+    lookup_calls_per_tenant: ClassVar[int] = 0
     code_field: ClassVar[str | None] = "key"
 
     unportable: ClassVar[dict[str, str]] = {

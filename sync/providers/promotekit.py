@@ -142,6 +142,7 @@ class PromoteKit(BaseProvider):
     schema: ClassVar[type[BaseModel]] = PromoteKitAffiliate
     tenant_field: ClassVar[str | None] = None
     page_size: ClassVar[int] = 100
+    lookup_calls_per_tenant: ClassVar[int] = 0
     lookup_calls_per_row: int = 1
     code_field: ClassVar[str | None] = "ref_code"
     codes_ignore_case: ClassVar[bool] = True  # a code taken in another case is taken

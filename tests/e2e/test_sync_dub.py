@@ -22,13 +22,14 @@ from .conftest import (
 
 
 def test_lookup_strategy_when_few_rows_meet_many_partners(make_sandbox, tmp_path: Path):
-    seed = [{"email": f"old{n}@example.com", "tenantId": f"old-{n}"} for n in range(450)]
+    seed = [{"email": f"old{n}@example.com", "tenantId": f"old-{n}"} for n in range(700)]
     sandbox = make_sandbox(seed=seed)
     roster = tmp_path / "in.csv"
     write_roster(roster, 3)
     result = run_cli(sync_args(sandbox, tmp_path, roster))
     assert result.code == 0, result.output
-    assert "lookup" in result.stdout
+    # Each new row with a tenant id costs two lookups: 6 at most, against 8 list pages.
+    assert "lookup (6 lookup call(s) at most <= 8 list page(s) for 700 partners)" in result.stdout
     calls = sandbox.stats.requests
     # count + one email lookup and one tenantId lookup per new row + creates; no listing.
     assert calls[("GET", "/partners")] == 6

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from sync.providers.dub import Dub
 from sync.providers.http import parse_wait
-from sync.remote import choose_strategy, scan_calls
+from sync.remote import choose_strategy, lookup_calls, scan_calls
 
 NOW = 1_800_000_000.0
 
@@ -38,10 +39,21 @@ def test_scan_reads_a_final_short_or_empty_page():
 
 
 def test_strategy_picks_the_cheaper_way_and_says_why():
-    nightly = choose_strategy(40, 200_000, 100, 1)
-    assert nightly.name == "lookup" and nightly.estimated_calls == 40
-    migration = choose_strategy(50_000, 1_000, 100, 1)
+    nightly = choose_strategy(40, 200_000, 100, 80)
+    assert nightly.name == "lookup" and nightly.estimated_calls == 80
+    migration = choose_strategy(50_000, 1_000, 100, 50_000)
     assert migration.name == "scan" and migration.estimated_calls == 11
     assert "list page(s)" in migration.reason
     assert choose_strategy(10, None, 100, 0).name == "scan"
     assert choose_strategy(0, 5, 100, 1).name == "none"
+
+
+def test_a_dub_row_with_a_tenant_id_counts_two_lookup_calls():
+    """Dub finds by email, then by tenantId unless the email's partner has it: one new row
+    with a tenant id costs two lookups, more than the one page that lists 21 partners, and
+    the choice said "1 lookups <= 1 list page(s)" before making two calls."""
+    assert lookup_calls(Dub(), 1, with_tenant=1) == 2
+    assert lookup_calls(Dub(), 3, with_tenant=0) == 3
+    chosen = choose_strategy(1, 21, 100, lookup_calls(Dub(), 1, with_tenant=1))
+    assert chosen.name == "scan" and chosen.estimated_calls == 1
+    assert chosen.reason == "1 list page(s) for 21 partners < 2 lookup call(s) at most"

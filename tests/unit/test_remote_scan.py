@@ -29,6 +29,7 @@ class Listing:
 
     name = "listing"
     page_size = SIZE
+    lookup_calls_per_tenant = 0
 
     def __init__(
         self,
