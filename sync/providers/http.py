@@ -197,11 +197,13 @@ class ProviderHTTP:
         """Calls of `kind` per second as the budget let them go, or None with fewer than two.
 
         n calls paced by the budget span n - 1 intervals, so the rate is the calls after the
-        first over the time from the first to the last: dividing all n by the run's length
-        would show a short run faster than its budget allows.
+        first over the time from the earliest slot to the latest: dividing all n by the run's
+        length would show a short run faster than its budget allows. The earliest and latest,
+        not the first and last recorded: a worker whose sleep woke late records its slot after
+        a later one.
         """
         times = self._sent_at.get(kind, [])
-        span = times[-1] - times[0] if len(times) > 1 else 0.0
+        span = max(times) - min(times) if len(times) > 1 else 0.0
         return (len(times) - 1) / span if span > 0 else None
 
     async def aclose(self) -> None:

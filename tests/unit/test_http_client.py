@@ -53,6 +53,31 @@ def call(http: ProviderHTTP, method: str = "GET", path: str = "/partners", **kw:
     return asyncio.run(go())
 
 
+def test_the_pace_counts_slots_in_order_whichever_sleep_wakes_first() -> None:
+    """On a busy machine a worker's wake-up can come after a later slot's: the pace is measured
+    from the earliest slot to the latest, never faster than the budget."""
+    now = [0.0]
+
+    async def reversed_wakeups(seconds: float) -> None:
+        # The nearer slot's sleep wakes after the further one's.
+        await asyncio.sleep(0.02 if seconds < 0.06 else 0.0)
+
+    limiter = RateLimiter(1200, clock=lambda: now[0], sleep=reversed_wakeups)
+    http = client(lambda request: httpx.Response(200, json=[]), limiter=limiter)
+
+    async def go() -> None:
+        try:
+            await asyncio.gather(*(http.request("GET", "/partners", kind="list") for _ in range(3)))
+        finally:
+            await http.aclose()
+
+    asyncio.run(go())
+    pace = http.pace("list")
+    assert pace is not None
+    assert pace == pytest.approx(1 / limiter.interval)
+    assert pace <= 1200 / 60
+
+
 def test_requests_go_through_the_injected_transport() -> None:
     seen: list[httpx.Request] = []
 
