@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from support.sandboxes import people
@@ -409,16 +408,18 @@ def test_created_at_is_strictly_increasing_under_fast_creates(make_sandbox, make
 # --- rate limit ---------------------------------------------------------------------------
 
 
-def test_rate_limit_429_carries_epoch_millisecond_reset(make_sandbox, make_client):
+def test_rate_limit_429_carries_epoch_millisecond_reset(make_sandbox, make_client, limiter_clock):
+    # Just after a window boundary: the windows are epoch-aligned whole seconds.
+    start = limiter_clock.now + 0.01
+    limiter_clock.now = start
     sandbox = make_sandbox("dub", rate_limit=3, window=1.0)
     client = make_client(sandbox)
-    # Start just after a window boundary: the windows are epoch-aligned whole seconds.
-    time.sleep(1 - time.time() % 1 + 0.01)
-    window_end_ms = (int(time.time()) + 1) * 1000
+    window_end_ms = (int(start) + 1) * 1000
     for _ in range(3):
         ok = client.get("/partners")
         assert ok.status_code == 200
         assert not any(h.lower().startswith("x-ratelimit") for h in ok.headers)  # not on successes
+        limiter_clock.now += 0.1
     limited = client.get("/partners")
     assert limited.status_code == 429
     assert error_of(limited) == ("rate_limit_exceeded", "Too many requests.")
@@ -431,11 +432,13 @@ def test_rate_limit_429_carries_epoch_millisecond_reset(make_sandbox, make_clien
     # Another key has its own window.
     assert make_client(sandbox, token="other").get("/partners").status_code == 200
     # Halfway into the next window the previous one weighs floor(3 * 0.5) = 1: room again.
-    time.sleep(max(0.0, window_end_ms / 1000 - time.time()) + 0.5)
+    limiter_clock.now = window_end_ms / 1000 + 0.5
     assert client.get("/partners").status_code == 200
 
 
-def test_errors_after_the_limiter_carry_the_limiter_headers(make_sandbox, make_client):
+def test_errors_after_the_limiter_carry_the_limiter_headers(
+    make_sandbox, make_client, limiter_clock
+):
     client = make_client(make_sandbox("dub", rate_limit=10))
     response = client.post("/partners", json={})
     assert response.status_code == 422

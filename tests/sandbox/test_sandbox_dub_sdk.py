@@ -72,10 +72,11 @@ def test_sdk_maps_error_codes_to_its_exceptions(sdk_and_sandbox):
         client.partners.create(request={"email": "ann@example.com", "tenant_id": "tc"})
 
 
-def test_sdk_sees_the_rate_limit(make_sandbox):
+def test_sdk_sees_the_rate_limit(make_sandbox, limiter_clock):
     sandbox = make_sandbox("dub", rate_limit=1, window=30)
     with dub.Dub(token="dub_test", server_url=sandbox.base_url) as client:
         client.partners.list(request={})
         with pytest.raises(errors.RateLimitExceeded) as limited:
             client.partners.list(request={})
-    assert int(limited.value.raw_response.headers["Retry-After"]) > 10**12  # epoch milliseconds
+    # Epoch milliseconds: the end of the 30-second window the two requests fell in.
+    assert int(limited.value.raw_response.headers["Retry-After"]) == (limiter_clock.now + 30) * 1000

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 from support.sandboxes import people
+from support.waiting import wait_until
 
 from sync.sandbox import Faults
 from sync.sandbox.faults import draw
@@ -47,14 +48,15 @@ def test_drop_after_commits_then_closes(make_sandbox, make_client):
 
 
 def test_timeout_after_commits_then_stalls(make_sandbox, make_client):
-    sandbox = make_sandbox("dub", faults=Faults(timeout_after=1.0, stall=2.0))
-    client = make_client(sandbox, timeout=0.3)
+    sandbox = make_sandbox("dub", faults=Faults(timeout_after=1.0, stall=60.0))
+    client = make_client(sandbox, timeout=1.0)
     started = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         create(client)
-    # Ten answers of 0.3 s one after another take 3 s: less means they overlapped.
-    assert time.monotonic() - started < 3.0
-    assert len(sandbox.partners()) == 1
+    # The client gave up on the stall (a minute), not on an answer that came.
+    assert time.monotonic() - started < 30
+    # The write was committed, whether before or after the client stopped waiting.
+    wait_until(lambda: len(sandbox.partners()) == 1, "the stalled create to be committed")
     assert sandbox.stats.faults["timeout_after"] == 1
 
 
@@ -110,18 +112,24 @@ def test_html_error_is_a_proxy_page(make_sandbox, make_client):
 
 
 def test_down_for_answers_503_until_it_ends(make_sandbox, make_client):
-    sandbox = make_sandbox("dub", faults=Faults(down_for=0.5))
+    started = time.monotonic()
+    sandbox = make_sandbox("dub", faults=Faults(down_for=2.0))
     client = make_client(sandbox)
     down = client.get("/partners")
     assert down.status_code == 503
     assert down.json()["error"]["code"] == "internal_server_error"
-    time.sleep(0.55)
-    assert client.get("/partners").status_code == 200
+    # Down until 2 s after the start, and only until then.
+    downs = 1
+    while (answer := client.get("/partners")).status_code == 503:
+        assert time.monotonic() - started < 60, "still down a minute later"
+        downs += 1
+        time.sleep(0.05)
+    assert answer.status_code == 200 and time.monotonic() - started >= 2.0
     sandbox.set_faults(Faults(down_for=30))
     assert client.get("/partners").status_code == 503
     sandbox.set_faults(Faults())
     assert client.get("/partners").status_code == 200
-    assert sandbox.stats.faults["down"] == 2
+    assert sandbox.stats.faults["down"] == downs + 1
 
 
 def _seed_with_one_burst(probability: float, quiet_after: int) -> int:
@@ -167,8 +175,9 @@ def test_burst_429_lasts_burst_len_requests(make_sandbox, make_client):
 def test_retry_after_units(make_sandbox, make_client, provider, path, style, expect):
     faults = Faults(burst_429=1.0, retry_after=style, retry_after_seconds=5)
     client = make_client(make_sandbox(provider, faults=faults))
-    now = time.time()
+    before = time.time()
     response = client.get(path)
+    after = time.time()
     assert response.status_code == 429
     value = response.headers.get("Retry-After")
     if expect is None:
@@ -177,10 +186,10 @@ def test_retry_after_units(make_sandbox, make_client, provider, path, style, exp
     number = int(value)
     if expect == "seconds":
         assert number == 5
-    elif expect == "epoch-seconds":
-        assert now + 4 <= number <= now + 7
+    elif expect == "epoch-seconds":  # rounded up to the second
+        assert before + 5 <= number <= after + 6
     else:
-        assert (now + 4) * 1000 <= number <= (now + 7) * 1000
+        assert (before + 5) * 1000 <= number <= (after + 5) * 1000 + 1
 
 
 def test_latency_delays_every_answer_including_errors(make_sandbox, make_client):
@@ -192,15 +201,15 @@ def test_latency_delays_every_answer_including_errors(make_sandbox, make_client)
         assert time.monotonic() - started >= 0.14
 
 
-def test_requests_are_in_flight_together_during_latency(make_sandbox):
-    sandbox = make_sandbox("dub", faults=Faults(latency=0.3))
+def test_requests_are_in_flight_together_during_latency(make_sandbox, make_client):
+    sandbox = make_sandbox("dub", faults=Faults(latency=1.0))
+    clients = [make_client(sandbox) for _ in range(10)]
+    together = threading.Barrier(len(clients))
     results: list[int] = []
 
     def call(i: int) -> None:
-        with httpx.Client(
-            base_url=sandbox.base_url, headers={"Authorization": "Bearer k"}
-        ) as client:
-            results.append(create(client, f"p{i}@example.com").status_code)
+        together.wait()
+        results.append(create(clients[i], f"p{i}@example.com").status_code)
 
     started = time.monotonic()
     threads = [threading.Thread(target=call, args=(i,)) for i in range(10)]
@@ -209,8 +218,9 @@ def test_requests_are_in_flight_together_during_latency(make_sandbox):
     for thread in threads:
         thread.join()
     assert results == [201] * 10
-    assert time.monotonic() - started < 1.5
-    assert sandbox.stats.max_in_flight >= 5
+    # All ten answered at once: one after another they would take 10 s.
+    assert sandbox.stats.max_in_flight == 10
+    assert time.monotonic() - started < 9
     assert sandbox.stats.creates_committed == 10
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.clocks import SetClock
 
 from sync.sandbox import Sandbox, load_seed
 from sync.sandbox.ratelimit import SlidingWindow, SlidingWindowLog
@@ -76,16 +77,8 @@ def test_unknown_provider_is_refused():
         Sandbox("impact")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_sliding_window_counts_refused_requests_too():
-    clock = Clock()
+    clock = SetClock()
     limiter = SlidingWindowLog(2, 10.0, clock=clock)
     assert limiter.hit("k").allowed
     clock.now += 1
@@ -109,7 +102,7 @@ def test_sliding_window_counts_refused_requests_too():
 
 
 def test_upstash_window_counts_the_current_fixed_window():
-    clock = Clock()
+    clock = SetClock()
     clock.now = 1000.0  # a window boundary: 1,000,000 ms is a multiple of 10,000 ms
     limiter = SlidingWindow(3, 10.0, clock=clock)
     verdicts = []
@@ -125,7 +118,7 @@ def test_upstash_window_counts_the_current_fixed_window():
 
 
 def test_upstash_window_weighs_the_previous_window_after_the_reset():
-    clock = Clock()
+    clock = SetClock()
     clock.now = 1000.0
     limiter = SlidingWindow(3, 10.0, clock=clock)
     for _ in range(3):
@@ -147,7 +140,7 @@ def test_upstash_window_weighs_the_previous_window_after_the_reset():
 
 
 def test_upstash_window_does_not_count_refused_requests():
-    clock = Clock()
+    clock = SetClock()
     clock.now = 2000.0
     limiter = SlidingWindow(2, 10.0, clock=clock)
     assert limiter.hit("k").allowed and limiter.hit("k").allowed
@@ -160,7 +153,7 @@ def test_upstash_window_does_not_count_refused_requests():
 
 
 def test_upstash_window_reads_whole_milliseconds():
-    clock = Clock()
+    clock = SetClock()
     clock.now = 99.9999  # 99,999 ms: the last millisecond of window 9 (of 10 s)
     limiter = SlidingWindow(1, 10.0, clock=clock)
     verdict = limiter.hit("k")

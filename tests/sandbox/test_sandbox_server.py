@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from support.waiting import wait_until
 
 from sync.sandbox import Faults, Sandbox
 
@@ -42,8 +43,8 @@ def test_nothing_is_written_to_stderr(make_sandbox, make_client, capfd):
 
 
 def test_stop_cuts_a_stall_short(make_sandbox, make_client):
-    sandbox = make_sandbox("dub", faults=Faults(timeout_after=1.0, stall=30))
-    client = make_client(sandbox, timeout=10)
+    sandbox = make_sandbox("dub", faults=Faults(timeout_after=1.0, stall=120))
+    client = make_client(sandbox, timeout=120)
     errors: list[Exception] = []
 
     def post() -> None:
@@ -54,11 +55,12 @@ def test_stop_cuts_a_stall_short(make_sandbox, make_client):
 
     worker = threading.Thread(target=post)
     worker.start()
-    time.sleep(0.2)
+    wait_until(lambda: sandbox.stats.faults["timeout_after"] == 1, "the create to stall")
     started = time.monotonic()
     sandbox.stop()
-    worker.join(timeout=5)
-    assert time.monotonic() - started < 2
+    worker.join(timeout=120)
+    # Cut short: the stall (and the client's patience) would have lasted two minutes.
+    assert time.monotonic() - started < 30
     assert len(errors) == 1
 
 
@@ -66,13 +68,11 @@ def test_serve_forever_returns_when_stopped_elsewhere():
     sandbox = Sandbox("promotekit")
     runner = threading.Thread(target=sandbox.serve_forever)
     runner.start()
-    deadline = time.monotonic() + 5
-    while sandbox._httpd is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: sandbox._httpd is not None, "the sandbox to serve")
     with httpx.Client(base_url=sandbox.base_url, headers={"Authorization": "Bearer k"}) as client:
         assert client.get("/affiliates").status_code == 200
     sandbox.stop()
-    runner.join(timeout=5)
+    runner.join(timeout=60)
     assert not runner.is_alive()
 
 
