@@ -168,13 +168,8 @@ class RemoteReader:
         *,
         bound: int | None = None,
     ) -> set[int]:
-        """Read pages in order with up to `concurrency` in flight; return the totals seen.
-
-        Every page a known count implies is certainly needed. Beyond those (or with no count at
-        all) the reader speculates: it keeps `ahead` pages in flight past the last page known to
-        exist, starting at one and doubling while pages say that more follow, so a one-page
-        listing costs no wasted call and a long one at most `concurrency - 1`. The first page
-        that says it is the last stops new requests.
+        """Read pages in order with up to `concurrency` in flight (which ones: `_PagesToRead`);
+        return the totals seen.
 
         Raises:
             ProviderError: the listing does not end (`_Endless`); `bound` is a partner count
@@ -184,22 +179,14 @@ class RemoteReader:
         pages_hint = (
             scan_calls(expected, self._provider.page_size) if expected is not None else None
         )
-        known_pages = pages_hint or 1
+        pages = _PagesToRead(pages_hint or 1, concurrency)
         in_flight: dict[asyncio.Task[Page], int] = {}
         totals: set[int] = set()
-        next_number, exists_up_to, ahead = 1, known_pages, 1
-        last: int | None = None
         done = 0
         try:
             while True:
-                while (
-                    len(in_flight) < concurrency
-                    and next_number <= max(known_pages, exists_up_to + ahead - 1)
-                    and (last is None or next_number <= last)
-                ):
-                    task = asyncio.ensure_future(self._page(next_number))
-                    in_flight[task] = next_number
-                    next_number += 1
+                while len(in_flight) < concurrency and (number := pages.next()) is not None:
+                    in_flight[asyncio.ensure_future(self._page(number))] = number
                 if not in_flight:
                     return totals
                 finished, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
@@ -208,14 +195,7 @@ class RemoteReader:
                     page = task.result()
                     endless.check(number, page)
                     self._take(page, index, totals)
-                    # An empty page ends the listing whatever it says: a server that always
-                    # answered "more" would otherwise be read forever.
-                    if page.has_next and page.partners:
-                        if number + 1 > exists_up_to:
-                            exists_up_to = number + 1
-                            ahead = min(ahead * 2, concurrency)
-                    elif last is None or number < last:
-                        last = number
+                    pages.read(number, page)
                     done += 1
                     if self._progress:
                         self._progress("listing", done, pages_hint)
@@ -266,6 +246,44 @@ class RemoteReader:
         await asyncio.gather(*(one(candidate) for candidate in candidates))
         log.info("looked up partners", rows=len(candidates), found=found_count)
         return index
+
+
+class _PagesToRead:
+    """Which list page a scan asks for next.
+
+    Every page a known count implies is certainly needed. Beyond those (or with no count at
+    all) the reader speculates: it keeps `ahead` pages in flight past the last page known to
+    exist, starting at one and doubling while pages say that more follow, so a one-page
+    listing costs no wasted call and a long one at most `concurrency - 1`. The first page
+    that says it is the last stops new requests.
+    """
+
+    def __init__(self, known_pages: int, concurrency: int) -> None:
+        self._known_pages = known_pages
+        self._concurrency = concurrency
+        self._next, self._exists_up_to, self._ahead = 1, known_pages, 1
+        self._last: int | None = None
+
+    def next(self) -> int | None:
+        """The number of the next page to ask for, or None while none is worth asking for."""
+        number = self._next
+        if number > max(self._known_pages, self._exists_up_to + self._ahead - 1):
+            return None
+        if self._last is not None and number > self._last:
+            return None
+        self._next += 1
+        return number
+
+    def read(self, number: int, page: Page) -> None:
+        """Page `number` arrived: it may show that more pages exist, or that it is the last."""
+        # An empty page ends the listing whatever it says: a server that always answered
+        # "more" would otherwise be read forever.
+        if page.has_next and page.partners:
+            if number + 1 > self._exists_up_to:
+                self._exists_up_to = number + 1
+                self._ahead = min(self._ahead * 2, self._concurrency)
+        elif self._last is None or number < self._last:
+            self._last = number
 
 
 class _Endless:

@@ -10,14 +10,10 @@ asks for a longer pause than the run may wait stops it resumably (`AskedToWait`)
 from __future__ import annotations
 
 import asyncio
-import json as jsonlib
-import socket
-import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn, Required, TypedDict, Unpack
 from urllib.parse import urlsplit
 
@@ -33,7 +29,9 @@ from sync.errors import (
     RetryableProviderError,
     UnreachableError,
 )
-from sync.logs import MIN_SECRET_LENGTH, Redactor
+from sync.providers.reachability import Reachability, why_unanswered
+from sync.providers.redaction import AnswerRedaction
+from sync.providers.waits import requested_wait, stated_limit
 from sync.ratelimit import RateLimiter
 from sync.retry import RetryPolicy
 
@@ -47,74 +45,8 @@ MAX_ANSWER_BYTES = 32 * 1024 * 1024
 # Requests that create something: a 2xx answer to one means the provider accepted it.
 WRITES = frozenset({"create", "invite"})
 
-# Values above these are epoch timestamps, not durations: 1e12 ms is 2001, 1e9 s is 2001 too.
-_EPOCH_MS_FLOOR = 1e12
-_EPOCH_S_FLOOR = 1e9
-
-
-def parse_wait(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After / X-RateLimit-Reset value, whatever unit it came in.
-
-    Accepts a delay in seconds, an epoch timestamp in seconds or in milliseconds (Dub sends
-    milliseconds in both headers), or an HTTP date; a time already past is no wait. Returns None
-    when the value is unusable (not a number or a date, negative, not finite): the caller then
-    backs off on its own.
-    """
-    if value is None or not value.strip():
-        return None
-    now = time.time() if now is None else now
-    try:
-        number = float(value)
-    except ValueError:
-        try:
-            return max(parsedate_to_datetime(value).timestamp() - now, 0.0)
-        except (TypeError, ValueError, OverflowError):
-            return None
-    if number != number or number in (float("inf"), float("-inf")) or number < 0:
-        return None
-    if number >= _EPOCH_MS_FLOOR:
-        return max(number / 1000.0 - now, 0.0)
-    if number >= _EPOCH_S_FLOOR:
-        return max(number - now, 0.0)
-    return number
-
-
 ErrorMessage = Callable[[int, Any], str]
 AccountError = Callable[[int, Any], bool]
-
-
-class Reachability:
-    """Whether the account's provider can be reached at all, across every request of the run.
-
-    A provider that never answered is given up after a few failed connections (a wrong URL, a
-    name that does not resolve, a TLS failure do not heal in a minute); one that answered before
-    is given `outage` seconds without any answer first (a restart, a network blip).
-    """
-
-    def __init__(self, first_contact_attempts: int, outage: float) -> None:
-        self._first_contact_attempts = max(first_contact_attempts, 1)
-        self._outage = outage
-        self.answered_once = False
-        self._failing_since: float | None = None
-        self._refused = 0
-
-    def answered(self) -> None:
-        self.answered_once = True
-        self._failing_since, self._refused = None, 0
-
-    def no_answer(self, *, refused: bool) -> float | None:
-        """Record a request that got no answer; the seconds without one if that is too long.
-
-        `refused`: the connection itself failed (refused, DNS, TLS, connect timeout).
-        """
-        now = time.monotonic()
-        if self._failing_since is None:
-            self._failing_since = now
-        self._refused += refused
-        down = now - self._failing_since
-        if not self.answered_once and self._refused >= self._first_contact_attempts:
-            return down
-        return down if down >= self._outage else None
 
 
 class Call(TypedDict, total=False):
@@ -178,11 +110,7 @@ class ProviderHTTP:
         self.reachability = Reachability(
             min(policy.first_contact_attempts, policy.attempts), policy.outage
         )
-        secrets = _secrets_of(headers)
-        # In an error answer the key is redacted whatever its length; in data (a 2xx body) a
-        # short key is more likely part of an email or a name than an echo of the request.
-        self._redact_error = Redactor(secrets, min_length=1)
-        self._redact_data = Redactor(secrets, min_length=MIN_SECRET_LENGTH)
+        self._redaction = AnswerRedaction(headers)
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", **headers},
@@ -270,14 +198,13 @@ class ProviderHTTP:
         except httpx.TransportError as exc:
             if response is None:
                 raise self._transport_error(exc, where, path) from None
-            self._unread(response, where, kind, f"the answer was cut off ({_why(exc)})")
+            self._unread(response, where, kind, f"the answer was cut off ({why_unanswered(exc)})")
         finally:
             if response is not None:
                 await response.aclose()
         body = self._interpret(response, content, where, kind)
         # Only a success gets here; its headers are data like its body, and redacted alike.
-        headers = {name.lower(): value for name, value in response.headers.items()}
-        return Answer(body, self._redact_data.scrub(headers))
+        return Answer(body, self._redaction.headers(response.headers))
 
     async def _read_body(self, response: httpx.Response) -> bytes:
         """The whole body, refused as soon as it (or what it announces) passes the size limit."""
@@ -301,11 +228,15 @@ class ProviderHTTP:
                 f"{self.provider_name}: no free connection for {where}", reached=False
             )
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-            why = f"cannot connect ({_why(exc)})"
+            why = f"cannot connect ({why_unanswered(exc)})"
             return self._no_answer(why, where, path, reached=False, refused=True)
         if isinstance(exc, httpx.TimeoutException):
-            return self._no_answer(f"no answer in time ({_why(exc)})", where, path, reached=True)
-        return self._no_answer(f"connection lost ({_why(exc)})", where, path, reached=True)
+            return self._no_answer(
+                f"no answer in time ({why_unanswered(exc)})", where, path, reached=True
+            )
+        return self._no_answer(
+            f"connection lost ({why_unanswered(exc)})", where, path, reached=True
+        )
 
     def _no_answer(
         self, why: str, where: str, path: str, *, reached: bool, refused: bool = False
@@ -348,7 +279,7 @@ class ProviderHTTP:
         status = response.status_code
         self._adopt_advertised_limit(response.headers)
         success = 200 <= status < 300
-        body = (self._redact_data if success else self._redact_error).scrub(_json_or_none(content))
+        body = self._redaction.body(content, success=success)
         if not success:
             self._refuse(response, body, where)
         if body is None and content.strip():
@@ -362,14 +293,14 @@ class ProviderHTTP:
         """Raise what an error answer means: retry it, stop the run, or refuse the request."""
         status = response.status_code
         explanation = unread or self._describe(status, body, response)
-        message = self._redact_error.scrub(
+        message = self._redaction.error.scrub(
             f"{self.provider_name}: {where} answered HTTP {status}: {explanation}"
         )
         if status == 429:
             self.rate_limited += 1
             # A 429 that states the real limit was adopted above; one that does not means ours
             # is too high by an unknown amount: slow down. Either way an adaptive budget stops.
-            self.limiter.rate_limited(_stated_limit(response.headers))
+            self.limiter.rate_limited(stated_limit(response.headers))
             wait = self._pause(response.headers, 60.0 / self.limiter.per_minute * 5)
             raise RetryableProviderError(
                 message, reached=False, retry_after=wait, status=status, body=body
@@ -403,7 +334,7 @@ class ProviderHTTP:
         per minute: a guessed default is replaced by the first answer that states the real one,
         and a --rate-limit above the account's plan comes down to it, before it costs a 429.
         """
-        stated = _stated_limit(headers)
+        stated = stated_limit(headers)
         if stated is None or stated == self.limiter.per_minute:
             if stated is not None:
                 self.limiter.learn(stated)  # a guess confirmed: stop probing upwards
@@ -426,7 +357,7 @@ class ProviderHTTP:
         Raises:
             AskedToWait: the provider named a time further away than the run may wait.
         """
-        wait = self._requested_wait(headers)
+        wait = requested_wait(headers)
         if wait is None:
             if default is not None:
                 self.limiter.pause_for(default)
@@ -443,55 +374,9 @@ class ProviderHTTP:
         log.warning("provider asked to wait", provider=self.provider_name, wait=round(wait, 2))
         return wait
 
-    @staticmethod
-    def _requested_wait(headers: httpx.Headers) -> float | None:
-        wait = parse_wait(headers.get("retry-after"))
-        return wait if wait is not None else parse_wait(headers.get("x-ratelimit-reset"))
-
 
 class _Unread(Exception):
     """The body of an answer was refused before it was read whole (why: the message)."""
 
 
-def _secrets_of(headers: Mapping[str, str]) -> list[str]:
-    """What the credential headers give away: each value, and its credential without the
-    scheme (`Bearer KEY` -> `KEY`)."""
-    secrets: list[str] = []
-    for value in headers.values():
-        secrets.append(value)
-        _, _, credential = value.partition(" ")
-        if credential.strip():
-            secrets.append(credential.strip())
-    return secrets
-
-
-def _why(exc: BaseException) -> str:
-    """What went wrong at the network level, in a few words: the innermost cause, which says
-    more than httpx's wrapper ("All connection attempts failed")."""
-    cause: BaseException = exc
-    while (inner := cause.__cause__ or cause.__context__) is not None:
-        cause = inner
-    text = str(cause).strip()
-    if isinstance(cause, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(cause, socket.gaierror):
-        return f"the host name does not resolve ({text})"
-    if isinstance(cause, ssl.SSLError):
-        return f"TLS failed ({text})"
-    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
-
-
-def _stated_limit(headers: httpx.Headers) -> float | None:
-    """The budget an X-RateLimit-Limit header states, in requests per minute, if any."""
-    limit = headers.get("x-ratelimit-limit", "")
-    return float(limit) if limit.isdigit() and int(limit) > 0 else None
-
-
-def _json_or_none(content: bytes) -> Any:
-    try:
-        return jsonlib.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-__all__ = ["ProviderError", "ProviderHTTP", "parse_wait"]
+__all__ = ["ProviderError", "ProviderHTTP"]

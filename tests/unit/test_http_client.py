@@ -18,7 +18,8 @@ from sync.errors import (
     UnreachableError,
 )
 from sync.providers.dub import Dub
-from sync.providers.http import ProviderHTTP, parse_wait
+from sync.providers.http import ProviderHTTP
+from sync.providers.waits import parse_wait
 from sync.ratelimit import RateLimiter
 from sync.retry import RetryPolicy, call_with_retries
 

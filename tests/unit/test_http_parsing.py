@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from sync.providers.dub import Dub
-from sync.providers.http import parse_wait
+from sync.providers.waits import parse_wait
 from sync.remote import choose_strategy, lookup_calls, scan_calls
 
 NOW = 1_800_000_000.0
