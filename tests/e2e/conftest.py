@@ -249,15 +249,16 @@ def dub_sandbox(make_sandbox: MakeSandbox) -> Sandbox:
     return make_sandbox("dub", seed=load_seed(SAMPLES / "dub_existing.json"))
 
 
-def settled_commits(sandbox: Sandbox, *, quiet: float = 0.3) -> int:
-    """The sandbox's committed creates once they stop changing: a create a killed run sent just
-    before it died may still be arriving."""
-    count = sandbox.stats.creates_committed
+def settled_commits(sandbox: Sandbox, *, quiet: float = 0.5) -> int:
+    """The sandbox's committed creates once it has received nothing for `quiet` seconds: a
+    create a stopped or killed run sent just before it ended may still be arriving."""
+    seen = (sandbox.stats.total, sandbox.stats.creates_committed)
     while True:
         time.sleep(quiet)
-        if sandbox.stats.creates_committed == count:
-            return count
-        count = sandbox.stats.creates_committed
+        now = (sandbox.stats.total, sandbox.stats.creates_committed)
+        if now == seen:
+            return now[1]
+        seen = now
 
 
 def assert_resumed(report: Path, stdout: str, *, rows: int, killed_at: int) -> None:

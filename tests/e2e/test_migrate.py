@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
+
+from support.waiting import wait_until
 
 from sync.sandbox import Faults, Sandbox
 
@@ -81,17 +82,17 @@ def test_migration_carries_partners_once_and_a_rerun_matches_them(make_sandbox, 
 
 def test_killed_migration_resumes_from_its_snapshot(make_sandbox, tmp_path: Path):
     source = make_sandbox(seed=source_seed(150), api_key=SOURCE_KEY)
-    target = make_sandbox(faults=Faults(latency=0.05))
+    # 20 creates/s while it is killed: 130 creates (6 s) are still to come when the kill lands.
+    target = make_sandbox(faults=Faults(latency=0.2))
     env = cli_env(SOURCE_KEY=SOURCE_KEY)
     args = migrate_args(source, target, tmp_path, "--concurrency", "4")
     process = start_cli(args, env=env)
-    deadline = time.monotonic() + 60
-    while target.stats.creates_committed < 20 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: target.stats.creates_committed >= 20, "20 creates", process=process)
     process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=10)
+    process.communicate(timeout=60)
     source_calls = source.stats.total
     before = settled_commits(target)
+    target.set_faults(Faults(latency=0.05))
     result = run_cli(args, env=env)
     assert result.code == 0, result.output
     assert source.stats.total == source_calls  # resumed from the snapshot, no new listing

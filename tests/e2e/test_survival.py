@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support.waiting import wait_until
 
 from sync.sandbox import Faults
 
@@ -78,7 +79,7 @@ def test_sigkill_at_random_moments_never_duplicates_or_loses_a_row(make_sandbox,
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills.append(f"{phase}@{depth:g}" if phase != "starting" else phase)
-        process.communicate(timeout=10)
+        process.communicate(timeout=60)
     killed_at = settled_commits(sandbox)
     process = start_cli(run_args)  # the last run goes to the end
     stdout, _ = process.communicate(timeout=180)
@@ -101,19 +102,20 @@ def test_sigkill_at_random_moments_never_duplicates_or_loses_a_row(make_sandbox,
 
 @pytest.mark.slow
 def test_sigterm_stops_within_seconds_with_the_checkpoint_saved(make_sandbox, tmp_path: Path):
-    sandbox = make_sandbox(faults=Faults(latency=0.2))
+    # 4 creates/s while it runs: the 95 left when SIGTERM comes would take 24 s.
+    sandbox = make_sandbox(faults=Faults(latency=1.0))
     roster = tmp_path / "roster.csv"
     write_roster(roster, 100)
     process = start_cli(args(sandbox, tmp_path, roster, "--concurrency", "4"))
-    deadline = time.monotonic() + 30
-    while sandbox.stats.creates_committed < 5 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: sandbox.stats.creates_committed >= 5, "5 creates", process=process)
     asked = time.monotonic()
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=10)
-    assert time.monotonic() - asked < 3
+    _, stderr = process.communicate(timeout=60)
+    # It stopped, not finished: a loaded machine may take seconds to write the report.
+    assert time.monotonic() - asked < 12
     assert process.returncode == 130 and "checkpoint saved" in stderr
     stopped_at = settled_commits(sandbox)
+    sandbox.set_faults(Faults())
     resumed = run_cli(args(sandbox, tmp_path, roster))
     assert resumed.code == 0, resumed.output
     assert_resumed(tmp_path / "r.csv", resumed.stdout, rows=100, killed_at=stopped_at)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 import signal
-import time
 from pathlib import Path
+
+from support.waiting import wait_until
 
 from sync.sandbox import Faults
 
@@ -42,11 +43,9 @@ def test_ctrl_c_saves_the_checkpoint_and_exits_130(make_sandbox, tmp_path: Path)
     write_roster(roster, 200)
     args = sync_args(sandbox, tmp_path, roster, "--concurrency", "4", "--rate-limit", "6000")
     process = start_cli(args)
-    deadline = time.monotonic() + 60
-    while sandbox.stats.creates_committed < 10 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: sandbox.stats.creates_committed >= 10, "10 creates", process=process)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=10)
+    _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "checkpoint saved" in stderr and "Traceback" not in stderr
     status = run_cli(["status", "--checkpoint", str(tmp_path / "run.checkpoint")])
@@ -57,16 +56,20 @@ def test_ctrl_c_saves_the_checkpoint_and_exits_130(make_sandbox, tmp_path: Path)
 
 
 def test_second_run_on_the_same_checkpoint_is_refused(make_sandbox, tmp_path: Path):
+    # The provider is slow (20 creates/s at most) until the second run has been refused: 300
+    # creates take the first run 15 s, long enough that the second starts while it runs.
     sandbox = make_sandbox(faults=Faults(latency=0.1))
     roster = tmp_path / "in.csv"
-    write_roster(roster, 300)  # long enough that the second starts while it runs
-    args = sync_args(sandbox, tmp_path, roster, "--concurrency", "2")
+    write_roster(roster, 300)
+    args = sync_args(sandbox, tmp_path, roster, "--concurrency", "2", "--rate-limit", "60000")
     first = start_cli(args)
-    deadline = time.monotonic() + 30
-    while sandbox.stats.creates_committed < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(
+        lambda: sandbox.stats.creates_committed >= 2, "the first run's creates", process=first
+    )
     second = run_cli(args)
-    first.communicate(timeout=60)
+    assert first.poll() is None, "the first run ended before the second was tried"
+    sandbox.set_faults(Faults())
+    first.communicate(timeout=120)
     assert second.code == 3
     # The account lock, taken before the checkpoint's, refuses it first (the checkpoint's own
     # lock: tests/unit/test_checkpoint.py).

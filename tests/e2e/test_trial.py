@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from collections import Counter
 from pathlib import Path
+
+from support.waiting import wait_until
 
 from .conftest import (
     assert_resumed,
@@ -57,13 +58,13 @@ def test_a_stopped_keyless_sync_resumes_and_creates_nobody_twice(tmp_path: Path)
     # 2 requests a second: the run lasts a minute unless stopped.
     args = ["sync", str(roster), "-p", "dub", "--rate-limit", "120", "--concurrency", "2"]
     process = start_cli(args, env=KEYLESS)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if state.exists() and sum(sandbox_emails(state).values()) >= 3:
-            break
-        time.sleep(0.1)
+    wait_until(
+        lambda: state.exists() and sum(sandbox_emails(state).values()) >= 3,
+        "3 partners in the kept account",
+        process=process,
+    )
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=30)
+    _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     stopped = sum(sandbox_emails(state).values())
     assert 3 <= stopped < 120
@@ -129,11 +130,13 @@ def test_a_keyless_migration_keeps_its_source_account_and_reads_the_same_partner
     process = start_cli([*args, "--from-sandbox-seed", str(seed)], env=KEYLESS, cwd=tmp_path)
     target = tmp_path / "rewardful-to-dub.dub.sandbox.json"
     source = tmp_path / "rewardful-to-dub.from-rewardful.sandbox.json"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (target.exists() and sandbox_emails(target)):
-        time.sleep(0.05)
+    wait_until(
+        lambda: target.exists() and bool(sandbox_emails(target)),
+        "a partner in the kept target account",
+        process=process,
+    )
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    _, stderr = process.communicate(timeout=60)
     assert process.returncode in (0, 130), stderr
     assert sandbox_emails(source) == Counter(mine)  # the source account outlives the run
     # Resumed (or run again from scratch), the migration reads the same source partners.

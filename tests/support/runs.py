@@ -12,8 +12,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -38,6 +40,7 @@ class Run:
     stdout: str
     stderr: str
     escaped: BaseException | None = None  # in this process: an exception that left the command
+    peak_kib: int | None = None  # as its own process: its peak resident memory
 
     @property
     def output(self) -> str:
@@ -73,16 +76,36 @@ def run_cli(
 
 
 def _run_process(args: Sequence[str], env: Mapping[str, str], timeout: float, cwd: Path) -> Run:
-    completed = subprocess.run(
-        [sys.executable, "-m", "sync", *args],
-        capture_output=True,
+    command = [sys.executable, "-m", "sync", *args]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=dict(env),
-        timeout=timeout,
         cwd=cwd,
-        check=False,
     )
-    return Run(completed.returncode, completed.stdout, completed.stderr)
+    assert process.stdout is not None and process.stderr is not None
+    with process, ThreadPoolExecutor(2) as readers:
+        stdout, stderr = readers.submit(process.stdout.read), readers.submit(process.stderr.read)
+        peak_kib = _reap(process, timeout, command)
+        return Run(process.returncode, stdout.result(), stderr.result(), peak_kib=peak_kib)
+
+
+def _reap(process: subprocess.Popen[str], timeout: float, command: list[str]) -> int:
+    """Wait for `process` to end and return its peak memory in KiB: reaped here, with its own
+    resource usage (the peak of all of this process's children would mix other tests' in)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return usage.ru_maxrss
+        if time.monotonic() > deadline:
+            process.kill()
+            process.returncode = os.waitstatus_to_exitcode(os.waitpid(process.pid, 0)[1])
+            raise subprocess.TimeoutExpired(command, timeout)
+        time.sleep(0.01)
 
 
 def _run_in_process(args: Sequence[str], env: Mapping[str, str], timeout: float, cwd: Path) -> Run:

@@ -25,8 +25,12 @@ def wait_until(
     """Return once `condition()` holds; fail naming `what` after `timeout` seconds, or as soon
     as `process` (the run being watched) has ended without it."""
     deadline = time.monotonic() + timeout
-    while not condition():
-        if process is not None and process.poll() is not None:
+    while True:
+        # Seen ended before the condition is read: what it did before it ended counts.
+        ended = process is not None and process.poll() is not None
+        if condition():
+            return
+        if ended:
             raise AssertionError(f"the run ended (exit {process.returncode}) before {what}")
         if time.monotonic() > deadline:
             raise AssertionError(f"still waiting after {timeout:g} s for {what}")
