@@ -1,5 +1,6 @@
 """Partnero (partnero.com): the partners API v1, its create and invitation bodies, and the lookups
 it allows (by the partner's own id always; by email only where the account proves it answers).
+How its answers read is in partnero_answers.py.
 
 Facts and assumptions (providers.md §2, seeds/003):
 - `id` is the user's own id for the partner (generated when absent): it plays tenantId's role.
@@ -17,11 +18,10 @@ Facts and assumptions (providers.md §2, seeds/003):
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 import structlog
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -35,7 +35,6 @@ from sync.providers.base import (
     Page,
     Resolution,
     no_partner_in,
-    unexpected_answer,
 )
 from sync.providers.fields import (
     Email,
@@ -46,12 +45,19 @@ from sync.providers.fields import (
     TrimmedStr,
 )
 from sync.providers.http import ProviderHTTP
+from sync.providers.partnero_answers import (
+    data_record,
+    first_error_field,
+    message_of,
+    parse_page,
+    partner_from,
+    referral_key,
+    taken_fields,
+)
 
 log = structlog.get_logger(__name__)
 
 PASSWORD_MIN_LENGTH = 8
-# The query parameter of a Partnero referral link that carries the partner's key (?aff=KEY).
-REFERRAL_PARAMETER = "aff"
 # The columns behind Laravel's `string` rule are VARCHAR(255) unless said otherwise.
 MAX_TEXT = 255
 
@@ -110,111 +116,12 @@ class PartneroInvitation(BaseModel):
     surname: Text | None = None
 
 
-def partner_from(record: Mapping[str, Any]) -> RemotePartner:
-    """A partner record of any Partnero answer; its `id` is also its tenant id."""
-    raw_id = record.get("id")
-    own_id = "" if raw_id is None else str(raw_id)
-    key = referral_key(record)
-    return RemotePartner(
-        id=own_id,
-        email=record.get("email"),
-        tenant_id=own_id or None,
-        created_at=record.get("created_at"),
-        codes=(key,) if key else (),
-    )
-
-
-def referral_key(record: Mapping[str, Any]) -> str | None:
-    """The partner's referral key: `key` where the record has it (older docs show it in the
-    list), else the `aff` parameter of its `referral_link`, which carries the key."""
-    key = record.get("key")
-    if isinstance(key, str) and key:
-        return key
-    link = record.get("referral_link")
-    if not isinstance(link, str):
-        return None
-    values = parse_qs(urlsplit(link).query).get(REFERRAL_PARAMETER)
-    return values[0] if values else None
-
-
-def parse_page(body: Any) -> Page:
-    """One page of GET /v1/partners: `{data: [...], links: {next}, meta, status}`.
-
-    Raises:
-        RetryableProviderError: the answer is not a page.
-    """
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list):
-        raise unexpected_answer("partnero", "GET /v1/partners")
-    links = body.get("links")
-    has_next = isinstance(links, dict) and bool(links.get("next"))
-    records = [record for record in data if isinstance(record, dict)]
-    return Page(
-        partners=[partner_from(record) for record in records],
-        has_next=has_next,
-        records=records,
-    )
-
-
-def _record(body: Any, where: str) -> RemotePartner:
-    return partner_from(_data_record(body, where))
-
-
-def _data_record(body: Any, where: str) -> Mapping[str, Any]:
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, dict):
-        raise unexpected_answer("partnero", where)
-    return data
-
-
-# Laravel's `unique` rule says "has already been taken"; the seed page says "Email already
-# exists", "ID already exists", "Key already exists". Either form is understood.
-_TAKEN = re.compile(r"already (been )?taken|already exists", re.IGNORECASE)
-_SEED_PAGE_FIELDS = {"email": "email", "id": "id", "key": "key"}
-
-
-def taken_fields(body: Any) -> set[str]:
-    """The fields a refusal says another partner already holds."""
-    if not isinstance(body, dict):
-        return set()
-    errors = body.get("errors")
-    if isinstance(errors, dict):
-        return {
-            str(field)
-            for field, texts in errors.items()
-            if any(_TAKEN.search(str(text)) for text in _as_list(texts))
-        }
-    message = str(body.get("message", ""))
-    words = message.split()
-    if words and _TAKEN.search(message):
-        field = _SEED_PAGE_FIELDS.get(words[0].lower())
-        return {field} if field else set()
-    return set()
-
-
 def _status(record: Mapping[str, Any]) -> object:
     """The neutral status: an active partner not yet approved is still waiting (`pending`)."""
     status = record.get("status")
     if status == ACTIVE and record.get("approved") is False:
         return "pending"
     return status
-
-
-def _first_error_field(body: Any) -> str | None:
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if isinstance(errors, dict) and errors:
-        return str(next(iter(errors)))
-    return None
-
-
-def _as_list(value: object) -> list[object]:
-    return value if isinstance(value, list) else [value]
-
-
-def _message(body: Any) -> str:
-    if isinstance(body, dict) and body.get("message"):
-        return str(body["message"])
-    return str(body)[:200]
 
 
 class Partnero(BaseProvider):
@@ -260,7 +167,7 @@ class Partnero(BaseProvider):
         self.lookup_calls_per_row = 0
 
     def error_message(self, status: int, body: Any) -> str:
-        return _message(body)
+        return message_of(body)
 
     async def probe(self, http: ProviderHTTP) -> None:
         self.email_lookup = await self._email_route_answers(http)
@@ -324,7 +231,7 @@ class Partnero(BaseProvider):
         self, http: ProviderHTTP, path: str, params: dict[str, str | int] | None
     ) -> Mapping[str, Any] | None:
         body = await self._get(http, path, params, kind="lookup")
-        return None if body is None else _data_record(body, f"GET {path}")
+        return None if body is None else data_record(body, f"GET {path}")
 
     def partner_of(self, record: Mapping[str, Any]) -> RemotePartner:
         return partner_from(record)
@@ -374,7 +281,7 @@ class Partnero(BaseProvider):
         return partner_from(data) if isinstance(data, dict) else RemotePartner(id="", email=None)
 
     def resolve_rejection(self, error: RejectedError, candidate: Candidate) -> Resolution:
-        text = f"refused by partnero: {_message(error.body)}"
+        text = f"refused by partnero: {message_of(error.body)}"
         if error.status == 422:
             taken = taken_fields(error.body)
             if "email" in taken:
@@ -388,7 +295,7 @@ class Partnero(BaseProvider):
                 if held == "key" and isinstance(code, str):
                     text = f"{taken_message(self, code, None)} ({text})"
                 return Resolution(None, text, field=held, if_not_found=Status.CONFLICT)
-            return Resolution(Status.INVALID, text, field=_first_error_field(error.body))
+            return Resolution(Status.INVALID, text, field=first_error_field(error.body))
         if error.status == 400:
             # The one documented 400: "Referring partner not found".
             referrer = "referring_partner" if "referring" in text.lower() else None

@@ -9,9 +9,7 @@ input passes Laravel's default TrimStrings and ConvertEmptyStringsToNull middlew
 from __future__ import annotations
 
 import copy
-import json
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -34,148 +32,18 @@ from sync.sandbox.base import (
     random_id,
     utc_iso,
 )
+from sync.sandbox.partnero_input import (
+    Rules,
+    int_param,
+    message,
+    request_input,
+    validation_error,
+)
 
 DEFAULT_LIMIT = 15
 MAX_LIMIT = 250  # the docs' bound; the official n8n node stays within 10-100
 PROGRAM_SITE = "https://sandbox.example.com"
-# Laravel's `email` rule (RFC validation) is lenient: one @ with something on both sides.
-_EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
 _SERVER_ERRORS = {500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
-# Laravel's TrimStrings leaves passwords alone.
-_UNTRIMMED = frozenset({"password"})
-
-
-def message(text: str, status: int) -> Reply:
-    return json_reply(status, {"message": text})
-
-
-def validation_error(errors: Mapping[str, list[str]]) -> Reply:
-    """Laravel's 422: the first message, a count of the others, and every message by field."""
-    messages = [text for texts in errors.values() for text in texts]
-    summary = messages[0]
-    others = len(messages) - 1
-    if others:
-        summary += f" (and {others} more error{'s' if others > 1 else ''})"
-    return json_reply(422, {"message": summary, "errors": dict(errors)})
-
-
-def _clean_input(value: JSON, key: str = "") -> JSON:
-    """Laravel's default input middleware: strings trimmed, empty strings become null."""
-    if isinstance(value, dict):
-        return {k: _clean_input(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean_input(v) for v in value]
-    if isinstance(value, str):
-        text = value if key in _UNTRIMMED else value.strip()
-        return text or None
-    return value
-
-
-def _input(request: Request) -> dict[str, Any]:
-    """The request's JSON object; a body that is not one reads as no input, as in Laravel."""
-    try:
-        body = json.loads(request.body) if request.body else {}
-    except ValueError:
-        return {}
-    cleaned = _clean_input(body)
-    return cleaned if isinstance(cleaned, dict) else {}
-
-
-# The create page's error table (seed 003), in place of Laravel's "has already been taken".
-_TAKEN_MESSAGE = {
-    "email": "Email already exists",
-    "id": "ID already exists",
-    "key": "Key already exists",
-}
-
-
-class _Rules:
-    """Collects Laravel-style messages, field by field, in the order rules are applied."""
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self.data = data
-        self.errors: dict[str, list[str]] = {}
-
-    def fail(self, field: str, text: str) -> None:
-        self.errors.setdefault(field, []).append(text)
-
-    def string(self, field: str, *, required: bool = False, max_len: int = 255) -> str | None:
-        label = field.replace("_", " ")
-        value = self.data.get(field)
-        if value is None:
-            if required:
-                self.fail(field, f"The {label} field is required.")
-            return None
-        if not isinstance(value, str):
-            self.fail(field, f"The {label} field must be a string.")
-            return None
-        if len(value) > max_len:
-            self.fail(field, f"The {label} field must not be greater than {max_len} characters.")
-            return None
-        return value
-
-    def email(self, field: str, *, required: bool) -> str | None:
-        value = self.string(field, required=required)
-        if value is not None and not _EMAIL.fullmatch(value):
-            self.fail(field, f"The {field} field must be a valid email address.")
-            return None
-        return value
-
-    def unique(self, field: str, value: str | None, taken: Callable[[str], bool]) -> None:
-        if value is not None and taken(value):
-            self.fail(field, _TAKEN_MESSAGE[field])
-
-    def password(self, field: str) -> None:
-        value = self.string(field)
-        if value is None:
-            return
-        if len(value) < 8:
-            self.fail(field, f"The {field} field must be at least 8 characters.")
-        if not (_has_lower(value) and _has_upper(value)):
-            self.fail(
-                field,
-                f"The {field} field must contain at least one uppercase and one lowercase letter.",
-            )
-        if not any(char.isdigit() for char in value):
-            self.fail(field, f"The {field} field must contain at least one number.")
-
-    def string_list(self, field: str) -> list[str] | None:
-        value = self.data.get(field)
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            self.fail(field, f"The {field} field must be an array.")
-            return None
-        for index, item in enumerate(value):
-            if not isinstance(item, str):
-                self.fail(f"{field}.{index}", f"The {field}.{index} field must be a string.")
-        return [item for item in value if isinstance(item, str)]
-
-
-def _has_lower(text: str) -> bool:
-    return any(char.islower() for char in text)
-
-
-def _has_upper(text: str) -> bool:
-    return any(char.isupper() for char in text)
-
-
-def _int_param(
-    rules: _Rules, request: Request, name: str, default: int, low: int, high: int | None
-) -> int:
-    raw = request.arg(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        number = int(raw.strip())
-    except ValueError:
-        rules.fail(name, f"The {name} field must be an integer.")
-        return default
-    if high is not None and not low <= number <= high:
-        rules.fail(name, f"The {name} field must be between {low} and {high}.")
-    elif number < low:
-        rules.fail(name, f"The {name} field must be at least {low}.")
-    return number
 
 
 class PartneroEmulator(Emulator):
@@ -324,8 +192,8 @@ class PartneroEmulator(Emulator):
     # --- writes ---------------------------------------------------------------------------
 
     def _create(self, request: Request) -> Reply:
-        data = _input(request)
-        rules = _Rules(data)
+        data = request_input(request)
+        rules = Rules(data)
         with self.lock:
             email = rules.email("email", required=True)
             rules.unique("email", email, lambda value: value.lower() in self._by_email)
@@ -369,8 +237,8 @@ class PartneroEmulator(Emulator):
         return None
 
     def _invite(self, request: Request) -> Reply:
-        data = _input(request)
-        rules = _Rules(data)
+        data = request_input(request)
+        rules = Rules(data)
         with self.lock:
             email = rules.email("email", required=True)
             # A partner and an earlier invitee are both rows here, so one check covers both.
@@ -396,9 +264,9 @@ class PartneroEmulator(Emulator):
     # --- reads ----------------------------------------------------------------------------
 
     def _page(self, request: Request, rows: list[dict[str, Any]], path: str) -> Reply:
-        rules = _Rules({})
-        page = _int_param(rules, request, "page", 1, 1, None)
-        limit = _int_param(rules, request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        rules = Rules({})
+        page = int_param(rules, request, "page", 1, 1, None)
+        limit = int_param(rules, request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         if rules.errors:
             return validation_error(rules.errors)
         start = (page - 1) * limit

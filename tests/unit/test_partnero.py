@@ -10,7 +10,8 @@ from given_rows import validate_rows
 from sync.errors import RejectedError, RetryableProviderError
 from sync.mapping_spec import bind_mapping, identity_mapping
 from sync.models import Candidate, RemotePartner, Row, Status
-from sync.providers.partnero import Partnero, PartneroInvitation, parse_page, taken_fields
+from sync.providers.partnero import Partnero, PartneroInvitation
+from sync.providers.partnero_answers import parse_page, taken_fields
 
 PARTNERO = Partnero()
 
