@@ -10,7 +10,7 @@ import click
 
 from sync.catalog import builtin_mapping, builtin_mappings
 from sync.checkpoint_file import read_status
-from sync.cli.options import common_options
+from sync.cli.options import checkpoint_option, common_options, sync_options
 from sync.cli.run import plan_command, run_command, sync_command
 from sync.errors import UsageError
 
@@ -50,36 +50,7 @@ def verify(**options: Any) -> None:
 
 @click.command()
 @common_options
-@click.option(
-    "--checkpoint",
-    "-c",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Journal that makes the run resumable (default: INPUT.PROVIDER.checkpoint).",
-)
-@click.option(
-    "--restart",
-    is_flag=True,
-    help="Discard the checkpoint: its unfinished job and what it learned about the account. "
-    "A damaged checkpoint is kept as CHECKPOINT.damaged and a new one started.",
-)
-@click.option(
-    "--max-creates",
-    type=click.IntRange(0),
-    help="Stop before sending anything if the plan would create more partners than this.",
-)
-@click.option(
-    "--max-invalid-share",
-    type=click.FloatRange(0, 1),
-    default=0.25,
-    show_default=True,
-    help="Stop before sending anything if a larger share of the rows is invalid, and at least "
-    "10 are (a broken export); 1 turns the check off.",
-)
-@click.option(
-    "--recheck",
-    is_flag=True,
-    help="Ask the provider about every row, ignoring the partners earlier runs saw.",
-)
+@sync_options
 def sync(**options: Any) -> None:
     """Create every missing partner exactly once; resumable after any interruption.
 
@@ -99,13 +70,7 @@ def sync(**options: Any) -> None:
 
 
 @click.command()
-@click.option(
-    "--checkpoint",
-    "-c",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The checkpoint of a run.",
-)
+@checkpoint_option("The checkpoint of a run.", required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def status(checkpoint: Path, as_json: bool) -> None:
     """Show where a run stands: rows per state, the job it belongs to, when it was planned.

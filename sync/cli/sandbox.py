@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from sync.cli.options import FC, option_group, shown_default
 from sync.cli.run import run_command
 from sync.errors import UsageError
 from sync.registry import PLATFORMS, PROVIDERS, REGISTRY
+
+
+def _fault(name: str, help: str) -> Callable[[FC], FC]:
+    """A fault option: seconds, or a share of requests; none by default."""
+    return click.option(name, type=float, default=0.0, help=help)
 
 
 def _sandbox_rate_limits() -> str:
@@ -26,12 +33,8 @@ def _sandbox_rate_limits() -> str:
     type=click.Choice(sorted([*PROVIDERS, *PLATFORMS])),
     help="The platform to emulate: a provider, or a migration source (read-only).",
 )
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8787,
-    show_default=True,
-    help="Port on 127.0.0.1 to serve on; 0 picks a free one.",
+@shown_default(
+    "--port", click.IntRange(0, 65535), 8787, "Port on 127.0.0.1 to serve on; 0 picks a free one."
 )
 @click.option(
     "--seed",
@@ -39,28 +42,19 @@ def _sandbox_rate_limits() -> str:
     help="Partners that exist from the start (JSON array or JSON Lines). Dub records may also "
     "give `links` (their keys) and a `status` (banned, archived, pending, ...).",
 )
-@click.option("--latency", type=float, default=0.0, help="Seconds added to every answer.")
-@click.option("--jitter", type=float, default=0.0, help="Random +/- seconds around --latency.")
-@click.option(
-    "--error-rate", type=float, default=0.0, help="Share of requests answered 5xx before any work."
-)
-@click.option(
-    "--error-after-rate",
-    type=float,
-    default=0.0,
-    help="Share of creates that commit, then answer 500.",
-)
-@click.option(
-    "--timeout-after-rate", type=float, default=0.0, help="Share of creates that commit, then hang."
-)
-@click.option(
-    "--drop-rate", type=float, default=0.0, help="Share of requests whose connection is dropped."
-)
-@click.option(
-    "--burst-429-rate",
-    type=float,
-    default=0.0,
-    help="Share of requests that start a burst of 429s.",
+@option_group(
+    *(
+        _fault(name, help)
+        for name, help in (
+            ("--latency", "Seconds added to every answer."),
+            ("--jitter", "Random +/- seconds around --latency."),
+            ("--error-rate", "Share of requests answered 5xx before any work."),
+            ("--error-after-rate", "Share of creates that commit, then answer 500."),
+            ("--timeout-after-rate", "Share of creates that commit, then hang."),
+            ("--drop-rate", "Share of requests whose connection is dropped."),
+            ("--burst-429-rate", "Share of requests that start a burst of 429s."),
+        )
+    )
 )
 @click.option(
     "--rate-limit",
@@ -81,11 +75,11 @@ def _sandbox_rate_limits() -> str:
     help="Dub: the plan's cap on enrolled partners; a create beyond it is refused with Dub's "
     "403 forbidden, so that a refused account (exit 4) can be tried.",
 )
-@click.option(
+@shown_default(
     "--email-lookup/--no-email-lookup",
-    default=True,
-    show_default=True,
-    help="Partnero: whether the undocumented GET /v1/partner?email= answers (without it, "
+    None,
+    True,
+    "Partnero: whether the undocumented GET /v1/partner?email= answers (without it, "
     "partner-sync reads the whole listing).",
 )
 def sandbox(
