@@ -83,19 +83,6 @@ def email_key(email: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
-    """One input row as read: its 1-based data row number and its cells (None when empty).
-
-    `problem` is set when the reader could not split the row into the header's columns (a ragged
-    row, a stray quote); such a row is reported invalid and never mapped.
-    """
-
-    number: int
-    values: dict[str, str | None]
-    problem: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Candidate:
     """A row that passed the provider's schema: the body to send and its match keys."""
 

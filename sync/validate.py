@@ -55,29 +55,13 @@ class ValidatedRows:
 
     keys: pl.DataFrame
     invalid: list[Outcome]
-    _source: pl.DataFrame | None  # None when every valid row's payload is in `_payloads`
-    _mapping: BoundMapping | None
-    _checks: _Checks | None
+    _source: pl.DataFrame  # the reader's frame, to map the payloads asked for
+    _mapping: BoundMapping
+    _checks: _Checks
     _payloads: dict[int, dict[str, Any]] = field(default_factory=dict)  # rows checked one by one
     _code_field: str | None = None
     # ROW, CODE of the rows the columns accepted that send a referral code.
     _codes: pl.DataFrame = field(default_factory=lambda: _codes_frame([]))
-
-    @classmethod
-    def of_rows(
-        cls, candidates: Iterable[Candidate], invalid: list[Outcome], code_field: str | None = None
-    ) -> ValidatedRows:
-        """Rows already validated (candidates with their payloads), behind the same interface."""
-        candidates = list(candidates)
-        return cls(
-            keys=_keys_of([(c.row, c.email, c.tenant_id) for c in candidates]),
-            invalid=invalid,
-            _source=None,
-            _mapping=None,
-            _checks=None,
-            _payloads={candidate.row: candidate.payload for candidate in candidates},
-            _code_field=code_field,
-        )
 
     def codes(self, rows: Iterable[int]) -> CodeRows:
         """The rows among these valid `rows` that send a referral code, with it."""
@@ -134,7 +118,6 @@ class ValidatedRows:
     def _payloads_of(self, numbers: pl.Series) -> Iterator[tuple[int, dict[str, Any]]]:
         if numbers.len() == 0:
             return
-        assert self._source is not None and self._mapping is not None and self._checks is not None
         mapped = map_frame(rows_numbered(self._source, numbers), self._mapping)
         values = mapped.frame.select(ROW, *self._checks.outputs).collect()
         for record in values.iter_rows():

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
-from unit.given_rows import validate_rows
+from support.rows import Row, validate_rows
 
 from sync.catalog import default_mapping
 from sync.checked_input import CheckedInput
@@ -36,7 +36,6 @@ from sync.models import (
     Outcome,
     PlanEntry,
     RemotePartner,
-    Row,
     Status,
     email_key,
     trim,
@@ -148,7 +147,7 @@ def plan_of(
 @given(rows=input_rows())
 def test_every_row_gets_exactly_one_validation_outcome(rows: list[Row]):
     validated = validate_rows(rows, MAPPING, DUB.schema, DUB.tenant_field)
-    seen = [c.row for c in validated.candidates] + [o.row for o in validated.invalid]
+    seen = [c.row for c in validated.candidates()] + [o.row for o in validated.invalid]
     assert sorted(seen) == [row.number for row in rows]
     for outcome in validated.invalid:
         assert outcome.field, outcome
@@ -157,7 +156,7 @@ def test_every_row_gets_exactly_one_validation_outcome(rows: list[Row]):
         if row.problem is not None:
             (outcome,) = [o for o in validated.invalid if o.row == row.number]
             assert outcome.field == "row" and outcome.message == row.problem
-    for candidate in validated.candidates:
+    for candidate in validated.candidates():
         # What is sent is trimmed, ASCII and carries no empty field.
         assert candidate.email == candidate.email.strip() and candidate.email.isascii()
         assert all(value not in ("", None) for value in candidate.payload.values())
@@ -213,7 +212,7 @@ def test_padding_around_an_email_is_trimmed_and_never_changes_its_key(
 ):
     address = f"{local}@{domain}"
     row = Row(1, {"email": before + address + after, **dict.fromkeys(COLUMNS[1:])})
-    (candidate,) = validate_rows([row], MAPPING, DUB.schema, DUB.tenant_field).candidates
+    (candidate,) = validate_rows([row], MAPPING, DUB.schema, DUB.tenant_field).candidates()
     assert candidate.email == address
     assert candidate.key == email_key(address.upper()) == email_key(before + address + after)
 

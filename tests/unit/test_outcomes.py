@@ -9,13 +9,15 @@ from pathlib import Path
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.rows import Row, validate_rows
 
+from sync.mapping_spec import bind_mapping, identity_mapping
 from sync.models import Action, Candidate, Outcome, PlanEntry, Status
 from sync.outcomes import Outcomes
 from sync.plan_frame import PlanFrame
+from sync.providers.dub import Dub
 from sync.report import write_report
 from sync.run_result import plan_outcomes
-from sync.validate import ValidatedRows
 
 OUTCOMES = [
     Outcome(row=1, status=Status.CREATED, remote_id="pn_1", email="a@x.com"),
@@ -24,6 +26,8 @@ OUTCOMES = [
     Outcome(row=4, status=Status.CONFLICT, field="tenantId", message="taken", tenant_id="t4"),
     Outcome(row=5, status=Status.FAILED, message="500", email="e@x.com"),
 ]
+
+DUB = Dub()
 
 
 def test_outcomes_count_and_pick_the_rows_to_show():
@@ -71,12 +75,22 @@ def test_a_replaced_row_keeps_the_plan_in_row_order():
     assert plan.replaced([]) is plan
 
 
-def test_rows_validated_one_by_one_have_the_same_interface():
+def test_the_valid_rows_give_their_keys_and_the_payloads_asked_for():
+    rows = [
+        Row(2, {"email": "B@x.com", "name": "B", "tenantId": "t"}),
+        Row(5, {"email": "c@x.com"}),
+    ]
+    mapping = bind_mapping(identity_mapping(), ["email", "name", "tenantId"], DUB.known_fields())
+    valid = validate_rows(rows, mapping, DUB.schema, DUB.tenant_field)
     candidates = [
-        Candidate(row=2, payload={"email": "B@x.com", "name": "B"}, email="B@x.com", tenant_id="t"),
+        Candidate(
+            row=2,
+            payload={"email": "B@x.com", "name": "B", "tenantId": "t"},
+            email="B@x.com",
+            tenant_id="t",
+        ),
         Candidate(row=5, payload={"email": "c@x.com"}, email="c@x.com", tenant_id=None),
     ]
-    valid = ValidatedRows.of_rows(candidates, [])
     assert valid.keys.rows() == [(2, "B@x.com", "b@x.com", "t"), (5, "c@x.com", "c@x.com", None)]
     assert valid.candidates([5]) == [candidates[1]]
     assert valid.candidates() == candidates

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from given_rows import validate_rows
+from support.rows import Row, validate_rows
 
 from sync.errors import RejectedError, RetryableProviderError
 from sync.mapping_spec import bind_mapping, identity_mapping
-from sync.models import Candidate, RemotePartner, Row, Status
+from sync.models import Candidate, RemotePartner, Status
 from sync.providers.partnero import Partnero, PartneroInvitation
 from sync.providers.partnero_answers import parse_page, taken_fields
 
@@ -135,7 +135,9 @@ def check(schema=None, tenant_field="id", **values):
 
 
 def test_a_valid_row_is_sent_with_its_id_and_tags():
-    (candidate,) = check(email=" ann@example.com ", name="Ann", id="crm-1", tags="a, b,").candidates
+    (candidate,) = check(
+        email=" ann@example.com ", name="Ann", id="crm-1", tags="a, b,"
+    ).candidates()
     assert candidate.payload == {
         "email": "ann@example.com",
         "name": "Ann",
@@ -165,7 +167,7 @@ def test_the_password_policy_says_what_is_missing_but_never_the_password(passwor
 
 def test_a_good_password_is_sent_as_given_and_hidden_from_reprs():
     password = " Spaces0k and all "  # Partnero does not trim passwords
-    (candidate,) = check(email="a@example.com", password=password).candidates
+    (candidate,) = check(email="a@example.com", password=password).candidates()
     assert candidate.payload["password"] == password
     model = PARTNERO.schema.model_validate({"email": "a@example.com", "password": password})
     assert password not in repr(model) and password not in str(model)
@@ -199,7 +201,7 @@ def test_an_invitation_needs_a_name_and_leaves_the_other_fields_out():
     result = check(
         PartneroInvitation, None, email="a@example.com", name="Ann", id="crm-1", tags="x"
     )
-    (candidate,) = result.candidates
+    (candidate,) = result.candidates()
     assert candidate.payload == {"email": "a@example.com", "name": "Ann"}
     assert candidate.tenant_id is None
     (outcome,) = check(PartneroInvitation, None, email="b@example.com").invalid

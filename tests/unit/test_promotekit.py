@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from given_rows import validate_rows
+from support.rows import Row, validate_rows
 
 from sync.errors import RejectedError, RetryableProviderError
 from sync.mapping_spec import bind_mapping, identity_mapping
-from sync.models import Candidate, Row, Status
+from sync.models import Candidate, Status
 from sync.providers.promotekit import PromoteKit, named_field, parse_page
 
 PROMOTEKIT = PromoteKit()
@@ -136,7 +136,7 @@ def check(**values):
 def test_a_valid_row_carries_the_documented_defaults():
     (candidate,) = check(
         email="a@example.com", first_name=" Ann ", last_name="Lee", approved="no"
-    ).candidates
+    ).candidates()
     assert candidate.payload == {
         "email": "a@example.com",
         "first_name": "Ann",

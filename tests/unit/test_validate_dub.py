@@ -4,10 +4,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from given_rows import validate_rows
+from support.rows import Row, validate_rows
 
 from sync.mapping_spec import bind_mapping, identity_mapping, load_mapping
-from sync.models import Row, Status
+from sync.models import Status
 from sync.providers.dub import Dub
 from sync.sources.table import numbered
 from sync.validate import validate_frame
@@ -24,7 +24,7 @@ def check(**values):
 
 def problem(**values) -> tuple[str | None, str]:
     result = check(**values)
-    assert not result.candidates, "expected the row to be invalid"
+    assert not result.candidates(), "expected the row to be invalid"
     (outcome,) = result.invalid
     assert outcome.status is Status.INVALID and outcome.row == 1
     return outcome.field, outcome.message
@@ -32,7 +32,7 @@ def problem(**values) -> tuple[str | None, str]:
 
 def test_valid_row_is_sent_trimmed_without_empty_fields():
     result = check(email="  ann@example.com ", name=" Ann ", tenantId="t-1", country=None)
-    (candidate,) = result.candidates
+    (candidate,) = result.candidates()
     assert candidate.payload == {"email": "ann@example.com", "name": "Ann", "tenantId": "t-1"}
     assert candidate.tenant_id == "t-1" and candidate.key == "ann@example.com"
 
@@ -60,7 +60,7 @@ def test_documented_limits(values, field):
 
 def test_emoji_username_and_unicode_name_are_allowed():
     result = check(email="a@example.com", username="café-🚀", name="Zoë")
-    assert result.candidates
+    assert result.candidates()
 
 
 def test_link_props_limits():
@@ -107,7 +107,7 @@ def test_good_rows_go_on_past_bad_ones():
         Row(3, {"email": "c@example.com"}),
     ]
     result = validate_rows(rows, bound, DUB.schema, DUB.tenant_field)
-    assert [c.row for c in result.candidates] == [1, 3]
+    assert [c.row for c in result.candidates()] == [1, 3]
     assert [o.row for o in result.invalid] == [2]
 
 
@@ -143,7 +143,7 @@ def test_a_bad_email_says_which_character_to_fix(email: str, fragment: str):
 
 @pytest.mark.parametrize("padding", ["\u200b", "\u00a0", "\ufeff", " \u2060\t", "\u3000"])
 def test_invisible_padding_around_an_email_is_trimmed(padding: str):
-    (candidate,) = check(email=f"{padding}ann@example.com{padding}").candidates
+    (candidate,) = check(email=f"{padding}ann@example.com{padding}").candidates()
     assert candidate.email == "ann@example.com"
 
 
