@@ -197,16 +197,19 @@ def match(
     columns = partners.columns
     decided, undecided = _matched(rows.firsts, columns, tenant_label)
     others = [*_invalid_entries(invalid), *_decide_rows(undecided, columns, tenant_label)]
-    parts = [*decided, entries_frame(others), rows.duplicates]
-    return PlanFrame(frame=pl.concat(parts).sort(ROW))
+    # The rows decided in columns (most of them) are in row order already: merged in with the
+    # others as they stream, so that they are never held twice, as a sort would.
+    few = pl.concat([*decided[1:], entries_frame(others), rows.duplicates]).sort(ROW)
+    frame = decided[0].merge_sorted(few.lazy(), key=ROW).collect(engine="streaming")
+    return PlanFrame(frame=frame)
 
 
 def _matched(
     firsts: pl.DataFrame, columns: PartnerColumns, tenant_label: str
-) -> tuple[list[pl.DataFrame], pl.DataFrame]:
-    """The first rows decided in columns (as plan entries), and the rows left to `decide`
-    with the partners they found. (Its own function, so that the joins' intermediate frames are
-    freed before the entries are put in row order.)"""
+) -> tuple[tuple[pl.LazyFrame, pl.DataFrame], pl.DataFrame]:
+    """The first rows decided in columns (as plan entries: those the email key settles, in row
+    order and not computed yet, and those the tenant id settles), and the rows left to `decide`
+    with the partners they found."""
     by_key = columns.by_key.rename(
         {
             PARTNER_KEY: "email_partner_key",
@@ -252,15 +255,16 @@ def _matched(
     plain_known, undecided_known = _decide_plain(known, tenant_label)
     plain_looked_up, undecided_looked_up = _decide_plain(looked_up, tenant_label)
     undecided = pl.concat([undecided_known, undecided_looked_up], how="diagonal_relaxed")
-    return [plain_known, plain_looked_up], undecided
+    return (plain_known, plain_looked_up.collect()), undecided
 
 
 def _set(column: str) -> pl.Expr:
     return pl.col(column).is_not_null() & (pl.col(column) != "")
 
 
-def _decide_plain(found: pl.LazyFrame, tenant_label: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The plain decisions as plan entries, and the rows `decide` must settle.
+def _decide_plain(found: pl.LazyFrame, tenant_label: str) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """The plain decisions as plan entries (not computed yet), and the rows `decide` must
+    settle.
 
     Plain, and `decide`'s answer for them: nothing found (create); found by tenant id, the same
     partner as by email if any, with the row's email (exists); found by email alone with no
@@ -303,8 +307,7 @@ def _decide_plain(found: pl.LazyFrame, tenant_label: str) -> tuple[pl.DataFrame,
     undecided = decided.filter(pl.col(_DECIDED).is_null()).select(
         ROW, EMAIL, TENANT, EMAIL_PARTNER, EMAIL_PARTNER_TENANT, TENANT_PARTNER
     )
-    plain_frame, undecided_frame = pl.collect_all([plain, undecided])
-    return plain_frame, undecided_frame
+    return plain, undecided.collect()
 
 
 def _decide_rows(

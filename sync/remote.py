@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import structlog
@@ -293,20 +293,15 @@ class _Endless:
     def __init__(self, provider: Provider, count: int | None) -> None:
         self._provider = provider
         self._count = count
-        # Hashes of the ids read in this pass, not the ids: a million partners' ids would take
-        # a hundred megabytes here (the index keeps them already). Two ids sharing a hash could
-        # only make a page of new partners look repeated if every id on it did.
-        self._seen: set[int] = set()
+        self._seen = _Sightings()
         self._repeats = 0
 
     def check(self, number: int, page: Page) -> None:
         """Raises ProviderError when page `number` shows the listing does not end."""
         if page.total is not None:
             self._count = max(self._count or 0, page.total)
-        ids = {hash(partner.id) for partner in page.partners}
-        if ids and ids <= self._seen:
+        if page.partners and self._seen.add(partner.id for partner in page.partners):
             self._repeats += 1
-        self._seen |= ids
         name = self._provider.name
         if self._repeats >= REPEATED_PAGES:
             raise ProviderError(
@@ -326,3 +321,32 @@ class _Endless:
                 " page(s)",
                 hint=f"{name}'s count and its listing disagree; nothing was sent",
             )
+
+
+class _Sightings:
+    """The partner ids one pass of a listing has read, as a Bloom filter: one bit per id in
+    16 MB whatever the count (a set of a million ids' hashes takes five times that, and the
+    index keeps the ids already).
+
+    It can take an id it never saw for seen (about one in a hundred and thirty at a million
+    partners, one in fourteen at ten million), never the reverse; a page counts as a repeat
+    only when every id on it looks seen, so a page of new partners passes for one only if
+    each of its ids is mistaken.
+    """
+
+    _BITS = 1 << 27
+
+    def __init__(self) -> None:
+        self._bits = bytearray(self._BITS >> 3)
+
+    def add(self, ids: Iterable[str]) -> bool:
+        """Mark these ids seen; whether every one of them looked seen before."""
+        bits, mask = self._bits, self._BITS - 1
+        all_seen = True
+        for partner_id in ids:
+            position = hash(partner_id) & mask
+            byte, bit = position >> 3, 1 << (position & 7)
+            if not bits[byte] & bit:
+                bits[byte] |= bit
+                all_seen = False
+        return all_seen
