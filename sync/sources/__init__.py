@@ -27,7 +27,8 @@ To add a source platform:
    `to_neutral(record)` and `async read_roster(http, policy, ...) -> list[neutral row]` that
    pages to the end through `call_with_retries`, guarded by `sync.sources.paging.PageGuard`
    (a page of partners already read, a cursor seen twice: the read stops, nothing moves);
-   at its end, `SOURCE = PlatformSource(...)` states the rest (variables, sandbox seed).
+   at its end, `SOURCE = PlatformSource.stated_in(__name__, ...)` takes those constants and
+   `error_message` from the module and states the rest (variables, sandbox seed, the read).
    Credentials come from env_keys (a missing one is a ConfigError naming it, exit 3); with
    none set and no --from-base-url, the built-in sandbox of the platform is the source.
    The module docstring lists every assumption made where the platform's docs are UNCERTAIN.

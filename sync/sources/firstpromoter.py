@@ -141,14 +141,10 @@ async def read_roster(http: ProviderHTTP, policy: RetryPolicy) -> list[dict[str,
     return [to_neutral(record) for record in await read_promoters(http, policy)]
 
 
-SOURCE = PlatformSource(
-    name=NAME,
+SOURCE = PlatformSource.stated_in(
+    __name__,
     env_keys=(API_KEY_ENV, ACCOUNT_ID_ENV),
-    secret_env_keys=(API_KEY_ENV,),
-    default_base_url=DEFAULT_BASE_URL,
-    default_rate_limit=DEFAULT_RATE_LIMIT,
     rate_published=True,
-    unportable=UNPORTABLE,
     sample_seed="firstpromoter_promoters.json",
     sandbox_values={ACCOUNT_ID_ENV: "acc_sandbox"},
     # The emulator takes "key:account" and checks both headers against it.
@@ -156,6 +152,5 @@ SOURCE = PlatformSource(
     auth_headers=lambda credentials: auth_headers(
         credentials[API_KEY_ENV], credentials[ACCOUNT_ID_ENV]
     ),
-    error_message=error_message,
     read=lambda client, credentials, reading: read_roster(client.http, reading.retry),
 )

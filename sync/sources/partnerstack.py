@@ -256,19 +256,15 @@ async def read_roster(
     return [to_neutral(record, codes[record["key"]], approved) for record in records]
 
 
-SOURCE = PlatformSource(
-    name=NAME,
+SOURCE = PlatformSource.stated_in(
+    __name__,
     env_keys=(PUBLIC_KEY_ENV, SECRET_KEY_ENV),
     secret_env_keys=(PUBLIC_KEY_ENV, SECRET_KEY_ENV),
-    default_base_url=DEFAULT_BASE_URL,
-    default_rate_limit=DEFAULT_RATE_LIMIT,
-    unportable=UNPORTABLE,
     sample_seed="partnerstack_partners.json",
     sandbox_key_parts=(PUBLIC_KEY_ENV, SECRET_KEY_ENV),  # the emulator's `public:secret`
     auth_headers=lambda credentials: auth_headers(
         credentials[PUBLIC_KEY_ENV], credentials[SECRET_KEY_ENV]
     ),
-    error_message=error_message,
     read=lambda client, credentials, reading: read_roster(
         client.http, reading.retry, reading.concurrency
     ),

@@ -9,6 +9,7 @@ other setting, in sync/settings.py.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,6 @@ class PlatformSource:
 
     name: str
     env_keys: tuple[str, ...]  # every variable the platform needs, in order
-    secret_env_keys: tuple[str, ...]  # those of them that hold secrets
     default_base_url: str
     default_rate_limit: int  # requests per minute: published, or a starting guess
     unportable: Mapping[str, str]
@@ -60,6 +60,27 @@ class PlatformSource:
     sandbox_key_parts: tuple[str, ...] = ()
     # True when the platform publishes its budget: it is kept, never probed upwards.
     rate_published: bool = False
+    # The variables that hold secrets; default: the first one (the key), the others name things.
+    secret_env_keys: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.secret_env_keys:
+            object.__setattr__(self, "secret_env_keys", self.env_keys[:1])
+
+    @classmethod
+    def stated_in(cls, module: str, **particular: Any) -> PlatformSource:
+        """The source the platform module `module` (its `__name__`) states: its NAME,
+        DEFAULT_BASE_URL, DEFAULT_RATE_LIMIT, UNPORTABLE and `error_message`, stated once there,
+        with what is `particular` to it (its variables, its sandbox, how it is read)."""
+        facts = sys.modules[module]
+        return cls(
+            name=facts.NAME,
+            default_base_url=facts.DEFAULT_BASE_URL,
+            default_rate_limit=facts.DEFAULT_RATE_LIMIT,
+            unportable=facts.UNPORTABLE,
+            error_message=facts.error_message,
+            **particular,
+        )
 
     @property
     def sandbox_credentials(self) -> dict[str, str]:

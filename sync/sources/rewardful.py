@@ -138,16 +138,11 @@ async def read_roster(http: ProviderHTTP, policy: RetryPolicy) -> list[dict[str,
     return [to_neutral(record) for record in await read_affiliates(http, policy)]
 
 
-SOURCE = PlatformSource(
-    name=NAME,
+SOURCE = PlatformSource.stated_in(
+    __name__,
     env_keys=(API_SECRET_ENV,),
-    secret_env_keys=(API_SECRET_ENV,),
-    default_base_url=DEFAULT_BASE_URL,
-    default_rate_limit=DEFAULT_RATE_LIMIT,
     rate_published=True,
-    unportable=UNPORTABLE,
     sample_seed="rewardful_affiliates.json",
     auth_headers=lambda credentials: auth_headers(credentials[API_SECRET_ENV]),
-    error_message=error_message,
     read=lambda client, credentials, reading: read_roster(client.http, reading.retry),
 )

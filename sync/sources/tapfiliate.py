@@ -240,17 +240,12 @@ async def read_roster(fetch: FetchPage, program_id: str) -> list[dict[str, str |
     return join(affiliates, affiliations)
 
 
-SOURCE = PlatformSource(
-    name=NAME,
+SOURCE = PlatformSource.stated_in(
+    __name__,
     env_keys=(API_KEY_ENV, PROGRAM_ID_ENV),
-    secret_env_keys=(API_KEY_ENV,),
-    default_base_url=DEFAULT_BASE_URL,
-    default_rate_limit=DEFAULT_RATE_LIMIT,
-    unportable=UNPORTABLE,
     sample_seed="tapfiliate_affiliates.json",
     sandbox_values={PROGRAM_ID_ENV: "sandbox-program"},  # the emulator's program
     auth_headers=lambda credentials: auth_headers(credentials[API_KEY_ENV]),
-    error_message=error_message,
     read=lambda client, credentials, reading: read_roster(
         page_fetcher(client.http, reading.retry),
         credentials[PROGRAM_ID_ENV],

@@ -134,18 +134,13 @@ async def read_roster(
     return [to_neutral(record, codes.get(str(record.get("id")))) for record in partners]
 
 
-SOURCE = PlatformSource(
-    name=NAME,
+SOURCE = PlatformSource.stated_in(
+    __name__,
     env_keys=(API_KEY_ENV, PROGRAM_ID_ENV),
-    secret_env_keys=(API_KEY_ENV,),
-    default_base_url=DEFAULT_BASE_URL,
-    default_rate_limit=DEFAULT_RATE_LIMIT,
     rate_published=True,
-    unportable=UNPORTABLE,
     sample_seed="tolt_partners.json",
     sandbox_values={PROGRAM_ID_ENV: "prg_sandbox"},  # the emulator's program
     auth_headers=lambda credentials: auth_headers(credentials[API_KEY_ENV]),
-    error_message=error_message,
     read=lambda client, credentials, reading: read_roster(
         client.http, reading.retry, credentials[PROGRAM_ID_ENV]
     ),
