@@ -24,9 +24,7 @@ from sync.mapping_spec import (
     load_mapping,
 )
 from sync.migration import StatusPolicy, skipped_summary
-from sync.models import (
-    Candidate,
-)
+from sync.models import Candidate
 from sync.neutral import lost_in_migration
 from sync.progress import Progress
 from sync.settings import Settings

@@ -14,11 +14,7 @@ from sync.errors import GuardError
 from sync.index import ExistingPartners
 from sync.mapping import ROW
 from sync.migration import STATUS, skip_message
-from sync.models import (
-    Action,
-    PlanEntry,
-    Strategy,
-)
+from sync.models import Action, PlanEntry, Strategy
 from sync.plan import FirstRows, candidates_of, match, needing_check, split_duplicates
 from sync.plan_frame import PlanFrame
 from sync.progress import Progress

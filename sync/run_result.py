@@ -13,19 +13,13 @@ import structlog
 from sync.checked_input import CheckedInput, migration_losses, run_notes
 from sync.checkpoint import decisions
 from sync.mapping import ROW
-from sync.models import (
-    Action,
-    RunSummary,
-)
+from sync.models import Action, RunSummary
 from sync.outcomes import Outcomes
 from sync.plan_frame import ACTION, FIELD, MESSAGE, REMOTE_ID, PlanFrame
 from sync.planning import skipped_entries
 from sync.providers.http import ProviderHTTP
 from sync.settings import Settings
-from sync.settled import (
-    invalid_only,
-    settled_outcomes,
-)
+from sync.settled import invalid_only, settled_outcomes
 from sync.validate import EMAIL, TENANT
 
 log = structlog.get_logger(__name__)
