@@ -5,7 +5,8 @@
   that talks to accounts or to the user;
 - only the providers' HTTP client speaks HTTP (httpx): the sources reach it for the transport a
   test injects, nothing else imports it;
-- only the command line (sync/cli/) prints to stdout or exits.
+- only the command line (sync/cli/) prints to stdout or exits;
+- README's Layout section names every module and package of sync/.
 """
 
 from __future__ import annotations
@@ -113,3 +114,19 @@ def test_only_the_command_line_prints_to_stdout_or_exits() -> None:
         if not name.startswith("cli/") and (lines := _prints_or_exits(tree))
     }
     assert found == {}
+
+
+def _readme_layout() -> str:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Layout", 1)[1]
+    return section.split("\nRules, checked by", 1)[0]
+
+
+def test_the_readme_layout_names_every_module_and_package_of_sync() -> None:
+    layout = _readme_layout()
+    top_level = [
+        name for name in parsed() if "/" not in name and name not in ("__init__.py", "__main__.py")
+    ]
+    packages = sorted({name.split("/")[0] + "/" for name in parsed() if "/" in name})
+    missing = [name for name in [*top_level, *packages] if name not in layout]
+    assert missing == [], f"README's Layout section does not name: {missing}"
