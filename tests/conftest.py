@@ -1,6 +1,6 @@
-"""Shared fixtures: structlog and the provider keys are reset around every test; sandboxes that
-stop themselves (`make_sandbox`); the summary of the end-to-end suite's key scan (here, where the
-controller of parallel workers sees it)."""
+"""The suite's fixtures, for every tier: structlog and the provider keys are reset around every
+test; sandboxes that stop themselves (`make_sandbox`), with each tier's defaults; the summary of
+the end-to-end suite's key scan (here, where the controller of parallel workers sees it)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import structlog
 from hypothesis import settings
+from support.accounts import keyed_options
 from support.keyscan import SCAN
 from support.sandboxes import MakeSandbox, SandboxOptions
 
@@ -23,7 +24,12 @@ settings.register_profile("partner-sync", deadline=None)
 settings.load_profile("partner-sync")
 
 
-UNIT_TIER = Path(__file__).resolve().parent / "unit"
+TESTS = Path(__file__).resolve().parent
+UNIT_TIER = TESTS / "unit"
+# The tiers that drive the CLI: their sandboxes accept only each provider's test key and
+# enforce no limit. The sandbox tier tries the emulators as they come: any well-formed key,
+# each provider's own rate limit.
+KEYED_TIERS = frozenset({"e2e", "hostile"})
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
@@ -36,9 +42,11 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 
 @pytest.fixture
-def sandbox_options() -> SandboxOptions:
-    """The options each sandbox starts with: here none, the emulators' own defaults (a
-    directory's conftest may set its own, as e2e/ sets each provider's test key)."""
+def sandbox_options(request: pytest.FixtureRequest) -> SandboxOptions:
+    """The options each sandbox of this test starts with, by its tier (a test's own win)."""
+    tier = request.path.resolve().relative_to(TESTS).parts[0]
+    if tier in KEYED_TIERS:
+        return keyed_options
     return lambda provider: {}
 
 

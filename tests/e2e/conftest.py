@@ -12,21 +12,17 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from support import runs
+from support.accounts import DUB_KEY, KEYS, PARTNERO_KEY, PROMOTEKIT_KEY, cli_env
 from support.keyscan import SCAN
-from support.runs import ROOT, SAMPLES, Run, ScannedProcess, keyless_environ
-from support.sandboxes import MakeSandbox, SandboxOptions
+from support.runs import ROOT, SAMPLES, Run, ScannedProcess
+from support.sandboxes import MakeSandbox
 
 from sync.sandbox import Sandbox, load_seed
 
-__all__ = ["ROOT", "SAMPLES", "Run"]
-# Looks like a real key so that a leak would be found by the byte scans.
-DUB_KEY = "dub_test_5Kq9LmX2vR7tW3yZ8aB4cD6e"
-PARTNERO_KEY = "ptn_7Hq2Xw9Lm4Vb8Nc3Rt6Yz1KaQe5Ud0"
-PROMOTEKIT_KEY = "pk_live_3Fg8Hj2Kl5Mn9Pq4Rs7Tv1WxYz6Ab"
+__all__ = ["DUB_KEY", "PARTNERO_KEY", "PROMOTEKIT_KEY", "ROOT", "SAMPLES", "Run", "cli_env"]
 # The suite's sandboxes enforce no limit; the CLI paces itself at this (Dub's default).
 RATE_LIMIT = "1200"
 
@@ -43,10 +39,16 @@ class Case:
     """One provider as the end-to-end tests drive it."""
 
     name: str
-    env_key: str
-    key: str
     expected: Mapping[int, str]  # each row of samples/roster.csv after `sync`
     id_pattern: str  # the remote id of a partner the sync created
+
+    @property
+    def env_key(self) -> str:
+        return KEYS[self.name][0]
+
+    @property
+    def key(self) -> str:
+        return KEYS[self.name][1]
 
     @property
     def seed(self) -> Path:
@@ -75,8 +77,6 @@ class Case:
 CASES = {
     "dub": Case(
         "dub",
-        "DUB_API_KEY",
-        DUB_KEY,
         _statuses(
             created=[*_CREATED, 17],
             exists=[2, 9, 10, 16],
@@ -88,8 +88,6 @@ CASES = {
     ),
     "partnero": Case(
         "partnero",
-        "PARTNERO_API_KEY",
-        PARTNERO_KEY,
         _statuses(
             # Every Partnero partner has an id: Henry (16) is seeded with his, so the
             # "email matches a partner without tenant id" case cannot happen here.
@@ -103,8 +101,6 @@ CASES = {
     ),
     "promotekit": Case(
         "promotekit",
-        "PROMOTEKIT_API_KEY",
-        PROMOTEKIT_KEY,
         _statuses(
             # No tenant id: Jack (18) and Zoe (19), tenant conflicts elsewhere, exist by email.
             # Row 17's ref_code is another affiliate's: a conflict found on creating.
@@ -118,21 +114,6 @@ CASES = {
     ),
 }
 PROVIDER_NAMES = list(CASES)
-
-
-_OWN_KEY: Any = object()  # "the provider's test key", as a default argument
-
-
-def cli_env(key: str | None = _OWN_KEY, *, provider: str = "dub", **extra: str) -> dict[str, str]:
-    """The environment of a CLI run: no provider key but `provider`'s (None: none at all)."""
-    env = keyless_environ()
-    case = CASES[provider]
-    if key is _OWN_KEY:
-        key = case.key
-    if key is not None:
-        env[case.env_key] = key
-    env.update(extra)
-    return env
 
 
 def run_cli(
@@ -228,25 +209,9 @@ def case(request: pytest.FixtureRequest) -> Case:
 
 
 @pytest.fixture
-def sandbox_options() -> SandboxOptions:
-    """The suite's sandboxes accept only their provider's test key and enforce no limit."""
-
-    def options(provider: str) -> dict[str, Any]:
-        key = {"api_key": CASES[provider].key} if provider in CASES else {}
-        return {**key, "rate_limit": 0}
-
-    return options
-
-
-@pytest.fixture
 def seeded(case: Case, make_sandbox: MakeSandbox) -> Sandbox:
     """The case's sandbox, seeded for samples/roster.csv."""
     return make_sandbox(case.name, seed=load_seed(case.seed))
-
-
-@pytest.fixture
-def dub_sandbox(make_sandbox: MakeSandbox) -> Sandbox:
-    return make_sandbox("dub", seed=load_seed(SAMPLES / "dub_existing.json"))
 
 
 def settled_commits(sandbox: Sandbox, *, quiet: float = 0.5) -> int:

@@ -173,13 +173,13 @@ def run_case(case: Case, sandbox: Sandbox, tmp_path: Path, runner: Callable[...,
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_corpus_file(case: Case, dub_sandbox: Sandbox, tmp_path: Path):
-    run_case(case, dub_sandbox, tmp_path, run_in_process)
+def test_corpus_file(case: Case, plan_sandbox: Sandbox, tmp_path: Path):
+    run_case(case, plan_sandbox, tmp_path, run_in_process)
 
 
 SUBPROCESS_CASES = [case for case in CASES if case.subprocess]
 
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES, ids=[case.name for case in SUBPROCESS_CASES])
-def test_corpus_file_in_its_own_process(case: Case, dub_sandbox: Sandbox, tmp_path: Path):
-    run_case(case, dub_sandbox, tmp_path, run_subprocess)
+def test_corpus_file_in_its_own_process(case: Case, plan_sandbox: Sandbox, tmp_path: Path):
+    run_case(case, plan_sandbox, tmp_path, run_subprocess)

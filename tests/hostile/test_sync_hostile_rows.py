@@ -6,10 +6,11 @@ import csv
 from pathlib import Path
 
 import pytest
+from support.sandboxes import MakeSandbox
 
 from sync.sandbox import Sandbox
 
-from .conftest import CORPUS, DUB_KEY, EXISTING, plan_args, run_in_process, run_subprocess
+from .conftest import CORPUS, EXISTING, plan_args, run_in_process, run_subprocess
 
 
 @pytest.mark.parametrize(
@@ -23,28 +24,29 @@ from .conftest import CORPUS, DUB_KEY, EXISTING, plan_args, run_in_process, run_
         ("formulas.csv", {f"fx{n}@example.com" for n in (2, 3, 4, 5, 7)} | {"-fx6@example.com"}),
     ],
 )
-def test_sync_sends_only_the_good_rows_cleaned(name: str, sent: set[str], tmp_path: Path):
+def test_sync_sends_only_the_good_rows_cleaned(
+    name: str, sent: set[str], make_sandbox: MakeSandbox, tmp_path: Path
+):
     report = tmp_path / "report.csv"
-    with Sandbox("dub", api_key=DUB_KEY, seed=EXISTING, rate_limit=0) as sandbox:
-        run = run_subprocess(
-            [
-                "sync",
-                str(CORPUS / name),
-                "--provider",
-                "dub",
-                "--base-url",
-                sandbox.base_url,
-                "--checkpoint",
-                str(tmp_path / "run.checkpoint"),
-                "--report",
-                str(report),
-                # Small corpus files are mostly bad rows on purpose; the guard is tested apart.
-                "--max-invalid-share",
-                "1",
-            ]
-        )
-        created = {p["email"] for p in sandbox.partners()} - {p["email"] for p in EXISTING}
-        assert sandbox.internal_errors == []
+    sandbox = make_sandbox("dub", seed=EXISTING)
+    run = run_subprocess(
+        [
+            "sync",
+            str(CORPUS / name),
+            "--provider",
+            "dub",
+            "--base-url",
+            sandbox.base_url,
+            "--checkpoint",
+            str(tmp_path / "run.checkpoint"),
+            "--report",
+            str(report),
+            # Small corpus files are mostly bad rows on purpose; the guard is tested apart.
+            "--max-invalid-share",
+            "1",
+        ]
+    )
+    created = {p["email"] for p in sandbox.partners()} - {p["email"] for p in EXISTING}
     assert run.code == 1, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
     assert created == sent
@@ -66,7 +68,7 @@ RAGGED = (
 
 
 def test_invalid_rows_keep_their_email_and_tenant_id_even_when_the_reader_could_not_split_them(
-    dub_sandbox: Sandbox, tmp_path: Path
+    plan_sandbox: Sandbox, make_sandbox: MakeSandbox, tmp_path: Path
 ):
     path = tmp_path / "ragged.csv"
     path.write_text(RAGGED, encoding="utf-8")
@@ -78,7 +80,7 @@ def test_invalid_rows_keep_their_email_and_tenant_id_even_when_the_reader_could_
         "6": ("create", "g5@example.com", "g-5"),
     }
     plan_report = tmp_path / "plan.csv"
-    run = run_in_process(plan_args(path, dub_sandbox, plan_report))
+    run = run_in_process(plan_args(path, plan_sandbox, plan_report))
     assert run.code == 1 and run.escaped is None, run.stderr[-2000:]
     with plan_report.open(newline="", encoding="utf-8") as handle:
         lines = list(csv.DictReader(handle))
@@ -89,23 +91,23 @@ def test_invalid_rows_keep_their_email_and_tenant_id_even_when_the_reader_could_
 
     # `sync` reports them alike, from the same validation.
     report = tmp_path / "sync.csv"
-    with Sandbox("dub", api_key=DUB_KEY, seed=EXISTING, rate_limit=0) as sandbox:
-        run = run_subprocess(
-            [
-                "sync",
-                str(path),
-                "--provider",
-                "dub",
-                "--base-url",
-                sandbox.base_url,
-                "--checkpoint",
-                str(tmp_path / "run.checkpoint"),
-                "--report",
-                str(report),
-                "--max-invalid-share",
-                "1",
-            ]
-        )
+    sandbox = make_sandbox("dub", seed=EXISTING)
+    run = run_subprocess(
+        [
+            "sync",
+            str(path),
+            "--provider",
+            "dub",
+            "--base-url",
+            sandbox.base_url,
+            "--checkpoint",
+            str(tmp_path / "run.checkpoint"),
+            "--report",
+            str(report),
+            "--max-invalid-share",
+            "1",
+        ]
+    )
     assert run.code == 1, run.stderr[-2000:]
     with report.open(newline="", encoding="utf-8") as handle:
         synced = {
