@@ -189,18 +189,8 @@ def bind_mapping(
             hint=_how_to_map(mapping, unmapped[0], columns)
             + f"; the input's columns are: {describe_columns(columns)}",
         )
-    mapped_targets = {rule.target for rule, _ in steps}
     used = {name for _, chosen in steps for name in chosen}
-    passthrough: list[tuple[str, str]] = []
-    if mapping.passthrough:
-        fields = {name.casefold(): name for name in known_fields}
-        passthrough = [
-            (column, fields[column.casefold()])
-            for column in columns
-            if column.casefold() in fields
-            and fields[column.casefold()] not in mapped_targets
-            and column not in used
-        ]
+    passthrough = _passthrough(columns, known_fields, steps, used) if mapping.passthrough else []
     used |= {column for column, _ in passthrough}
     return BoundMapping(
         steps=tuple(steps),
@@ -209,6 +199,25 @@ def bind_mapping(
         unused_columns=tuple(column for column in columns if column not in used),
         nested=dict(nested or {}),
     )
+
+
+def _passthrough(
+    columns: list[str],
+    known_fields: Iterable[str],
+    steps: list[tuple[FieldRule, tuple[str, ...]]],
+    used: set[str],
+) -> list[tuple[str, str]]:
+    """The columns a passthrough mapping carries as they are: (column, field) for each column
+    named like a provider field (regardless of case) that no rule maps or takes."""
+    mapped_targets = {rule.target for rule, _ in steps}
+    fields = {name.casefold(): name for name in known_fields}
+    return [
+        (column, fields[column.casefold()])
+        for column in columns
+        if column.casefold() in fields
+        and fields[column.casefold()] not in mapped_targets
+        and column not in used
+    ]
 
 
 def _columns_of_rule(

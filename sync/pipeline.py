@@ -119,14 +119,7 @@ async def run_sync(
     # An unfinished migration resumes from its snapshot, not from a new listing.
     unfinished = checkpoint.has_plan and not checkpoint.finished and not settings.restart
     checked = await read_input(settings, progress, resuming=unfinished)
-    binding = Binding(
-        input_hash=checked.table.content_hash,
-        mapping=checked.mapping.digest + settings.statuses.digest,
-        provider=settings.provider.name,
-        base_url=settings.bound_url or settings.base_url,
-        account=settings.account,
-        mode=settings.mode,
-    )
+    binding = _binding(settings, checked)
     if settings.restart:
         checkpoint.reset()
     resumed = checkpoint.check_binding(binding)
@@ -160,6 +153,18 @@ async def run_sync(
         if so_far is not None:
             so_far.result = result
     return result
+
+
+def _binding(settings: Settings, checked: CheckedInput) -> Binding:
+    """What this run's checkpoint is bound to: the input, the mapping and who moves, the account."""
+    return Binding(
+        input_hash=checked.table.content_hash,
+        mapping=checked.mapping.digest + settings.statuses.digest,
+        provider=settings.provider.name,
+        base_url=settings.bound_url or settings.base_url,
+        account=settings.account,
+        mode=settings.mode,
+    )
 
 
 async def _plan_and_send(
