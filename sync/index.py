@@ -50,9 +50,9 @@ class PartnerColumns:
     def build(cls, whole: pl.DataFrame) -> PartnerColumns:
         first = keys.first_sightings(whole, ID)
         distinct = whole if first.all() else whole.filter(first)
-        partners = distinct.with_columns(
-            pl.when(pl.col(EMAIL).is_not_null()).then(text.email_keys(pl.col(EMAIL))).alias(KEY)
-        ).select(ID, EMAIL, KEY, TENANT, REMEMBERED)
+        partners = distinct.with_columns(_email_keys(distinct)).select(
+            ID, EMAIL, KEY, TENANT, REMEMBERED
+        )
         first_key = _usable(partners, KEY) & keys.first_sightings(partners, KEY)
         first_tenant = _usable(partners, TENANT) & keys.first_sightings(partners, TENANT)
         flagged = partners.with_columns(first_tenant.alias(FIRST_TENANT))
@@ -163,6 +163,16 @@ class ExistingPartners:
         if self._codes:
             self._code_chunks.append(pl.DataFrame(self._codes, schema=_CODES_SCHEMA, orient="row"))
             self._codes = []
+
+
+def _email_keys(partners: pl.DataFrame) -> pl.Series:
+    """The partners' email keys: where every email is its own key already (a provider that
+    stores them trimmed and in lower case), the email column itself, not a copy of it."""
+    emails = partners[EMAIL]
+    found = partners.select(
+        pl.when(pl.col(EMAIL).is_not_null()).then(text.email_keys(pl.col(EMAIL))).alias(KEY)
+    ).to_series()
+    return emails.alias(KEY) if found.equals(emails, check_names=False) else found
 
 
 def _partner(columns: PartnerColumns, partner_id: str) -> RemotePartner:
