@@ -309,3 +309,20 @@ class Emulator(ABC):
         if token is None:
             return False
         return self.options.api_key is None or token == self.options.api_key
+
+
+def positive_int(raw: str, name: str, high: int | None = None) -> int:
+    """A query parameter's text as a positive integer, at most `high` (surrounding white space
+    allowed, as int() allows it).
+
+    Raises:
+        ValueError: it is not one; the message says what `name` must be.
+    """
+    try:
+        number = int(raw)
+    except ValueError:
+        number = 0
+    if number < 1 or (high is not None and number > high):
+        bound = f"between 1 and {high}" if high is not None else "at least 1"
+        raise ValueError(f"{name} must be an integer {bound}")
+    return number

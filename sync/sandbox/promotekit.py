@@ -29,6 +29,7 @@ from sync.sandbox.base import (
     created_at_of,
     json_reply,
     parse_iso,
+    positive_int,
     random_id,
     utc_iso,
 )
@@ -325,13 +326,9 @@ def _bounded_int(raw: str | None, name: str, default: int, high: int | None) -> 
     if raw is None:
         return default
     try:
-        number = int(raw.strip())
-    except ValueError:
-        number = 0
-    if number < 1 or (high is not None and number > high):
-        bound = f"between 1 and {high}" if high is not None else "at least 1"
-        raise _Invalid(f"{name} must be an integer {bound}")
-    return number
+        return positive_int(raw, name, high)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
 
 
 def _optional(body: Mapping[str, Any], name: str, kind: type) -> Any:

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sync.sandbox.base import JSON, Emulator, Options, Reply, Request
+from sync.sandbox.base import JSON, Emulator, Options, Reply, Request, positive_int
 
 
 class BadArgument(ValueError):
@@ -132,13 +132,9 @@ def int_arg(request: Request, name: str, default: int, high: int | None = None) 
     if raw is None or raw == "":
         return default
     try:
-        number = int(raw)
-    except ValueError:
-        number = 0
-    if number < 1 or (high is not None and number > high):
-        bound = f"between 1 and {high}" if high is not None else "at least 1"
-        raise BadArgument(f"{name} must be an integer {bound}")
-    return number
+        return positive_int(raw, name, high)
+    except ValueError as exc:
+        raise BadArgument(str(exc)) from None
 
 
 def page_of(rows: Sequence[Any], page: int, size: int) -> list[Any]:
