@@ -1,10 +1,12 @@
-"""The suite's fixtures, for every tier: structlog and the provider keys are reset around every
-test; sandboxes that stop themselves (`make_sandbox`), with each tier's defaults; the summary of
-the end-to-end suite's key scan (here, where the controller of parallel workers sees it)."""
+"""The suite's fixtures, for every tier: the machine's account and display variables are set
+aside for the whole run; structlog and the provider keys are reset around every test; sandboxes
+that stop themselves (`make_sandbox`), with each tier's defaults; the summary of the end-to-end
+suite's key scan (here, where the controller of parallel workers sees it)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,29 @@ from support.accounts import keyed_options
 from support.keyscan import SCAN
 from support.sandboxes import MakeSandbox, SandboxOptions
 
+from sync.registry import PLATFORMS, PROVIDERS
 from sync.sandbox import Sandbox
+
+# What the machine running the suite may hold that would change what a run does: an account's
+# variables (a source platform's too) and how a terminal is drawn (a CI's narrow COLUMNS, forced
+# colours). Set aside before any test module reads the environment; a test sets what it needs.
+ACCOUNT_VARIABLES = frozenset(
+    {provider.env_key for provider in PROVIDERS.values()}
+    | {name for platform in PLATFORMS.values() for name in platform.env_keys}
+)
+DISPLAY_VARIABLES = frozenset(
+    {
+        "COLUMNS",
+        "LINES",
+        "FORCE_COLOR",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
+        "TTY_COMPATIBLE",
+        "TTY_INTERACTIVE",
+    }
+)
+for _name in ACCOUNT_VARIABLES | DISPLAY_VARIABLES:
+    os.environ.pop(_name, None)
 
 # No per-example deadline: a wall-clock limit on a shared 2-core machine fails on load, not on
 # the code (speed is measured in bench/, never asserted in tests).
@@ -69,7 +93,7 @@ def make_sandbox(sandbox_options: SandboxOptions) -> Iterator[MakeSandbox]:
 
 @pytest.fixture(autouse=True)
 def _reset_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("DUB_API_KEY", "PARTNERO_API_KEY", "PROMOTEKIT_API_KEY"):
+    for name in ACCOUNT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     yield
     structlog.reset_defaults()

@@ -4,12 +4,14 @@ run from another directory, syncs and migrates as the checkout does, with the bu
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -44,11 +46,27 @@ def _uv(*args: str, cwd: Path) -> None:
     raise AssertionError(f"uv {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
 
-@pytest.fixture(scope="module")
+@contextlib.contextmanager
+def _made_once(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
+    """A folder shared by every worker of this run (pytest-xdist's too), and whether it still
+    needs making: the first worker to get there makes it while the others wait, so the wheel is
+    built and installed once per run, not once per worker that draws one of these tests."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, made = shared / name, shared / f"{name}.made"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield folder, not made.exists()
+        made.touch()
+
+
+@pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel, built from the checkout as it is (with whatever runs left in samples/)."""
-    work = tmp_path_factory.mktemp("wheel")
-    _uv("build", "--wheel", "--quiet", "--out-dir", str(work), str(ROOT), cwd=ROOT)
+    with _made_once(tmp_path_factory, "wheel") as (work, needed):
+        if needed:
+            shutil.rmtree(work, ignore_errors=True)
+            _uv("build", "--wheel", "--quiet", "--out-dir", str(work), str(ROOT), cwd=ROOT)
     (built,) = work.glob("partner_sync-*.whl")
     return built
 
@@ -67,23 +85,29 @@ def test_the_wheel_ships_the_seeds_the_code_reads_and_nothing_a_run_left(wheel: 
     assert mappings and all(name.endswith(".toml") for name in mappings), mappings
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The `partner-sync` script of the wheel, installed into a fresh virtual environment."""
-    work = tmp_path_factory.mktemp("installed")
+    with _made_once(tmp_path_factory, "installed") as (work, needed):
+        python = work / "venv" / ("Scripts" if os.name == "nt" else "bin") / "python"
+        if needed:
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir()
+            _install(wheel, work, python)
+    script = python.with_name("partner-sync")
+    assert script.exists()
+    return script
+
+
+def _install(wheel: Path, work: Path, python: Path) -> None:
     pins = work / "pins.txt"
     _uv(
         "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes",
         "--quiet", "--output-file", str(pins),
         cwd=ROOT,
     )  # fmt: skip
-    venv = work / "venv"
-    _uv("venv", "--quiet", "--python", sys.executable, str(venv), cwd=work)
-    python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
+    _uv("venv", "--quiet", "--python", sys.executable, str(python.parents[1]), cwd=work)
     _uv("pip", "install", "--quiet", "--python", str(python), "-c", str(pins), str(wheel), cwd=work)
-    script = python.with_name("partner-sync")
-    assert script.exists()
-    return script
 
 
 def run_installed(
