@@ -18,8 +18,10 @@ source exist:
 - a source platform, read-only (`--from rewardful|tolt|firstpromoter|partnerstack|tapfiliate`):
   a `sync.sources.platform.Reading` of the module's `PlatformSource`.
 
-A new source (another platform's API, a database query) is one module whose object meets
-`AccountSource`, plus its line in `sync/registry.py` and its settings in `sync/settings.py`.
+A new account to migrate from (another platform's API) is one module whose object meets
+`AccountSource`, plus its line in `sync/registry.py` and its settings in
+`sync/source_settings.py`; a new kind of input (a database query) is one module whose object
+meets `RowSource`, and its case in `sync.pipeline.rows_of`.
 To add a source platform:
 
 1. `sync/sources/NAME.py`: its constants (NAME, DEFAULT_BASE_URL, the environment variables,

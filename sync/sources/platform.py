@@ -4,7 +4,7 @@ Each platform is one module (sync/sources/<name>.py) holding its reading rules a
 end, the `PlatformSource` that states them; this module holds what they share: the resolved
 `Reading` of one platform account and the rate-limited client it is read through. Where the
 credentials come from (the environment, or the built-in sandbox) is resolved with every
-other setting, in sync/settings.py.
+other setting of a migration's source, in sync/source_settings.py.
 """
 
 from __future__ import annotations
