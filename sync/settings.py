@@ -90,28 +90,16 @@ class Settings:
         """What messages call the tenant id: the provider's own name for it."""
         return self.provider.tenant_field or "tenantId"
 
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """One command's settings: the target, and in a migration where its partners come from."""
-
-    target: Settings
-
-    @property
-    def source(self) -> AccountSource | None:
-        """The account a migration reads (the target's `source`), or None for a file."""
-        return self.target.source
-
     @property
     def secrets(self) -> list[str]:
-        """Every key the run holds, for the log redaction."""
-        own = [self.target.api_key.get_secret_value()]
+        """Every key the run holds (the target's, a migration source's), for the log redaction."""
+        own = [self.api_key.get_secret_value()]
         return [value for value in own + (self.source.secrets if self.source else []) if value]
 
 
 def resolve_settings(
     options: Mapping[str, Any], *, writes: bool = False, env: Mapping[str, str] | None = None
-) -> Resolved:
+) -> Settings:
     """Resolve flags > environment > defaults, for the target and, in a migration, the source.
     `writes`: the command may change the target account (a sync).
 
@@ -132,15 +120,14 @@ def resolve_settings(
     checkpoint = options.get("checkpoint") or given.folder / f"{name}.{provider.name}.checkpoint"
     target = _target(given, provider, checkpoint)
     if input_path is not None:
-        return Resolved(replace(target, input=input_path))
+        return replace(target, input=input_path)
     assert source_name is not None
     source = migration_source(given, source_name, target)
     # The snapshot of the source is the migration's input; it lives beside the checkpoint.
     mapping = target.mapping or direction_mapping(
         source.name, provider.name, source.name in PLATFORMS
     )
-    target = replace(target, input=snapshot_path(checkpoint), source=source, mapping=mapping)
-    return Resolved(target)
+    return replace(target, input=snapshot_path(checkpoint), source=source, mapping=mapping)
 
 
 def _target(given: Given, provider: Provider, checkpoint: Path) -> Settings:

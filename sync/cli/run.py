@@ -9,7 +9,6 @@ import re
 import signal
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import click
@@ -25,7 +24,7 @@ from sync.pipeline import run_plan, run_sync
 from sync.progress import display as progress_display
 from sync.run_result import SoFar
 from sync.sandbox.builtin import serve_builtins
-from sync.settings import Resolved, resolve_settings
+from sync.settings import Settings, resolve_settings
 from sync.sources.snapshot import passing_snapshot
 from sync.verify import run_verify
 
@@ -33,27 +32,25 @@ T = TypeVar("T")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
-def resolve(options: dict[str, Any], *, writes: bool = False) -> Resolved:
+def resolve(options: dict[str, Any], *, writes: bool = False) -> Settings:
     """The run's settings, with logging set up to hide every key they hold."""
-    resolved = resolve_settings(options, writes=writes)
+    settings = resolve_settings(options, writes=writes)
     logs.configure(
-        secrets=resolved.secrets,
+        secrets=settings.secrets,
         json=options.get("json_logs"),
         verbose=bool(options.get("verbose")),
     )
-    return resolved
+    return settings
 
 
 def plan_command(options: dict[str, Any], command: str = "plan") -> int:
-    resolved = resolve(options)
-    settings = resolved.target
+    settings = resolve(options)
     so_far = SoFar()
     stack = contextlib.ExitStack()
     with reported_if_stopped(so_far, settings, command), stack, progress_display() as progress:
         settings = passing_snapshot(settings, stack)
         check_run_files(run_files(settings, keeps_checkpoint=False))
-        resolved = serve_builtins(replace(resolved, target=settings), stack)
-        settings = resolved.target
+        settings = serve_builtins(settings, stack)
         if command == "verify":
             result = run_async(run_verify(settings, progress))
         else:
@@ -62,8 +59,7 @@ def plan_command(options: dict[str, Any], command: str = "plan") -> int:
 
 
 def sync_command(options: dict[str, Any]) -> int:
-    resolved = resolve(options, writes=True)
-    settings = resolved.target
+    settings = resolve(options, writes=True)
     checkpoint_path = settings.checkpoint
     assert checkpoint_path is not None
     so_far = SoFar()
@@ -79,8 +75,7 @@ def sync_command(options: dict[str, Any]) -> int:
         )
         restart = settings.restart  # a damaged checkpoint is set aside, then started anew
         checkpoint = opened.enter_context(Checkpoint.open(checkpoint_path, restart=restart))
-        resolved = serve_builtins(resolved, opened)
-        settings = resolved.target
+        settings = serve_builtins(settings, opened)
         try:
             # Closed before anything below prints: a line must not land inside the bars.
             with progress_display() as progress:

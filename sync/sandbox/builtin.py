@@ -33,7 +33,7 @@ from sync.sandbox.seed import load_seed
 from sync.sandbox.server import Sandbox
 
 if TYPE_CHECKING:
-    from sync.settings import Resolved
+    from sync.settings import Settings
 
 log = structlog.get_logger("partner-sync")
 
@@ -133,17 +133,17 @@ def builtin_account(
     )
 
 
-def serve_builtins(resolved: Resolved, stack: contextlib.ExitStack) -> Resolved:
-    """Start the built-in sandbox of each keyless account of the run, for as long as `stack`
-    is open; returns the settings with their URLs."""
-    target, source = resolved.target, resolved.source
+def serve_builtins(settings: Settings, stack: contextlib.ExitStack) -> Settings:
+    """Start the built-in sandbox of each keyless account of the run (the target, a migration's
+    source), for as long as `stack` is open; returns the settings with their URLs."""
+    source = settings.source
     if source is not None and source.builtin is not None:
-        source = source.at(stack.enter_context(_serve(source.builtin)).base_url)
-        target = replace(target, source=source)
-    if target.builtin is not None:
-        served = stack.enter_context(_serve(target.builtin))
-        target = replace(target, base_url=served.base_url)
-    return replace(resolved, target=target)
+        served_source = stack.enter_context(_serve(source.builtin))
+        settings = replace(settings, source=source.at(served_source.base_url))
+    if settings.builtin is not None:
+        served = stack.enter_context(_serve(settings.builtin))
+        settings = replace(settings, base_url=served.base_url)
+    return settings
 
 
 @contextlib.contextmanager
