@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import structlog
 
 from sync.checked_input import CheckedInput, check_input
-from sync.checkpoint import CREATE, LOOK_UP, Checkpoint
+from sync.checkpoint import Checkpoint
 from sync.checkpoint_binding import Binding
 from sync.models import Strategy
 from sync.outcomes import Outcomes
@@ -27,7 +27,7 @@ from sync.sources import RowSource
 from sync.sources.account import connect, probe
 from sync.sources.file import InputFile
 from sync.sources.snapshot import AccountSnapshot
-from sync.worker import Job, Worker
+from sync.worker import Worker, jobs_to_send
 
 log = structlog.get_logger(__name__)
 
@@ -196,12 +196,7 @@ async def _plan_and_send(
         stage.journaled = True
         log.info("plan saved", checkpoint=str(checkpoint.path), **plan.counts())
     to_send = checkpoint.rows_to_send()
-    by_row = checked.candidates(row for row, _ in to_send)
-    jobs = [
-        Job(candidate=by_row[row], unsure=state != CREATE, look_up_only=state == LOOK_UP)
-        for row, state in to_send
-        if row in by_row
-    ]
+    jobs = jobs_to_send(to_send, checked.candidates(row for row, _ in to_send))
     if jobs:
         log.info(
             "sending partners", rows=len(jobs), mode=settings.mode, rate_limit=settings.rate_limit

@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
 
-from sync.checkpoint import Checkpoint
+from sync.checkpoint import CREATE, LOOK_UP, Checkpoint
 from sync.codes import code_not_kept, sent_code
 from sync.earlier_runs import payload_digest
 from sync.errors import AcceptedWithoutPartner, RejectedError, RetryableProviderError
@@ -48,6 +48,19 @@ class Job:
     candidate: Candidate
     unsure: bool
     look_up_only: bool = False
+
+
+def jobs_to_send(
+    to_send: Sequence[tuple[int, str]], candidates: Mapping[int, Candidate]
+) -> list[Job]:
+    """The jobs of the journal's rows still to send (`Checkpoint.rows_to_send`): only a row in
+    state `create` is sent blindly; any other (left `sending`, a transient failure) is looked
+    up first, and one whose create was accepted without naming the partner is only looked up."""
+    return [
+        Job(candidate=candidates[row], unsure=state != CREATE, look_up_only=state == LOOK_UP)
+        for row, state in to_send
+        if row in candidates
+    ]
 
 
 class Worker:
