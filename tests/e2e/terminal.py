@@ -106,7 +106,7 @@ def run_on_terminal(
     env: dict[str, str],
     cwd: Path,
     width: int = 120,
-    timeout: float = 60,
+    timeout: float = 120,
     interrupt_when: Callable[[], bool] | None = None,
 ) -> TerminalRun:
     """Run the CLI with stderr on a pseudo-terminal of `width` columns (stdout a pipe), sent

@@ -30,7 +30,7 @@ def served() -> Iterator[str]:
     assert "serving at " in line, line
     yield line.split("serving at ")[1].split()[0]
     process.terminate()
-    process.wait(timeout=10)
+    process.wait(timeout=60)
     process.stderr.close()
 
 

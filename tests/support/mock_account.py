@@ -22,13 +22,15 @@ def mock_client(
     *,
     policy: RetryPolicy,
     timeout: float = DEFAULT_TIMEOUT,
+    limiter: RateLimiter | None = None,
 ) -> ProviderHTTP:
-    """`provider`'s client answered by `handler`, with no rate budget to wait for."""
+    """`provider`'s client answered by `handler`, with no rate budget to wait for (unless
+    `limiter` gives one)."""
     return ProviderHTTP(
         provider_name=provider.name,
         base_url=BASE_URL,
         headers=provider.auth_headers(TEST_KEY),
-        limiter=RateLimiter(1_000_000),
+        limiter=limiter or RateLimiter(1_000_000),
         error_message=provider.error_message,
         is_account_error=provider.is_account_error,
         transport=httpx.MockTransport(handler),

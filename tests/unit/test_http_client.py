@@ -212,7 +212,8 @@ def test_an_outage_after_answers_is_given_the_outage_limit() -> None:
             await http.aclose()
         raise AssertionError("not given up")
 
-    assert 0.3 <= asyncio.run(go()) < 2
+    # Given up once the outage limit passed, long before the default minute.
+    assert 0.3 <= asyncio.run(go()) < 20
 
 
 @pytest.mark.parametrize("body", [b"", b"null", b"not json", b"{}"])
@@ -232,14 +233,14 @@ def test_a_create_answered_2xx_without_a_partner_is_accepted_not_retryable(body:
 def test_a_trickling_body_is_bounded_by_the_timeout() -> None:
     async def trickle() -> Any:
         for _ in range(100):
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
             yield b" "
 
-    http = client(lambda request: httpx.Response(200, content=trickle()), timeout=0.3)
+    http = client(lambda request: httpx.Response(200, content=trickle()), timeout=0.5)
     started = time.monotonic()
     with pytest.raises(RetryableProviderError, match="did not arrive whole"):
         call(http)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 15  # the whole body takes 30 s
 
 
 @pytest.mark.parametrize("announce", [True, False])

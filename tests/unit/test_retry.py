@@ -14,6 +14,7 @@ from support.mock_account import mock_client
 
 from sync.errors import RejectedError, RetryableProviderError
 from sync.providers.dub import Dub
+from sync.ratelimit import RateLimiter
 from sync.retry import RetryPolicy, backoff, call_with_retries
 
 POLICY = RetryPolicy(attempts=5, initial_wait=0.01, max_wait=0.04)
@@ -46,7 +47,13 @@ def timed_out(request: httpx.Request) -> httpx.Response:
 def call(handler: Answer, *, write: bool) -> tuple[Any, list[float]]:
     """One GET (a read) or POST (a create) through the policy; its result and the waits."""
     provider = Dub()
-    http = mock_client(provider, handler, policy=POLICY)
+    now = [0.0]
+
+    async def pass_time(seconds: float) -> None:  # the budget's pauses, on a virtual clock
+        now[0] += seconds
+
+    limiter = RateLimiter(1_000_000, clock=lambda: now[0], sleep=pass_time)
+    http = mock_client(provider, handler, policy=POLICY, limiter=limiter)
     waits: list[float] = []
 
     async def sleep(seconds: float) -> None:
