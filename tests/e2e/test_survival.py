@@ -135,7 +135,7 @@ def test_429_bursts_in_every_retry_after_unit(make_sandbox, tmp_path: Path, unit
     assert result.code == 0, result.output
     assert sandbox.stats.rate_limited > 0
     # Waits were read in the right unit: seconds, not decades (nor zero, which would spin).
-    assert time.monotonic() - started < 60
+    assert time.monotonic() - started < 120
     counts = email_counts(sandbox)
     assert [email for email in emails if counts[email] != 1] == []
 

@@ -1,13 +1,15 @@
 """The shared scan: pages in flight, wasted calls, and listings that change while they are read.
 
-The listing is an in-memory stand-in for a provider's paginated list, with a delay per page so
-that pages can be served out of order, and a hook that changes the listing as a page is served.
+The listing is an in-memory stand-in for a provider's paginated list: a page can be held back
+until another has been served (pages served out of order, whatever the machine's load), and a
+hook changes the listing as a page is served.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 
 import pytest
 
@@ -18,6 +20,7 @@ from sync.remote import RemoteReader, choose_by_page, scan_calls
 from sync.retry import RetryPolicy
 
 SIZE = 10
+PAGE_2_AFTER_PAGE_3 = {2: 3}  # page 2 answered once page 3 has been
 
 
 def partner(name: str) -> RemotePartner:
@@ -36,13 +39,14 @@ class Listing:
         count: int,
         *,
         with_total: bool = False,
-        delay: Callable[[int], float] = lambda page: 0.001,
+        held: Mapping[int, int] | None = None,
         on_served: Callable[[int, Listing], None] | None = None,
         lookup_calls_per_row: int = 1,
     ) -> None:
         self.partners = [partner(f"p{n}") for n in range(count)]
         self.with_total = with_total
-        self.delay = delay
+        self.held = held or {}  # page -> the page it is answered after
+        self._served: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
         self.on_served = on_served
         self.lookup_calls_per_row = lookup_calls_per_row
         self.calls: list[int] = []
@@ -56,7 +60,9 @@ class Listing:
         self.calls.append(page)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        await asyncio.sleep(self.delay(page))
+        await asyncio.sleep(0.001)  # every page waits: the pages asked together overlap
+        if page in self.held:
+            await self._served[self.held[page]].wait()
         self.in_flight -= 1
         start = (page - 1) * SIZE
         served = Page(
@@ -66,6 +72,7 @@ class Listing:
         )
         if self.on_served:
             self.on_served(page, self)
+        self._served[page].set()
         return served
 
 
@@ -118,7 +125,7 @@ def test_partners_appended_during_the_scan_shift_nobody():
         if page == 3:
             listing.partners += [partner("new1"), partner("new2")]
 
-    listing = Listing(95, on_served=append, delay=lambda page: 0.02 if page == 2 else 0.001)
+    listing = Listing(95, on_served=append, held=PAGE_2_AFTER_PAGE_3)
     assert scan(listing, concurrency=4) >= names(95)
 
 
@@ -127,15 +134,11 @@ def _prepend_while_page_3_is_served(page: int, listing: Listing) -> None:
         listing.partners[:0] = [partner(f"new{n}") for n in range(5)]
 
 
-def _page_2_is_slow(page: int) -> float:
-    return 0.05 if page == 2 else 0.001
-
-
 def test_a_listing_that_moves_during_a_concurrent_scan_is_read_again_in_order():
     # Newest first (PromoteKit, as the sandbox serves it): affiliates added while page 3 is
     # served push p15..p19 from page 2, served later, onto page 3, served already.
     listing = Listing(
-        100, with_total=True, on_served=_prepend_while_page_3_is_served, delay=_page_2_is_slow
+        100, with_total=True, on_served=_prepend_while_page_3_is_served, held=PAGE_2_AFTER_PAGE_3
     )
     assert scan(listing, concurrency=4, expected=100) >= names(100)
     # The first pass, then the listing once more, one page after the other.
@@ -145,7 +148,7 @@ def test_a_listing_that_moves_during_a_concurrent_scan_is_read_again_in_order():
 
 def test_without_totals_a_moving_newest_first_listing_would_lose_partners():
     # Why pages carry the total when the provider states it: without it, nothing tells.
-    listing = Listing(100, on_served=_prepend_while_page_3_is_served, delay=_page_2_is_slow)
+    listing = Listing(100, on_served=_prepend_while_page_3_is_served, held=PAGE_2_AFTER_PAGE_3)
     missed = names(100) - scan(listing, concurrency=4)
     assert missed == {f"p{n}" for n in range(15, 20)}
 
