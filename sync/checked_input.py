@@ -6,6 +6,7 @@ sent; a bad row becomes an invalid row, with its number, field and reason.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -47,6 +48,9 @@ class CheckedInput:
     valid: ValidatedRows
     # Rows the status policy leaves behind (ROW, their status), left out of `valid`.
     skipped: pl.DataFrame = field(default_factory=lambda: StatusPolicy().skipped_frame())
+    # The requests reading a migration's source account took, by kind (none when its snapshot
+    # was reused); None for an input file.
+    source_calls: Counter[str] | None = None
 
     def candidates(self, rows: Iterable[int]) -> dict[int, Candidate]:
         """The candidates of these rows (valid ones only), by row number."""

@@ -170,6 +170,7 @@ class RunSummary:
     budget: float | None = None  # requests per minute in force at the end
     budget_learned: bool = False  # the provider stated its limit (a header) during the run
     created_earlier: int = 0  # rows reported `exists` because an earlier run created them
+    source_calls: Counter[str] | None = None  # a migration's requests to its source account
 
     @property
     def total_rows(self) -> int:

@@ -48,8 +48,12 @@ async def read_input(
     Raises:
         InputError: the file, its encoding, its header or the mapping cannot be used.
     """
-    table = await rows_of(settings, resuming=resuming).read(progress)
-    return check_input(settings, table, progress)
+    source = rows_of(settings, resuming=resuming)
+    table = await source.read(progress)
+    checked = check_input(settings, table, progress)
+    if isinstance(source, AccountSnapshot):
+        checked.source_calls = source.calls
+    return checked
 
 
 async def run_plan(

@@ -56,6 +56,7 @@ def run_result(
         counts=outcomes.counts(),
         created_earlier=outcomes.created_earlier(),
         calls=http.calls,
+        source_calls=checked.source_calls,
         elapsed=time.monotonic() - started,
         **figures,
         **budget_of(http),

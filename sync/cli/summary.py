@@ -4,6 +4,7 @@ report file it writes."""
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,6 +77,21 @@ def finish(
     return 1 if bad else 0
 
 
+def calls_line(summary: RunSummary, target: str, source: str | None) -> str:
+    """The requests of the run, by kind; a migration's to its target and to its source account
+    apart: "11 to dub (count 1, create 9, list 1); 2 to tapfiliate (list 2)"."""
+    if source is None or summary.source_calls is None:
+        return _calls_by_kind(summary.calls)
+    to_target = _calls_by_kind(summary.calls, f"to {target}")
+    return f"{to_target}; {_calls_by_kind(summary.source_calls, f'to {source}')}"
+
+
+def _calls_by_kind(calls: Counter[str], to: str = "") -> str:
+    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(calls.items()))
+    words = " ".join(part for part in (str(sum(calls.values())), to) if part)
+    return words + (f" ({detail})" if detail else "")
+
+
 def print_summary(
     summary: RunSummary, settings: Settings, command: str, checkpoint: Path | None
 ) -> None:
@@ -89,9 +105,7 @@ def print_summary(
         # A resumed run did not look: the run that made the plan did.
         by = "an earlier run's " if summary.resumed else ""
         click.echo(f"  existing partners: {by}{summary.strategy.name} ({summary.strategy.reason})")
-    calls = sum(summary.calls.values())
-    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.calls.items()))
-    click.echo(f"  API calls: {calls}" + (f" ({detail})" if detail else ""))
+    click.echo(f"  API calls: {calls_line(summary, settings.provider.name, source)}")
     if command == "sync" and not summary.calls.get("invite" if settings.invite else "create"):
         click.echo(f"  nothing was sent to {settings.provider.name} this run")
     budget = summary.budget or settings.rate_limit

@@ -47,6 +47,7 @@ The skip policy (`sync.migration`) and `verify` apply to every source alike.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
@@ -82,8 +83,9 @@ class AccountSource(Origin, Protocol):
     def at(self, base_url: str) -> AccountSource:
         """The same source reached at `base_url` (its built-in sandbox, once served)."""
 
-    async def read_partners(self, progress: Progress | None) -> NeutralRows:
-        """Every partner of the account, as neutral rows, in any order."""
+    async def read_partners(self, progress: Progress | None, calls: Counter[str]) -> NeutralRows:
+        """Every partner of the account, as neutral rows, in any order; the requests the
+        reading made are added to `calls`, by kind (the run's summary shows them)."""
 
 
 class RowSource(Protocol):

@@ -3,6 +3,7 @@ rate-limited client every provider account is reached through."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -80,7 +81,9 @@ class ProviderAccount:
     def at(self, base_url: str) -> ProviderAccount:
         return ProviderAccount(replace(self.settings, base_url=base_url))
 
-    async def read_partners(self, progress: Progress | None = None) -> NeutralRows:
+    async def read_partners(
+        self, progress: Progress | None = None, calls: Counter[str] | None = None
+    ) -> NeutralRows:
         settings = self.settings
         provider = settings.provider
         http = connect(settings)
@@ -93,5 +96,7 @@ class ProviderAccount:
             await reader.scan(await reader.count(), keep_records=True)
         finally:
             await http.aclose()
+            if calls is not None:
+                calls.update(http.calls)
         log.info("source read", provider=provider.name, partners=len(reader.records))
         return [provider.to_neutral(record) for record in reader.records.values()]

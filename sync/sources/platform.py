@@ -10,6 +10,7 @@ other setting of a migration's source, in sync/source_settings.py.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -124,11 +125,14 @@ class Reading:
     def at(self, base_url: str) -> Reading:
         return replace(self, base_url=base_url)
 
-    async def read_partners(self, progress: Progress | None = None) -> Rows:
-        """Every partner of the platform account, as neutral rows."""
+    async def read_partners(
+        self, progress: Progress | None = None, calls: Counter[str] | None = None
+    ) -> Rows:
+        """Every partner of the platform account, as neutral rows; the requests made are
+        added to `calls`."""
         if progress:  # the platforms' readers page on their own: shown as one step
             progress("reading platform", 0, None)
-        rows = await read_platform(self)
+        rows = await read_platform(self, calls=calls)
         if progress:
             progress("reading platform", len(rows), len(rows))
         return rows
@@ -158,15 +162,20 @@ def connect(reading: Reading, transport: httpx.AsyncBaseTransport | None = None)
 
 
 async def read_platform(
-    reading: Reading, transport: httpx.AsyncBaseTransport | None = None
+    reading: Reading,
+    transport: httpx.AsyncBaseTransport | None = None,
+    calls: Counter[str] | None = None,
 ) -> Rows:
-    """Every partner of the source platform, as neutral rows, in the order the platform gave."""
+    """Every partner of the source platform, as neutral rows, in the order the platform gave;
+    the requests made are added to `calls`, also when the reading fails."""
     client = connect(reading, transport)
     plain = {name: value.get_secret_value() for name, value in reading.credentials.items()}
     try:
         rows = await reading.source.read(client, plain, reading)
     finally:
         await client.http.aclose()
-    calls = dict(client.http.calls)
-    log.info("source read", source=reading.source.name, partners=len(rows), calls=calls)
+        if calls is not None:
+            calls.update(client.http.calls)
+    made = dict(client.http.calls)
+    log.info("source read", source=reading.source.name, partners=len(rows), calls=made)
     return rows

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,9 +29,15 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
-async def write_snapshot(source: AccountSource, snapshot: Path, progress: Progress | None) -> int:
-    """Write every partner of the source to `snapshot`; returns how many there are."""
-    rows = await source.read_partners(progress)
+async def write_snapshot(
+    source: AccountSource,
+    snapshot: Path,
+    progress: Progress | None,
+    calls: Counter[str] | None = None,
+) -> int:
+    """Write every partner of the source to `snapshot`; returns how many there are. The
+    requests the reading made are added to `calls`."""
+    rows = await source.read_partners(progress, Counter() if calls is None else calls)
     rows.sort(key=lambda row: (row["created_at"] or "", row["source_id"] or ""))
     write_private(snapshot, snapshot_csv(rows))
     log.info("snapshot written", source=source.name, partners=len(rows), snapshot=str(snapshot))
@@ -41,18 +48,20 @@ async def write_snapshot(source: AccountSource, snapshot: Path, progress: Progre
 class AccountSnapshot:
     """A migration's rows (a `sync.sources.RowSource`): every partner of the source account,
     written to the snapshot file, then read as any input file is. An unfinished migration
-    (`reuse`) reads the snapshot it wrote instead of listing the source again."""
+    (`reuse`) reads the snapshot it wrote instead of listing the source again. `calls` holds
+    the requests the reading made of the source account, by kind (none when it was reused)."""
 
     account: AccountSource
     path: Path
     encoding: str | None = None
     reuse: bool = False
+    calls: Counter[str] = field(default_factory=Counter, compare=False, repr=False)
 
     async def read(self, progress: Progress | None = None) -> Table:
         if self.reuse and self.path.exists():
             log.info("reusing the snapshot of the source", snapshot=str(self.path))
         else:
-            await write_snapshot(self.account, self.path, progress)
+            await write_snapshot(self.account, self.path, progress, self.calls)
         return await InputFile(self.path, self.encoding).read(progress)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import signal
+from collections import Counter
 from pathlib import Path
 
 from support.waiting import wait_until
@@ -19,6 +21,7 @@ from .conftest import (
     start_cli,
     statuses,
 )
+from .test_migrate_from_platforms import env_for, migrate, start_source
 
 SOURCE_KEY = "dub_source_7Hq2Wm9Zr4Tx6Vb1Nc3Ls8Kd"
 
@@ -96,6 +99,7 @@ def test_killed_migration_resumes_from_its_snapshot(make_sandbox, tmp_path: Path
     result = run_cli(args, env=env)
     assert result.code == 0, result.output
     assert source.stats.total == source_calls  # resumed from the snapshot, no new listing
+    assert re.search(r"^  API calls: \d+ to dub \(.*\); 0 to dub$", result.stdout, re.M)
     assert_resumed(tmp_path / "r.csv", result.stdout, rows=150, killed_at=before)
     assert target.stats.creates_committed == 150
     assert max(email_counts(target).values()) == 1
@@ -144,3 +148,28 @@ def test_a_migration_from_an_empty_source_says_there_is_nothing_to_migrate(
     planned = run_cli(["plan", *args[1:-4], "--report", str(tmp_path / "p.csv")], env=env)
     assert planned.code == 0, planned.output
     assert "plan: 0 rows into dub" in planned.stdout and "nothing to migrate" in planned.stdout
+
+
+def _calls_of(line: str) -> Counter[str]:
+    return Counter({kind: int(n) for kind, n in re.findall(r"(\w+) (\d+)", line)})
+
+
+def test_a_migrations_calls_are_counted_at_the_target_and_at_the_source(
+    make_sandbox, tmp_path: Path
+):
+    source = start_source(make_sandbox, "tapfiliate")
+    target = make_sandbox()
+    args = migrate("tapfiliate", source, target, tmp_path)
+    result = run_cli(args, env=env_for("tapfiliate", target))
+    assert result.code in (0, 1), result.output
+    found = re.search(
+        r"^  API calls: (\d+) to dub \((.*)\); (\d+) to tapfiliate \((.*)\)$", result.stdout, re.M
+    )
+    assert found, result.stdout
+    # Each count is what that account's sandbox received, request by request.
+    assert int(found.group(1)) == target.stats.total
+    assert int(found.group(3)) == source.stats.total > 0
+    assert sum(_calls_of(found.group(2)).values()) == target.stats.total
+    assert set(_calls_of(found.group(4))) == {"list"}
+    assert sum(_calls_of(found.group(4)).values()) == source.stats.total
+    assert target.stats.creates_committed == _calls_of(found.group(2))["create"] > 0

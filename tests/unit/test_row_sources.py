@@ -4,6 +4,7 @@ snapshot of its source account, read into the same one frame."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,8 +37,9 @@ class ListedAccount:
     def at(self, base_url: str) -> AccountSource:
         return self
 
-    async def read_partners(self, progress: Progress | None) -> NeutralRows:
+    async def read_partners(self, progress: Progress | None, calls: Counter[str]) -> NeutralRows:
         self.reads += 1
+        calls["list"] += 1
         return [dict(row) for row in self.partners]
 
 
