@@ -14,6 +14,7 @@ import os
 import sqlite3
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from sync.errors import ConfigError
@@ -71,25 +72,50 @@ CREATE TABLE IF NOT EXISTS refused (
 
 
 def read_status(path: Path) -> tuple[dict[str, str], Counter[str]]:
-    """Meta and state counts of a checkpoint, read without taking its lock (safe while a run
-    is writing it: SQLite's WAL gives readers a consistent snapshot).
+    """Meta and state counts of a checkpoint's latest plan, read without taking its lock (safe
+    while a run is writing it: SQLite's WAL gives readers a consistent snapshot).
 
     Raises:
-        ConfigError: there is no checkpoint at `path`.
+        ConfigError: there is no checkpoint at `path`, or it cannot be read.
     """
+    with _reading(path) as connection:
+        meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+        counts = Counter(
+            dict(connection.execute("SELECT state, COUNT(*) FROM rows GROUP BY state"))
+        )
+    return meta, counts
+
+
+def read_makers(path: Path) -> list[tuple[str, str | None, int]]:
+    """Which runs made the plan's partners: (state, when the run first sent one, how many) per
+    run that sent the create (or invitation) of a `created` (`invited`) row, earliest first;
+    rows of a format-1 checkpoint, which did not record it, count as one run's of unknown time.
+
+    Raises:
+        ConfigError: there is no checkpoint at `path`, or it cannot be read.
+    """
+    with _reading(path) as connection:
+        columns = {name for _, name, *_ in connection.execute("PRAGMA table_info(rows)")}
+        run, at = ("sent_run", "MIN(sent_at)") if "sent_run" in columns else ("NULL", "NULL")
+        query = (
+            f"SELECT state, {at}, COUNT(*) FROM rows WHERE state IN ('created', 'invited') "
+            f"GROUP BY state, {run} ORDER BY state, 2, MIN(row)"
+        )
+        return [(state, when, count) for state, when, count in connection.execute(query)]
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the checkpoint at `path`, without its lock."""
     if not path.exists():
         raise ConfigError(f"no checkpoint at {path}", hint="pass the --checkpoint of a run")
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
         with contextlib.closing(connection):
-            meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
-            counts = Counter(
-                dict(connection.execute("SELECT state, COUNT(*) FROM rows GROUP BY state"))
-            )
+            yield connection
     except sqlite3.DatabaseError as exc:
         ours = not any(word in str(exc) for word in ("not a database", "no such table"))
         raise Damaged(str(exc), ours=ours).error(path) from None
-    return meta, counts
 
 
 def side_files(path: Path) -> list[tuple[str, Path]]:

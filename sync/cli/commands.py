@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from sync.catalog import builtin_mapping, builtin_mappings
-from sync.checkpoint_file import read_status
+from sync.checkpoint_file import read_makers, read_status
 from sync.cli.options import checkpoint_option, common_options, sync_options
 from sync.cli.run import plan_command, run_command, sync_command
 from sync.errors import UsageError
@@ -84,6 +84,7 @@ def status(checkpoint: Path, as_json: bool) -> None:
 
     def show() -> int:
         meta, counts = read_status(checkpoint)
+        makers = read_makers(checkpoint)
         binding = json.loads(meta.get("binding", "{}"))
         done = sum(n for state, n in counts.items() if state not in ("create", "sending"))
         total = sum(counts.values())
@@ -94,6 +95,10 @@ def status(checkpoint: Path, as_json: bool) -> None:
                         "meta": {k: v for k, v in meta.items() if k != "binding"},
                         "job": binding,
                         "states": counts,
+                        "made_by_runs": [
+                            {"state": made, "first_sent_at": when, "rows": n}
+                            for made, when, n in makers
+                        ],
                         "done": done,
                         "total": total,
                     }
@@ -110,8 +115,14 @@ def status(checkpoint: Path, as_json: bool) -> None:
         for key in ("planned_at", "finished_at"):
             if key in meta:
                 click.echo(f"  {key.replace('_', ' ')}: {meta[key]}")
+        click.echo("  rows of the latest plan, by state:")
         for name, count in sorted(counts.items()):
             click.echo(f"  {name:<10} {count}")
+            runs = [(when, n) for made, when, n in makers if made == name]
+            if len(runs) > 1:  # a resumed job: say which run made how many
+                for when, n in runs:
+                    since = f"the run that first sent at {when}" if when else "an older run"
+                    click.echo(f"    {n} by {since}")
         return 0
 
     run_command(show)

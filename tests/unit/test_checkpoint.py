@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import stat
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from sync.checkpoint import Checkpoint, decisions
 from sync.checkpoint_binding import Binding
 from sync.checkpoint_file import read_status
+from sync.cli import cli
 from sync.errors import ConfigError
 from sync.models import Action, Candidate, Outcome, PlanEntry, Status, Strategy
 
@@ -199,3 +202,37 @@ def test_a_checkpoint_of_the_first_format_gains_the_creation_columns(tmp_path: P
         # Sent by a run of the first format, found by this one's lookup: that run's.
         checkpoint.mark_done(Outcome(row=3, status=Status.CREATED, remote_id="pn_3"))
         assert checkpoint.reported_rows()[2][1:4] == ("exists", "pn_3", "created by an earlier run")
+
+
+def test_status_says_which_run_made_how_many_of_a_resumed_plan(tmp_path: Path):
+    path = tmp_path / "run.checkpoint"
+    made = [Candidate(row=n, payload={}, email=f"p{n}@x.com", tenant_id=None) for n in (1, 2, 3)]
+    plan = [PlanEntry(row=c.row, action=Action.CREATE, candidate=c) for c in made]
+    with Checkpoint.open(path) as first:  # a run stopped after one create
+        first.save_plan(BINDING, decisions(plan), STRATEGY)
+        first.mark_sending(1)
+        first.mark_done(Outcome(row=1, status=Status.CREATED, remote_id="pn_1"))
+    with Checkpoint.open(path) as resumed:  # the run that finished the job
+        for row in (2, 3):
+            resumed.mark_sending(row)
+            resumed.mark_done(Outcome(row=row, status=Status.CREATED, remote_id=f"pn_{row}"))
+        resumed.mark_finished()
+    with sqlite3.connect(path) as db:
+        (first_at,), (resumed_at,) = db.execute(
+            "SELECT MIN(sent_at) FROM rows GROUP BY sent_run ORDER BY 1, MIN(row)"
+        ).fetchall()
+    shown = CliRunner().invoke(cli, ["status", "--checkpoint", str(path)])
+    assert shown.exit_code == 0, shown.output
+    assert "3/3 rows settled (finished)" in shown.output
+    assert (
+        "  created    3\n"
+        f"    1 by the run that first sent at {first_at}\n"
+        f"    2 by the run that first sent at {resumed_at}\n"
+    ) in shown.output
+    as_json = json.loads(
+        CliRunner().invoke(cli, ["status", "--checkpoint", str(path), "--json"]).output
+    )
+    assert as_json["made_by_runs"] == [
+        {"state": "created", "first_sent_at": first_at, "rows": 1},
+        {"state": "created", "first_sent_at": resumed_at, "rows": 2},
+    ]
