@@ -197,13 +197,23 @@ def open_whole(path: Path, *, unclean: bool) -> sqlite3.Connection:
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
-    """Bring an older checkpoint's tables to this format (`SCHEMA` makes new ones whole)."""
+    """Bring an older checkpoint's tables to this format (`SCHEMA` makes new ones whole), and
+    say so in its meta, in one transaction: a checkpoint says the format it has."""
     columns = {name for _, name, *_ in connection.execute("PRAGMA table_info(rows)")}
     if "sent_run" in columns:
         return
-    for version in sorted(MIGRATIONS):
-        for statement in MIGRATIONS[version]:
-            connection.execute(statement)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for version in sorted(MIGRATIONS):
+            for statement in MIGRATIONS[version]:
+                connection.execute(statement)
+        connection.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)", (str(SCHEMA_VERSION),)
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 @functools.cache

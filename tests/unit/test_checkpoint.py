@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from sync.checkpoint import Checkpoint, decisions
 from sync.checkpoint_binding import Binding
-from sync.checkpoint_file import read_status
+from sync.checkpoint_file import SCHEMA_VERSION, read_makers, read_status
 from sync.cli import cli
 from sync.errors import ConfigError
 from sync.models import Action, Candidate, Outcome, PlanEntry, Status, Strategy
@@ -202,6 +202,28 @@ def test_a_checkpoint_of_the_first_format_gains_the_creation_columns(tmp_path: P
         # Sent by a run of the first format, found by this one's lookup: that run's.
         checkpoint.mark_done(Outcome(row=3, status=Status.CREATED, remote_id="pn_3"))
         assert checkpoint.reported_rows()[2][1:4] == ("exists", "pn_3", "created by an earlier run")
+
+
+def test_an_upgraded_checkpoint_records_the_format_it_now_has(tmp_path: Path):
+    path = tmp_path / "old.checkpoint"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "CREATE TABLE rows (row INTEGER PRIMARY KEY, state TEXT NOT NULL, remote_id TEXT, "
+            "message TEXT NOT NULL DEFAULT '', field TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
+            "retryable INTEGER NOT NULL DEFAULT 0);"
+            "INSERT INTO meta VALUES ('version', '1');"
+            "INSERT INTO rows (row, state, remote_id) VALUES (1, 'created', 'pn_1');"
+        )
+    db.close()
+    # `status` reads it as it is, before any run upgrades it.
+    assert read_status(path)[0]["version"] == "1"
+    assert read_makers(path) == [("created", None, 1)]
+    with Checkpoint.open(path) as checkpoint:
+        assert checkpoint.meta()["version"] == str(SCHEMA_VERSION) == "2"
+    assert read_status(path)[0]["version"] == "2"
+    with Checkpoint.open(path) as again:  # opened again: nothing left to upgrade
+        assert again.meta()["version"] == "2"
 
 
 def test_status_says_which_run_made_how_many_of_a_resumed_plan(tmp_path: Path):
