@@ -64,7 +64,8 @@ def run_result(
     return RunResult(
         outcomes=outcomes,
         summary=summary,
-        warnings=migration_losses(settings, checked),
+        # Nothing read, nothing lost: an empty source has no fields to leave behind.
+        warnings=migration_losses(settings, checked) if checked.table.height else [],
         notes=run_notes(checked, codes),
     )
 

@@ -14,6 +14,7 @@ from sync.errors import ReportError, SyncError
 from sync.models import RunSummary
 from sync.report import summary_counts, write_report
 from sync.run_result import RunResult, SoFar
+from sync.sandbox.builtin import BuiltIn
 from sync.settings import Settings
 
 PROBLEM_LINES = 10
@@ -77,6 +78,16 @@ def finish(
     return 1 if bad else 0
 
 
+def how_to_fill(builtin: BuiltIn) -> str:
+    """How a migration's empty built-in source sandbox gets partners to move."""
+    name = builtin.platform
+    if builtin.seed is None:
+        return f"fill the built-in {name} sandbox with --from-sandbox-seed FILE"
+    if builtin.kept:  # the seed was not used: it only fills a new account
+        return f"--from-sandbox-seed fills only a new account: delete {builtin.state} first"
+    return "the --from-sandbox-seed file holds no partners"
+
+
 def calls_line(summary: RunSummary, target: str, source: str | None) -> str:
     """The requests of the run, by kind; a migration's to its target and to its source account
     apart: "11 to dub (count 1, create 9, list 1); 2 to tapfiliate (list 2)"."""
@@ -98,6 +109,8 @@ def print_summary(
     rows = summary.total_rows
     source = settings.source.name if settings.source is not None else None
     counts = summary_counts(summary, invite=settings.invite, source=source)
+    if not rows and settings.source is not None and settings.source.builtin is not None:
+        counts += f"; {how_to_fill(settings.source.builtin)}"
     click.echo(
         f"{command}: {rows} rows into {settings.provider.name} in {summary.elapsed:.1f}s: {counts}"
     )

@@ -7,6 +7,9 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+import pytest
+from support.accounts import KEYS
+from support.sandboxes import MakeSandbox
 from support.waiting import wait_until
 
 from sync.sandbox import Faults, Sandbox
@@ -21,7 +24,7 @@ from .conftest import (
     start_cli,
     statuses,
 )
-from .test_migrate_from_platforms import env_for, migrate, start_source
+from .test_migrate_from_platforms import SOURCES, env_for, migrate, start_source
 
 SOURCE_KEY = "dub_source_7Hq2Wm9Zr4Tx6Vb1Nc3Ls8Kd"
 
@@ -126,28 +129,57 @@ def test_same_provider_needs_a_second_key(tmp_path: Path):
     assert both.code == 2 and "not both" in both.stderr
 
 
+# An account without partners of each kind of source: a provider's (with a key, and its
+# keyless built-in sandbox) and a read-only platform's.
+EMPTY_SOURCES = ["dub", "partnero", "promotekit", "tapfiliate", "keyless partnero"]
+FILL_HINT = "nothing to migrate; fill the built-in partnero sandbox with --from-sandbox-seed FILE"
+
+
+def _empty_source(make_sandbox: MakeSandbox, case: str) -> tuple[str, list[str], dict[str, str]]:
+    """The source's name, the options that read it and the variables they need."""
+    if case == "keyless partnero":  # no PARTNERO_API_KEY: the built-in sandbox, made empty
+        return "partnero", ["--from", "partnero"], {}
+    if case == "dub":
+        source = make_sandbox(api_key=SOURCE_KEY)
+        return "dub", [*("--from", "dub", "--from-key-env", "SOURCE_KEY"), *(
+            "--from-base-url", source.base_url)], {"SOURCE_KEY": SOURCE_KEY}  # fmt: skip
+    if case == "tapfiliate":
+        source = make_sandbox("tapfiliate", seed=[], api_key=SOURCES["tapfiliate"]["api_key"])
+        env = SOURCES["tapfiliate"]["env"]
+    else:
+        source = make_sandbox(case)
+        env = dict([KEYS[case]])
+    return case, ["--from", case, "--from-base-url", source.base_url], env
+
+
+@pytest.mark.parametrize("case", EMPTY_SOURCES)
 def test_a_migration_from_an_empty_source_says_there_is_nothing_to_migrate(
-    make_sandbox, tmp_path: Path
+    make_sandbox, tmp_path: Path, case: str
 ):
-    source = make_sandbox(api_key=SOURCE_KEY)  # an account without partners
+    name, source_args, source_env = _empty_source(make_sandbox, case)
     target = make_sandbox()
-    env = cli_env(SOURCE_KEY=SOURCE_KEY)
+    env = cli_env(**source_env)
+    kept = [
+        *("--checkpoint", str(tmp_path / "move.checkpoint")),
+        *("--report", str(tmp_path / "r.csv")),
+    ]
+    args = ["sync", *source_args, "-p", "dub", "--base-url", target.base_url, *kept]
+    empty = f"the source account ({name}) has no partners; nothing to migrate"
     for _ in range(2):  # and so does its rerun
-        result = run_cli(migrate_args(source, target, tmp_path), env=env)
+        result = run_cli(args, env=env)
         assert result.code == 0, result.output
-        assert (
-            "sync: 0 rows into dub in" in result.stdout
-            and "the source account (dub) has no partners; nothing to migrate" in result.stdout
-        ), result.stdout
+        assert "sync: 0 rows into dub in" in result.stdout and empty in result.stdout, result.output
+        assert (FILL_HINT in result.stdout) == case.startswith("keyless"), result.stdout
         assert "nothing was sent to dub this run" in result.stdout
+        assert "not carried across" not in result.stdout  # nothing read, nothing left behind
         report = (tmp_path / "r.csv").read_bytes()
         assert report == b"row,status,remote_id,email,tenant_id,field,message\r\n"
     assert target.partners() == [] and target.stats.creates_committed == 0
     # `plan` says the same, before anything is kept.
-    args = migrate_args(source, target, tmp_path)
     planned = run_cli(["plan", *args[1:-4], "--report", str(tmp_path / "p.csv")], env=env)
     assert planned.code == 0, planned.output
-    assert "plan: 0 rows into dub" in planned.stdout and "nothing to migrate" in planned.stdout
+    assert "plan: 0 rows into dub" in planned.stdout and empty in planned.stdout, planned.output
+    assert (FILL_HINT in planned.stdout) == case.startswith("keyless"), planned.stdout
 
 
 def _calls_of(line: str) -> Counter[str]:
