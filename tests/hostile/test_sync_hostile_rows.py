@@ -13,6 +13,16 @@ from sync.sandbox import Sandbox
 from .conftest import CORPUS, EXISTING, plan_args, run_in_process, run_subprocess
 
 
+def _sync_args(roster: Path, sandbox: Sandbox, tmp_path: Path, report: Path) -> list[str]:
+    """A sync of `roster` into a Dub sandbox; small corpus files are mostly bad rows on
+    purpose, so the invalid-share guard (tested apart) is off."""
+    return [
+        "sync", str(roster), "--provider", "dub", "--base-url", sandbox.base_url,
+        "--checkpoint", str(tmp_path / "run.checkpoint"), "--report", str(report),
+        "--max-invalid-share", "1",
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("name", "sent"),
     [
@@ -29,23 +39,7 @@ def test_sync_sends_only_the_good_rows_cleaned(
 ):
     report = tmp_path / "report.csv"
     sandbox = make_sandbox("dub", seed=EXISTING)
-    run = run_subprocess(
-        [
-            "sync",
-            str(CORPUS / name),
-            "--provider",
-            "dub",
-            "--base-url",
-            sandbox.base_url,
-            "--checkpoint",
-            str(tmp_path / "run.checkpoint"),
-            "--report",
-            str(report),
-            # Small corpus files are mostly bad rows on purpose; the guard is tested apart.
-            "--max-invalid-share",
-            "1",
-        ]
-    )
+    run = run_subprocess(_sync_args(CORPUS / name, sandbox, tmp_path, report))
     created = {p["email"] for p in sandbox.partners()} - {p["email"] for p in EXISTING}
     assert run.code == 1, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
@@ -92,22 +86,7 @@ def test_invalid_rows_keep_their_email_and_tenant_id_even_when_the_reader_could_
     # `sync` reports them alike, from the same validation.
     report = tmp_path / "sync.csv"
     sandbox = make_sandbox("dub", seed=EXISTING)
-    run = run_subprocess(
-        [
-            "sync",
-            str(path),
-            "--provider",
-            "dub",
-            "--base-url",
-            sandbox.base_url,
-            "--checkpoint",
-            str(tmp_path / "run.checkpoint"),
-            "--report",
-            str(report),
-            "--max-invalid-share",
-            "1",
-        ]
-    )
+    run = run_subprocess(_sync_args(path, sandbox, tmp_path, report))
     assert run.code == 1, run.stderr[-2000:]
     with report.open(newline="", encoding="utf-8") as handle:
         synced = {
