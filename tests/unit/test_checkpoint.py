@@ -179,20 +179,27 @@ def test_a_failed_create_sent_again_by_this_run_is_this_runs(tmp_path: Path):
         assert re.fullmatch(EARLIER.replace("created", "invited"), message)
 
 
-def test_a_checkpoint_of_the_first_format_gains_the_creation_columns(tmp_path: Path):
-    path = tmp_path / "old.checkpoint"
+def _first_format_checkpoint(path: Path, rows: str) -> None:
+    """A checkpoint as the first format wrote it (no creation columns), holding `rows`."""
     with sqlite3.connect(path) as db:
         db.executescript(
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
             "CREATE TABLE rows (row INTEGER PRIMARY KEY, state TEXT NOT NULL, remote_id TEXT, "
             "message TEXT NOT NULL DEFAULT '', field TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
             "retryable INTEGER NOT NULL DEFAULT 0);"
-            "INSERT INTO meta VALUES ('version', '1');"
-            "INSERT INTO rows (row, state, remote_id) VALUES (1, 'created', 'pn_1');"
-            "INSERT INTO rows (row, state) VALUES (2, 'create');"
-            "INSERT INTO rows (row, state) VALUES (3, 'sending');"
+            "INSERT INTO meta VALUES ('version', '1');" + rows
         )
     db.close()
+
+
+def test_a_checkpoint_of_the_first_format_gains_the_creation_columns(tmp_path: Path):
+    path = tmp_path / "old.checkpoint"
+    _first_format_checkpoint(
+        path,
+        "INSERT INTO rows (row, state, remote_id) VALUES (1, 'created', 'pn_1');"
+        "INSERT INTO rows (row, state) VALUES (2, 'create');"
+        "INSERT INTO rows (row, state) VALUES (3, 'sending');",
+    )
     with Checkpoint.open(path) as checkpoint:
         # Created before the format recorded when: an earlier run, time unknown.
         assert checkpoint.reported_rows()[0][1:4] == ("exists", "pn_1", "created by an earlier run")
@@ -206,16 +213,9 @@ def test_a_checkpoint_of_the_first_format_gains_the_creation_columns(tmp_path: P
 
 def test_an_upgraded_checkpoint_records_the_format_it_now_has(tmp_path: Path):
     path = tmp_path / "old.checkpoint"
-    with sqlite3.connect(path) as db:
-        db.executescript(
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-            "CREATE TABLE rows (row INTEGER PRIMARY KEY, state TEXT NOT NULL, remote_id TEXT, "
-            "message TEXT NOT NULL DEFAULT '', field TEXT, attempts INTEGER NOT NULL DEFAULT 0, "
-            "retryable INTEGER NOT NULL DEFAULT 0);"
-            "INSERT INTO meta VALUES ('version', '1');"
-            "INSERT INTO rows (row, state, remote_id) VALUES (1, 'created', 'pn_1');"
-        )
-    db.close()
+    _first_format_checkpoint(
+        path, "INSERT INTO rows (row, state, remote_id) VALUES (1, 'created', 'pn_1');"
+    )
     # `status` reads it as it is, before any run upgrades it.
     assert read_status(path)[0]["version"] == "1"
     assert read_makers(path) == [("created", None, 1)]
