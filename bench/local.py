@@ -15,15 +15,13 @@ import argparse
 import gc
 import json
 import os
-import subprocess
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bench import data
-from bench.stats import median, peak_rss_mb, spread
+from bench.stats import in_fresh_process, median, peak_rss_mb, spread
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDERS = ("dub", "partnero", "promotekit")
@@ -132,15 +130,7 @@ def _report(plan: Any, settings: Any, path: Path) -> dict[str, int]:
 
 
 def _in_subprocess(provider: str, size: int, directory: Path) -> dict[str, Any]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.local", provider, str(size), str(directory)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+    return in_fresh_process("bench.local", [provider, str(size), str(directory)], cwd=ROOT)
 
 
 def _summary(runs: list[dict[str, Any]], mix: dict[str, Any]) -> dict[str, Any]:

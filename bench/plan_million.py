@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.stats import in_fresh_process, median
+
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDERS = ("dub", "partnero", "promotekit")
 GOAL_RATIO = 8.0  # the command within 8x the time polars alone needs
@@ -89,12 +91,6 @@ def _summary_counts(stdout: str) -> str:
     return "?"
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def measure(rows: int, repeats: int, directory: Path) -> dict[str, Any]:
     """Write the roster, then time polars alone and each provider's `plan`, `repeats` times."""
     env = _environment()
@@ -118,23 +114,23 @@ def measure(rows: int, repeats: int, directory: Path) -> dict[str, Any]:
         run["inside"] = json.loads(run["stdout"])["inside"]
         baseline_runs.append(run)
     baseline = {
-        "seconds": _median([run["inside"] for run in baseline_runs]),
-        "process_seconds": _median([run["seconds"] for run in baseline_runs]),
-        "peak_mb": _median([run["peak_mb"] for run in baseline_runs]),
-        "cpu_seconds": _median([run["cpu_seconds"] for run in baseline_runs]),
+        "seconds": median([run["inside"] for run in baseline_runs]),
+        "process_seconds": median([run["seconds"] for run in baseline_runs]),
+        "peak_mb": median([run["peak_mb"] for run in baseline_runs]),
+        "cpu_seconds": median([run["cpu_seconds"] for run in baseline_runs]),
     }
     results: dict[str, Any] = {"rows": rows, "repeats": repeats, "baseline": baseline}
     for provider in PROVIDERS:
         runs = [_plan(provider, roster, directory, env) for _ in range(repeats)]
-        seconds = _median([run["seconds"] for run in runs])
-        peak = _median([run["peak_mb"] for run in runs])
+        seconds = median([run["seconds"] for run in runs])
+        peak = median([run["peak_mb"] for run in runs])
         results[provider] = {
             "seconds": seconds,
             "best_seconds": min(run["seconds"] for run in runs),
-            "cpu_seconds": _median([run["cpu_seconds"] for run in runs]),
+            "cpu_seconds": median([run["cpu_seconds"] for run in runs]),
             "peak_mb": peak,
             "time_ratio": seconds / baseline["seconds"],
-            "cpu_ratio": _median([run["cpu_seconds"] for run in runs]) / baseline["cpu_seconds"],
+            "cpu_ratio": median([run["cpu_seconds"] for run in runs]) / baseline["cpu_seconds"],
             "memory_ratio": peak / baseline["peak_mb"],
             "counts": _summary_counts(runs[0]["stdout"]),
         }
@@ -179,24 +175,8 @@ def report(results: dict[str, Any]) -> list[str]:
 
 def run(rows: int, repeats: int) -> dict[str, Any]:
     """Measure in a fresh, small process: this one may be large (see the module's note)."""
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.plan_million",
-            "--rows",
-            str(rows),
-            "--repeats",
-            str(repeats),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+    args = ["--rows", str(rows), "--repeats", str(repeats), "--json"]
+    return in_fresh_process("bench.plan_million", args, cwd=ROOT)
 
 
 def main(argv: list[str] | None = None) -> None:

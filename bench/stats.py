@@ -1,11 +1,16 @@
-"""Medians and peak memory, the two figures every benchmark here reports."""
+"""Medians and peak memory, the two figures every benchmark here reports, and the run of a
+measurement in a fresh process (whose peak is its own)."""
 
 from __future__ import annotations
 
+import json
 import resource
 import statistics
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def median(values: Sequence[float]) -> float:
@@ -32,3 +37,16 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def in_fresh_process(module: str, args: Sequence[str], *, cwd: Path) -> dict[str, Any]:
+    """Run `python -m module args` and return the JSON object its last line prints."""
+    completed = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+    )
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -20,20 +21,23 @@ def mock_client(
     provider: Provider,
     handler: Callable[[httpx.Request], httpx.Response],
     *,
-    policy: RetryPolicy,
+    policy: RetryPolicy | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     limiter: RateLimiter | None = None,
+    key: str = TEST_KEY,
+    **options: Any,
 ) -> ProviderHTTP:
     """`provider`'s client answered by `handler`, with no rate budget to wait for (unless
-    `limiter` gives one)."""
+    `limiter` gives one); `options` are ProviderHTTP's own (e.g. `max_answer_bytes`)."""
     return ProviderHTTP(
         provider_name=provider.name,
         base_url=BASE_URL,
-        headers=provider.auth_headers(TEST_KEY),
+        headers=provider.auth_headers(key),
         limiter=limiter or RateLimiter(1_000_000),
         error_message=provider.error_message,
         is_account_error=provider.is_account_error,
         transport=httpx.MockTransport(handler),
         timeout=timeout,
         policy=policy,
+        **options,
     )

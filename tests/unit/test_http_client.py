@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.mock_account import BASE_URL, mock_client
 
 from sync.errors import (
     AcceptedWithoutPartner,
@@ -24,24 +25,13 @@ from sync.ratelimit import RateLimiter
 from sync.retry import RetryPolicy, call_with_retries
 
 KEY = "dub_test_9Zx8Yw7Vu6Ts5Rq4Po3"
-BASE_URL = "https://api.example.test"
 
 Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
 
 
 def client(handler: Handler, limiter: RateLimiter | None = None, **options: Any) -> ProviderHTTP:
     """A Dub client whose every request goes to `handler`; no budget to wait for."""
-    provider = Dub()
-    return ProviderHTTP(
-        provider_name=provider.name,
-        base_url=BASE_URL,
-        headers=provider.auth_headers(KEY),
-        limiter=limiter or RateLimiter(1_000_000),
-        error_message=provider.error_message,
-        is_account_error=provider.is_account_error,
-        transport=httpx.MockTransport(handler),
-        **options,
-    )
+    return mock_client(Dub(), handler, limiter=limiter, key=KEY, **options)
 
 
 def call(http: ProviderHTTP, method: str = "GET", path: str = "/partners", **kw: Any) -> Any:
