@@ -31,26 +31,26 @@ from sync.providers.fields import (
 Check = Callable[[pl.Expr], pl.Expr]
 
 
-def list_check(step: Any) -> Check | None:
+def _length_check(step: Any, length: Check) -> Check | None:
+    """A MinLen or MaxLen bound on `length` of the value; None for any other step."""
     if isinstance(step, annotated_types.MinLen):
         shortest = step.min_length
-        return lambda value: value.list.len() >= shortest
+        return lambda value: length(value) >= shortest
     if isinstance(step, annotated_types.MaxLen):
         longest = step.max_length
-        return lambda value: value.list.len() <= longest
+        return lambda value: length(value) <= longest
     return None
+
+
+def list_check(step: Any) -> Check | None:
+    return _length_check(step, lambda value: value.list.len())
 
 
 def column_check(step: Any) -> Check | None:
     """The column expression of one check, or None when it has none."""
-    if isinstance(step, annotated_types.MinLen):
-        shortest = step.min_length
-        return lambda value: value.str.len_chars() >= shortest
-    if isinstance(step, annotated_types.MaxLen):
-        longest = step.max_length
-        return lambda value: value.str.len_chars() <= longest
-    if not isinstance(step, AfterValidator):
-        return None
+    bound = _length_check(step, lambda value: value.str.len_chars())
+    if bound is not None or not isinstance(step, AfterValidator):
+        return bound
     compile_rule = _COLUMN_CHECKS.get(type(step.func))
     return compile_rule(step.func) if compile_rule is not None else None
 
