@@ -31,7 +31,17 @@ from sync.index import KEY as PARTNER_KEY
 from sync.index import TENANT as PARTNER_TENANT
 from sync.mapping import ROW
 from sync.models import Action, Candidate, Outcome, PlanEntry, RemotePartner
-from sync.plan_frame import ACTION, FIELD, MESSAGE, REMOTE_ID, PlanFrame, entries_frame
+from sync.plan_frame import (
+    ACTION,
+    ACTION_TYPE,
+    FIELD,
+    FIELD_TYPE,
+    MESSAGE,
+    MESSAGE_TYPE,
+    REMOTE_ID,
+    PlanFrame,
+    entries_frame,
+)
 from sync.validate import EMAIL, KEY, TENANT
 
 MATCHED_BY_EMAIL = "matched by email"
@@ -44,6 +54,7 @@ EMAIL_PARTNER_OWNS_TENANT = "email_partner_owns_tenant"  # its tenant id matches
 TENANT_PARTNER = "tenant_partner"
 TENANT_PARTNER_HAS_EMAIL = "tenant_partner_has_email"  # it has the row's email key
 _DECIDED = "decided"  # the action, where the columns settle the row alone
+_FIRST = "first"  # the first row of its email / tenant id
 
 
 def matched_by_tenant(tenant_label: str) -> str:
@@ -107,8 +118,14 @@ def _entry(
 class FirstRows:
     """The first valid row of each email / tenant id, and every later row as a duplicate."""
 
-    firsts: pl.DataFrame  # ROW, EMAIL, KEY, TENANT
+    keys: pl.DataFrame  # ROW, EMAIL, KEY, TENANT: every valid row
+    first: pl.Series  # per row of `keys`: whether it is the first of its email / tenant id
     duplicates: pl.DataFrame  # plan entries
+
+    @property
+    def firsts(self) -> pl.DataFrame:
+        """The first rows' keys (a copy: made when asked for, not held)."""
+        return self.keys.filter(self.first)
 
     def candidates(self) -> Iterator[Candidate]:
         """The first rows as candidates without payloads (what lookups need)."""
@@ -131,7 +148,7 @@ def split_duplicates(keys: pl.DataFrame, tenant_label: str = "tenantId") -> Firs
     sharing = keys.filter(shared)
     first_rows, duplicates = _first_rows(candidates_of(sharing), tenant_label)
     first = ~shared | keys[ROW].is_in(pl.Series(first_rows, dtype=pl.Int64).implode())
-    return FirstRows(firsts=keys.filter(first), duplicates=entries_frame(duplicates))
+    return FirstRows(keys=keys, first=first, duplicates=entries_frame(duplicates))
 
 
 def _first_rows(rows: Iterable[Candidate], tenant_label: str) -> tuple[list[int], list[PlanEntry]]:
@@ -195,21 +212,24 @@ def match(
     """One entry per input row: invalid rows, duplicates, and each first row matched against
     the partners that exist (exists / conflict / create)."""
     columns = partners.columns
-    decided, undecided = _matched(rows.firsts, columns, tenant_label)
+    found = _email_partners(rows, columns)
+    settled = pl.col(_FIRST) & _settled_by_email()
+    unsettled = found.filter(pl.col(_FIRST) & ~_settled_by_email())
+    looked_up = _tenant_partners(unsettled, columns)
+    plain_looked_up, undecided = _decide_plain(looked_up, tenant_label)
     others = [*_invalid_entries(invalid), *_decide_rows(undecided, columns, tenant_label)]
-    # The rows decided in columns (most of them) are in row order already: merged in with the
-    # others as they stream, so that they are never held twice, as a sort would.
-    few = pl.concat([*decided[1:], entries_frame(others), rows.duplicates]).sort(ROW)
-    frame = decided[0].merge_sorted(few.lazy(), key=ROW).collect(engine="streaming")
+    few = pl.concat([plain_looked_up, entries_frame(others), rows.duplicates]).sort(ROW)
+    # The rows the email key settles (most of them) are in row order already: merged in with
+    # the others as they stream, so that they are never held twice, as a sort would.
+    known = found.lazy().filter(settled).select(*_settled_entries(tenant_label))
+    frame = known.merge_sorted(few.lazy(), key=ROW).collect(engine="streaming")
     return PlanFrame(frame=frame)
 
 
-def _matched(
-    firsts: pl.DataFrame, columns: PartnerColumns, tenant_label: str
-) -> tuple[tuple[pl.LazyFrame, pl.DataFrame], pl.DataFrame]:
-    """The first rows decided in columns (as plan entries: those the email key settles, in row
-    order and not computed yet, and those the tenant id settles), and the rows left to `decide`
-    with the partners they found."""
+def _email_partners(rows: FirstRows, columns: PartnerColumns) -> pl.DataFrame:
+    """Every valid row's keys beside the partner its email key matches (EMAIL_PARTNER, its
+    tenant id, whether its tenant id matches it too), and whether it is the first of its keys.
+    The row's own columns are the keys' own, not copies."""
     by_key = columns.by_key.rename(
         {
             PARTNER_KEY: "email_partner_key",
@@ -218,32 +238,53 @@ def _matched(
             FIRST_TENANT: EMAIL_PARTNER_OWNS_TENANT,
         }
     )
-    by_email = hashed_keys.left_join(firsts, by_key, KEY, "email_partner_key")
-    by_email = by_email.drop("email_partner_key")
-    found_by_email = pl.col(EMAIL_PARTNER).is_not_null()
-    # Most rows' email partner is also the partner their tenant id matches: no second join.
-    settled = (
-        found_by_email
+    joined = hashed_keys.left_join(rows.keys.select(KEY), by_key, KEY, "email_partner_key")
+    return rows.keys.with_columns(
+        rows.first.alias(_FIRST),
+        joined[EMAIL_PARTNER],
+        joined[EMAIL_PARTNER_TENANT],
+        joined[EMAIL_PARTNER_OWNS_TENANT],
+    )
+
+
+def _settled_by_email() -> pl.Expr:
+    """The row's email key settles it alone: its partner is also the one its tenant id
+    matches, or the row has no tenant id (so that nothing else can match)."""
+    same_partner = (
+        pl.col(EMAIL_PARTNER).is_not_null()
         & (pl.col(EMAIL_PARTNER_TENANT) == pl.col(TENANT))
         & pl.col(EMAIL_PARTNER_OWNS_TENANT)
-    ).fill_null(False) | ~_set(TENANT)
-    found = [ROW, EMAIL, TENANT, EMAIL_PARTNER, EMAIL_PARTNER_TENANT]
-    # Settled with a tenant id: the email's partner is the tenant id's partner.
-    same_partner = found_by_email & _set(TENANT)
-    known = (
-        by_email.lazy()
-        .filter(settled)
-        .select(
-            *found,
-            pl.when(same_partner).then(pl.col(EMAIL_PARTNER)).alias(TENANT_PARTNER),
-            pl.when(same_partner).then(True).alias(TENANT_PARTNER_HAS_EMAIL),
-        )
     )
+    return same_partner.fill_null(False) | ~_set(TENANT)
+
+
+def _settled_entries(tenant_label: str) -> list[pl.Expr]:
+    """The plan's columns of a row its email key settles: `decide`'s answer (exists, by
+    tenant id when the row has one; else create)."""
+    found = pl.col(EMAIL_PARTNER).is_not_null()
+    return [
+        pl.col(ROW),
+        pl.when(found).then(_action(Action.EXISTS)).otherwise(_action(Action.CREATE)).alias(ACTION),
+        pl.col(EMAIL_PARTNER).alias(REMOTE_ID),
+        pl.when(~found)
+        .then(_message(""))
+        .when(_set(TENANT))
+        .then(_message(matched_by_tenant(tenant_label)))
+        .otherwise(_message(MATCHED_BY_EMAIL))
+        .alias(MESSAGE),
+        pl.lit(None, dtype=FIELD_TYPE).alias(FIELD),
+        pl.col(EMAIL),
+        pl.col(TENANT),
+    ]
+
+
+def _tenant_partners(unsettled: pl.DataFrame, columns: PartnerColumns) -> pl.LazyFrame:
+    """Rows the email key does not settle, beside the partner their tenant id matches."""
     by_tenant = columns.by_tenant.rename(
         {PARTNER_TENANT: "tenant_partner_tenant", PARTNER_ID: TENANT_PARTNER, PARTNER_KEY: "tp_key"}
     )
-    unsettled = by_email.filter(~settled).select(*found, KEY)
-    looked_up = (
+    found = [ROW, EMAIL, TENANT, EMAIL_PARTNER, EMAIL_PARTNER_TENANT]
+    return (
         hashed_keys.left_join(unsettled, by_tenant, TENANT, "tenant_partner_tenant")
         .lazy()
         .select(
@@ -252,19 +293,22 @@ def _matched(
             (pl.col("tp_key") == pl.col(KEY)).alias(TENANT_PARTNER_HAS_EMAIL),
         )
     )
-    plain_known, undecided_known = _decide_plain(known, tenant_label)
-    plain_looked_up, undecided_looked_up = _decide_plain(looked_up, tenant_label)
-    undecided = pl.concat([undecided_known, undecided_looked_up], how="diagonal_relaxed")
-    return (plain_known, plain_looked_up.collect()), undecided
+
+
+def _action(action: Action) -> pl.Expr:
+    return pl.lit(action.value, dtype=ACTION_TYPE)
+
+
+def _message(message: str) -> pl.Expr:
+    return pl.lit(message, dtype=MESSAGE_TYPE)
 
 
 def _set(column: str) -> pl.Expr:
     return pl.col(column).is_not_null() & (pl.col(column) != "")
 
 
-def _decide_plain(found: pl.LazyFrame, tenant_label: str) -> tuple[pl.LazyFrame, pl.DataFrame]:
-    """The plain decisions as plan entries (not computed yet), and the rows `decide` must
-    settle.
+def _decide_plain(found: pl.LazyFrame, tenant_label: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The plain decisions as plan entries, and the rows `decide` must settle.
 
     Plain, and `decide`'s answer for them: nothing found (create); found by tenant id, the same
     partner as by email if any, with the row's email (exists); found by email alone with no
@@ -282,11 +326,11 @@ def _decide_plain(found: pl.LazyFrame, tenant_label: str) -> tuple[pl.LazyFrame,
     plain_email = ~by_tenant & by_email & ~other_tenant
     action = (
         pl.when(plain_tenant | plain_email)
-        .then(pl.lit(Action.EXISTS.value))
+        .then(_action(Action.EXISTS))
         .when(~by_tenant & ~by_email)
-        .then(pl.lit(Action.CREATE.value))
+        .then(_action(Action.CREATE))
     )
-    decided = found.with_columns(action.alias(_DECIDED))
+    decided = found.with_columns(action.alias(_DECIDED)).collect()
     plain = decided.filter(pl.col(_DECIDED).is_not_null()).select(
         ROW,
         pl.col(_DECIDED).alias(ACTION),
@@ -295,19 +339,19 @@ def _decide_plain(found: pl.LazyFrame, tenant_label: str) -> tuple[pl.LazyFrame,
         .otherwise(pl.col(EMAIL_PARTNER))
         .alias(REMOTE_ID),
         pl.when(plain_tenant)
-        .then(pl.lit(matched_by_tenant(tenant_label)))
+        .then(_message(matched_by_tenant(tenant_label)))
         .when(plain_email)
-        .then(pl.lit(MATCHED_BY_EMAIL))
-        .otherwise(pl.lit(""))
+        .then(_message(MATCHED_BY_EMAIL))
+        .otherwise(_message(""))
         .alias(MESSAGE),
-        pl.lit(None, dtype=pl.String).alias(FIELD),
+        pl.lit(None, dtype=FIELD_TYPE).alias(FIELD),
         EMAIL,
         TENANT,
     )
     undecided = decided.filter(pl.col(_DECIDED).is_null()).select(
         ROW, EMAIL, TENANT, EMAIL_PARTNER, EMAIL_PARTNER_TENANT, TENANT_PARTNER
     )
-    return plain, undecided.collect()
+    return plain, undecided
 
 
 def _decide_rows(

@@ -16,12 +16,17 @@ from sync.models import Action, PlanEntry
 from sync.validate import EMAIL, TENANT
 
 ACTION, REMOTE_ID, MESSAGE, FIELD = "action", "remote_id", "message", "field"
-_ENTRY_SCHEMA = {
+# A byte per row for the action; the messages and fields repeat (most rows' message is one of
+# a few), so each distinct text is held once.
+ACTION_TYPE: pl.DataType = pl.Enum([action.value for action in Action])
+MESSAGE_TYPE: pl.DataType = pl.Categorical()
+FIELD_TYPE = MESSAGE_TYPE
+_ENTRY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     ROW: pl.Int64,
-    ACTION: pl.String,
+    ACTION: ACTION_TYPE,
     REMOTE_ID: pl.String,
-    MESSAGE: pl.String,
-    FIELD: pl.String,
+    MESSAGE: MESSAGE_TYPE,
+    FIELD: FIELD_TYPE,
     EMAIL: pl.String,
     TENANT: pl.String,
 }

@@ -58,17 +58,20 @@ async def make_plan(
     provider, so a nightly run costs calls in proportion to what is new.
     """
     rows = split_duplicates(checked.valid.keys, settings.tenant_label)
-    # Only the first row of each email / tenant id is checked: later ones are duplicates.
-    to_check = rows.firsts
-    if earlier is not None:
-        to_check = needing_check(to_check, earlier.partners)
-    existing, strategy = await _existing(settings, http, to_check, progress)
+    existing, strategy = await _existing(settings, http, _to_check(rows, earlier), progress)
     if earlier is not None:
         existing.add_remembered(earlier.partners)  # after the fresh answers: those win
     refusals = earlier.refusals if earlier is not None else None
     plan = plan_rows(checked.valid, rows, existing, settings.tenant_label, refusals)
     plan = plan.replaced(skipped_entries(checked.skipped))
     return plan, strategy, existing
+
+
+def _to_check(rows: FirstRows, earlier: EarlierRuns | None) -> pl.DataFrame:
+    """The keys to ask the provider about: only the first row of each email / tenant id (later
+    ones are duplicates), and of those only what earlier runs did not see."""
+    firsts = rows.firsts
+    return needing_check(firsts, earlier.partners) if earlier is not None else firsts
 
 
 def skipped_entries(skipped: pl.DataFrame) -> list[PlanEntry]:
