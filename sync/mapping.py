@@ -28,7 +28,7 @@ from sync.mapping_rules import (
     transformed,
 )
 from sync.mapping_spec import BoundMapping, FieldRule, takes_lists
-from sync.sources.table import NUMBER
+from sync.sources.table import CONTROL, NUMBER
 from sync.sources.table import PROBLEM as READER_PROBLEM
 
 ROW = "row"  # the 1-based data row number
@@ -56,7 +56,9 @@ class CellError(ValueError):
 class Mapped:
     """The input as target-field columns, keyed by row number; nothing computed yet."""
 
-    frame: pl.LazyFrame  # ROW, PROBLEM_FIELD, PROBLEM, then one column per target field
+    # ROW, PROBLEM_FIELD, PROBLEM, CONTROL (a value may hold a control character), then one
+    # column per target field.
+    frame: pl.LazyFrame
     # The target columns of `frame`: text, a list of texts, or pl.Object (any value, which
     # the column holds as JSON text: `payload` decodes it).
     targets: dict[str, pl.DataType]
@@ -105,6 +107,7 @@ def map_frame(frame: pl.DataFrame, mapping: BoundMapping) -> Mapped:
             PROBLEM_FIELD
         ),
         pl.coalesce([problem for _, problem in problems]).alias(PROBLEM),
+        (pl.lit(True) if _literals_hold_control(mapping) else pl.col(CONTROL)).alias(CONTROL),
         *(column.value.alias(target) for target, column in columns.items()),
     )
     mapped = Mapped(
@@ -115,6 +118,18 @@ def map_frame(frame: pl.DataFrame, mapping: BoundMapping) -> Mapped:
     if _clashing(list(columns)):
         return _with_clashes(mapped)
     return mapped
+
+
+def _literals_hold_control(mapping: BoundMapping) -> bool:
+    """Whether the mapping's own texts (values, defaults, join separators) hold a control
+    character: the cells' CONTROL then does not tell whether a value holds one."""
+    texts = [
+        literal
+        for rule, _ in mapping.steps
+        for literal in (rule.value, rule.default, rule.separator if rule.join else None)
+        if isinstance(literal, str)
+    ]
+    return bool(texts) and bool(pl.Series(texts).str.contains(text.CONTROL).any())
 
 
 def _nested_cells(

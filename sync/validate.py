@@ -26,7 +26,7 @@ from sync.mapping_spec import BoundMapping
 from sync.models import Candidate, Outcome
 from sync.row_messages import cells_given, refused, validate_payload
 from sync.schema_checks import ColumnSchema, column_schema
-from sync.sources.table import rows_numbered
+from sync.sources.table import CONTROL, rows_numbered
 
 EMAIL = "email"
 KEY = "key"
@@ -41,7 +41,10 @@ class _Checks:
 
     paths: tuple[str, ...]  # payload fields the columns produce, in the model's order
     outputs: tuple[pl.Expr, ...]  # their values as sent (trimmed where the model trims)
-    accepted: pl.Expr  # true where the row is valid and decided by the columns alone
+    # True where the row is valid and decided by the columns alone, unless a value holds a
+    # control character: `no_control` says, asked only of the rows whose cells hold one.
+    accepted: pl.Expr
+    no_control: pl.Expr
     trims_email: bool = False  # the email sent is trimmed (the model trims it)
 
 
@@ -189,7 +192,9 @@ def validate_frame(
         text.email_keys(email, trimmed=checks.trims_email).alias(KEY),
         _output(checks, tenant_field).alias(TENANT),
         _output(checks, code_field).alias(CODE),
+        pl.col(CONTROL),
     ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
+    checked = _without_control(checked, mapped, checks)
     rest = checked.filter(~pl.col(_ACCEPTED))[ROW]
     keys = checked.filter(pl.col(_ACCEPTED)).drop(_ACCEPTED)
     codes = keys.select(ROW, CODE).filter(pl.col(CODE).str.len_bytes() > 0)
@@ -219,6 +224,23 @@ def validate_frame(
     )
 
 
+def _without_control(checked: pl.DataFrame, mapped: Mapped, checks: _Checks) -> pl.DataFrame:
+    """`checked` with the rows a value of which holds a control character not accepted: their
+    message is pydantic's (row_messages.py). Only the rows whose cells hold one are asked."""
+    suspects = checked.filter(pl.col(_ACCEPTED) & pl.col(CONTROL))[ROW]
+    checked = checked.drop(CONTROL)
+    if suspects.len() == 0:
+        return checked
+    holding = (
+        mapped.frame.filter(pl.col(ROW).is_in(suspects.implode()))
+        .filter(~checks.no_control)
+        .select(ROW)
+        .collect()
+    )
+    refused = pl.col(ROW).is_in(holding[ROW].implode())
+    return checked.with_columns(pl.col(_ACCEPTED) & ~refused)
+
+
 def _keys_of(rows: list[tuple[int, str, str | None]]) -> pl.DataFrame:
     """The keys frame of rows given as (row number, email, tenant id)."""
     keys = pl.DataFrame(
@@ -230,10 +252,11 @@ def _keys_of(rows: list[tuple[int, str, str | None]]) -> pl.DataFrame:
 def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | None) -> _Checks:
     """What the columns produce and when they accept a row on their own."""
     if columns.why_not is not None:
-        return _Checks(paths=(), outputs=(), accepted=pl.lit(False))
+        return _Checks(paths=(), outputs=(), accepted=pl.lit(False), no_control=pl.lit(True))
     ok: list[pl.Expr] = []
     # Rows only pydantic can judge, and rows that could not be mapped.
     undecided: list[pl.Expr] = [pl.col(PROBLEM).is_not_null()]
+    no_control: list[pl.Expr] = []
     outputs: dict[str, pl.Expr] = {}
     for target, dtype in mapped.targets.items():
         column = pl.col(target)
@@ -250,11 +273,10 @@ def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | No
             continue
         outputs[target] = compiled.sent
         ok.append(column.is_null() | compiled.ok)
-        # A control character makes the row invalid, with its own message: pydantic's path says so.
         if dtype == pl.String:
-            ok.append(column.is_null() | ~column.str.contains(text.CONTROL))
+            no_control.append(column.is_null() | ~column.str.contains(text.CONTROL))
         elif dtype == pl.List(pl.String):
-            ok.append(column.is_null() | ~column.list.join("").str.contains(text.CONTROL))
+            no_control.append(column.is_null() | ~column.list.join("").str.contains(text.CONTROL))
     for path, leaf in columns.leaves.items():
         if leaf.default is not None:
             default = pl.lit(leaf.default)
@@ -269,6 +291,7 @@ def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | No
         paths=paths,
         outputs=tuple(outputs[path].alias(path) for path in paths),
         accepted=accepted,
+        no_control=pl.all_horizontal(*no_control).fill_null(False) if no_control else pl.lit(True),
         trims_email=bool(email_leaf and email_leaf.text and email_leaf.text.trim)
         or EMAIL in mapped.trimmed,
     )

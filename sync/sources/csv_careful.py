@@ -14,7 +14,7 @@ from sync.errors import InputError
 from sync.models import trim
 from sync.sources.csv_text import CONTENT, decode, line_at, refuse_json, sniff_separator
 from sync.sources.file_checks import binary_kind, clean_header
-from sync.sources.table import FIELDS, NUMBER, PROBLEM
+from sync.sources.table import CONTROL, FIELDS, NUMBER, PROBLEM, holds_control
 
 
 def read_careful_csv(
@@ -104,7 +104,7 @@ class _Rows:
                     pl.Series(PROBLEM, self.problems, dtype=pl.String),
                     pl.Series(FIELDS, self.fields, dtype=pl.List(pl.String)),
                 ]
-            )
+            ).with_columns(holds_control(self.names).alias(CONTROL))
         )
         self._clear()
 

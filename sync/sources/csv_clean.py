@@ -4,19 +4,23 @@ careful reader (csv_careful.py) would read."""
 from __future__ import annotations
 
 import codecs
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from sync import text
 from sync.models import trim
 from sync.sources.csv_text import CONTENT, sniff_separator
 from sync.sources.file_checks import binary_kind, clean_header
+from sync.sources.table import numbered
 
 
 def read_clean_csv(
     path: Path, data: bytes, encoding: str | None
 ) -> tuple[list[str], pl.DataFrame] | None:
-    """A CSV that cannot need the careful reader, parsed by polars; None for any other.
+    """A CSV that cannot need the careful reader, parsed by polars into the one frame
+    (table.py); None for any other.
 
     Clean means: UTF-8 without a byte-order mark; no carriage return or NUL anywhere; the header
     on the first line, unquoted, naming every column; no blank line; and on every line exactly
@@ -51,7 +55,8 @@ def read_clean_csv(
     # A blank line further on has no separator, or fails the record grammar: _fields_fit.
     lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
     # polars refuses bytes that are not UTF-8, in these lines as in the values.
-    if not _fields_fit(data, start, separator.encode("utf-8"), width, lines):
+    fit = _fields_fit(data, start, separator.encode("utf-8"), width, lines)
+    if fit is None:
         return None
     try:
         frame = pl.read_csv(
@@ -72,23 +77,31 @@ def read_clean_csv(
     frame = frame.with_columns(
         pl.when(pl.col(name).str.len_bytes() > 0).then(pl.col(name)).alias(name) for name in header
     )
-    return header, frame
+    return header, numbered(frame, control=fit.control)
 
 
-def _fields_fit(data: bytes, start: int, separator: bytes, width: int, lines: int) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    """Every data line is one record of the header's width; `control` says, line by line,
+    whether it holds a control character, when the lines were read to find that out."""
+
+    control: pl.Series | None = None
+
+
+def _fields_fit(data: bytes, start: int, separator: bytes, width: int, lines: int) -> _Fit | None:
     """Whether every data line (from byte `start`) has `width` fields, every quote in a
-    well-formed quoted value that is a whole field and closes on its line.
+    well-formed quoted value that is a whole field and closes on its line; None when not.
 
     Without quotes the total count of separators decides: it is width - 1 per line, and a line
     with more fields is refused by polars itself, so no line can have fewer. With quotes, every
     line must match the grammar of a record: `width` fields, each either unquoted (no quote, no
     separator) or quoted ('"..."', a quote inside written as two), separated by the separator.
+    That search also finds the lines holding a control character, at no extra cost: the grammar
+    is first asked without control characters, and only the lines it refuses are asked again.
     """
     if data.find(b'"', start) < 0:
-        return data.count(separator, start) == (width - 1) * lines
-    sep = f"\\x{{{separator[0]:x}}}"
-    field = f'(?:[^"{sep}\\n]*|(?:"[^"]*")+)'
-    record = f"^{field}(?:{sep}{field}){{{width - 1}}}$"
+        fits = data.count(separator, start) == (width - 1) * lines
+        return _Fit() if fits else None
     try:
         # Every line as one value: NUL never occurs in the file, so it splits nothing.
         raw_lines = pl.read_csv(
@@ -101,12 +114,28 @@ def _fields_fit(data: bytes, start: int, separator: bytes, width: int, lines: in
             new_columns=["line"],
         )
     except Exception:
-        return False
-    # In morsels: the regex runs on both cores.
-    fits = (
+        return None
+    if raw_lines.height != lines:
+        return None
+    line = pl.col("line").fill_null("")
+    sep = f"\\x{{{separator[0]:x}}}"
+    # In morsels: the search runs on both cores.
+    refused = (
         raw_lines.lazy()
-        .select(pl.col("line").fill_null("").str.contains(record).all())
+        .select((~line.str.contains(_record(sep, width, text.CONTROL_CHARACTERS))).alias("refused"))
         .collect(engine="streaming")
-        .item()
+        .to_series()
     )
-    return raw_lines.height == lines and bool(fits)
+    suspects = refused.arg_true()
+    if suspects.len() and not (
+        raw_lines[suspects].select(line.str.contains(_record(sep, width, "")).all()).item()
+    ):
+        return None
+    return _Fit(control=refused)
+
+
+def _record(sep: str, width: int, excluded: str) -> str:
+    """The grammar of one record of `width` fields, none holding a character of the class
+    `excluded` (a regex class's inside)."""
+    field = f'(?:[^"{sep}\\n{excluded}]*|(?:"[^"{excluded}]*")+)'
+    return f"^{field}(?:{sep}{field}){{{width - 1}}}$"

@@ -68,11 +68,7 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
                 nested={trim(name): kind for name, kind in nested.items()},
             )
         clean = read_clean_csv(path, data, encoding)
-        if clean is not None:
-            header, cells = clean
-            frame = numbered(cells)
-        else:
-            header, frame = read_careful_csv(path, data, encoding)
+        header, frame = clean if clean is not None else read_careful_csv(path, data, encoding)
         return Table(path=path, columns=header, frame=frame, content_hash=digest.result())
 
 

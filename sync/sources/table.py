@@ -9,6 +9,8 @@ Every readable file (CSV or Parquet) becomes the same shape, whatever reader too
               a stray quote), or None; such a row has no cells and is reported invalid
     FIELDS    a ragged row's fields as they split (None for every other row): what is left to
               tell which partner the row meant (`mapping.ragged_keys`)
+    CONTROL   whether some cell of the row holds a control character (`text.CONTROL`): such a
+              row is judged by the schema itself, which says which field holds it
 
 The bookkeeping columns start with a space: header names are trimmed, so no input column can
 have their names.
@@ -20,9 +22,12 @@ from pathlib import Path
 
 import polars as pl
 
+from sync import text
+
 NUMBER = " row"
 PROBLEM = " problem"
 FIELDS = " fields"
+CONTROL = " control"
 
 
 class Table:
@@ -42,7 +47,7 @@ class Table:
         self.path = path
         self.columns = columns
         self.content_hash = content_hash
-        self.frame = frame  # NUMBER, the columns, PROBLEM, FIELDS
+        self.frame = frame  # NUMBER, the columns, PROBLEM, FIELDS, CONTROL
         # Parquet columns of lists or structs, by name, with what they hold ("a list"): their
         # cells are text here, but only a `split` or `json` transform may take them.
         self.nested = nested or {}
@@ -63,14 +68,24 @@ class Table:
         return int((values.is_not_null() & (values.str.len_bytes() > 0)).sum())
 
 
-def numbered(cells: pl.DataFrame) -> pl.DataFrame:
-    """The frame of text cells that split without a problem, numbered 1, 2, ... by position."""
+def numbered(cells: pl.DataFrame, control: pl.Series | None = None) -> pl.DataFrame:
+    """The frame of text cells that split without a problem, numbered 1, 2, ... by position.
+
+    `control` says, row by row, whether a cell holds a control character, when the reader found
+    it out already; otherwise the cells are searched."""
     return cells.select(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(NUMBER),
         pl.all(),
         pl.lit(None, dtype=pl.String).alias(PROBLEM),
         pl.lit(None, dtype=pl.List(pl.String)).alias(FIELDS),
+        (pl.lit(control) if control is not None else holds_control(cells.columns)).alias(CONTROL),
     )
+
+
+def holds_control(columns: list[str]) -> pl.Expr:
+    """True where a cell of these text columns holds a control character."""
+    found = [pl.col(name).str.contains(text.CONTROL) for name in columns]
+    return pl.any_horizontal(found).fill_null(False) if found else pl.lit(False)
 
 
 def rows_numbered(frame: pl.DataFrame, numbers: pl.Series) -> pl.DataFrame:

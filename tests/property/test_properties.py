@@ -47,7 +47,7 @@ from sync.providers.dub import Dub
 from sync.report import write_report
 from sync.settings import Settings
 from sync.sources.file import read_table
-from sync.sources.table import FIELDS, NUMBER, numbered
+from sync.sources.table import CONTROL, FIELDS, NUMBER, numbered
 from sync.sources.table import PROBLEM as READER_PROBLEM
 from sync.validate import validate_frame
 
@@ -227,6 +227,8 @@ HEADER_NAMES = st.lists(
     max_size=5,
     unique=True,
 )
+# Python's statement of `text.CONTROL`, which the reader's CONTROL column must agree with.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Cells as exports write them: any text but NUL-heavy binary, quoted by the csv writer as needed.
 CSV_CELLS = st.text(
     alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=20
@@ -276,6 +278,9 @@ def test_reading_csv_gives_back_every_record_numbered_ragged_ones_flagged(
     for row, (_, record) in zip(rows, expected, strict=True):
         problem = row.pop(READER_PROBLEM)
         if fits(record):
+            # Whether a cell holds a control character, said by the reader whichever read it.
+            held = any(CONTROL_CHARACTER.search(cell) for cell in record[:width])
+            assert row.pop(CONTROL) == held
             assert problem is None and row.pop(FIELDS) is None
             assert {name: row[name] for name in header} == {
                 name: (cell or None) for name, cell in zip(header, record, strict=False)
@@ -283,6 +288,7 @@ def test_reading_csv_gives_back_every_record_numbered_ragged_ones_flagged(
         else:
             assert problem is not None and "field" in problem
             assert row.pop(FIELDS) == record  # what it split into, kept beside it
+            assert row.pop(CONTROL) is False  # a row with no cells holds none
             assert all(row[name] is None for name in header)
 
 
@@ -331,7 +337,7 @@ def test_the_reader_reads_any_bytes_or_says_what_is_wrong(
     numbers = table.row_numbers.to_list()
     assert numbers == sorted(set(numbers)) and all(n >= 1 for n in numbers)
     assert all(name and name == name.strip() for name in table.columns)
-    assert table.frame.columns == [NUMBER, *table.columns, READER_PROBLEM, FIELDS]
+    assert table.frame.columns == [NUMBER, *table.columns, READER_PROBLEM, FIELDS, CONTROL]
     validated = validate_frame(
         table.frame, identity_for(table.columns), DUB.schema, DUB.tenant_field
     )

@@ -9,7 +9,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from sync.mapping_spec import BoundMapping
-from sync.sources.table import FIELDS, NUMBER, PROBLEM
+from sync.sources.table import CONTROL, FIELDS, NUMBER, PROBLEM, holds_control
 from sync.validate import ValidatedRows, validate_frame
 
 
@@ -40,7 +40,7 @@ def reader_frame(rows: Iterable[Row], mapping: BoundMapping) -> pl.DataFrame:
             PROBLEM: pl.Series([row.problem for row in rows], dtype=pl.String),
             FIELDS: pl.Series([None] * len(rows), dtype=pl.List(pl.String)),
         }
-    )
+    ).with_columns(holds_control(names).alias(CONTROL))
 
 
 def validate_rows(

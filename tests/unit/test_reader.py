@@ -14,7 +14,7 @@ from sync.sources.csv_careful import read_careful_csv
 from sync.sources.csv_clean import read_clean_csv
 from sync.sources.file import read_table
 from sync.sources.ragged import with_ragged_keys
-from sync.sources.table import FIELDS, NUMBER, PROBLEM, Table
+from sync.sources.table import CONTROL, FIELDS, NUMBER, PROBLEM, Table
 
 
 def cells_of(table: Table) -> list[dict[str, str | None]]:
@@ -41,6 +41,7 @@ def test_every_reader_gives_the_same_frame(tmp_path: Path):
         "name": pl.String,
         PROBLEM: pl.String,
         FIELDS: pl.List(pl.String),
+        CONTROL: pl.Boolean,
     }
     for table in (clean, careful, read_table(path)):
         assert dict(table.frame.schema) == schema
@@ -227,16 +228,18 @@ def _both_ways(path: Path) -> tuple[object, object] | None:
         return None
     if clean is None:
         return None
-    header, frame = clean
-    fast = (
-        header,
-        [(n, dict(zip(header, v, strict=True))) for n, v in enumerate(frame.iter_rows(), 1)],
-    )
+
+    def rows_of(header: list[str], frame: pl.DataFrame) -> tuple[object, ...]:
+        # Each row's number, cells, and whether one holds a control character.
+        rows = frame.select(NUMBER, *header, CONTROL).rows()
+        return header, [
+            (row[0], dict(zip(header, row[1:-1], strict=True)), row[-1]) for row in rows
+        ]
+
+    fast = rows_of(*clean)
     columns, frame = read_careful_csv(path, data, None)
     assert frame[PROBLEM].is_null().all(), path.name
-    rows = frame.select(NUMBER, *columns).rows()
-    careful = (columns, [(row[0], dict(zip(columns, row[1:], strict=True))) for row in rows])
-    return fast, careful
+    return fast, rows_of(columns, frame)
 
 
 @pytest.mark.parametrize(
@@ -253,7 +256,9 @@ def test_the_fast_reading_of_a_clean_file_is_the_careful_one(path: Path):
 cells = st.one_of(
     st.none(),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6),
-    st.sampled_from([" ", "\t", "\u200b", "a;b", "x\ty", "007", "\u00a0", "'", "\\", "#"]),
+    st.sampled_from(
+        [" ", "\t", "\u200b", "a;b", "x\ty", "007", "\u00a0", "'", "\\", "#", "a\x01", "\x9f"]
+    ),
 )
 
 
