@@ -99,7 +99,7 @@ def map_frame(frame: pl.DataFrame, mapping: BoundMapping) -> Mapped:
     for name, target in mapping.passthrough:
         problems.extend(_nested_cells(mapping, target, (name,), takes=False))
         cell = pl.col(name)
-        columns[target] = Column(TEXT, pl.when(text.trimmed(cell).str.len_bytes() > 0).then(cell))
+        columns[target] = Column(TEXT, pl.when(text.has_text(cell)).then(cell))
     query = frame.lazy().with_columns(**tails) if tails else frame.lazy()
     query = query.select(
         pl.col(NUMBER).alias(ROW),
@@ -156,11 +156,12 @@ def _rule(rule: FieldRule, sources: tuple[str, ...], tail: str) -> tuple[Column,
         raw, has_text = first_filled(sources)
     elif sources:
         raw = pl.col(sources[0])
-        stripped = text.trimmed(raw)
-        has_text = stripped.str.len_bytes() > 0
         if transforms[:1] == ("trim",):
-            # The first transform is the trim the blank test computed already.
-            raw, trimmed, transforms = stripped, True, transforms[1:]
+            # The first transform is the trim: its result tells whether there is any text.
+            raw, trimmed, transforms = text.trimmed(raw), True, transforms[1:]
+            has_text = raw.str.len_bytes() > 0
+        else:
+            has_text = text.has_text(raw)
     else:
         raw, has_text = pl.lit(None, dtype=pl.String), pl.lit(False)
     column, element = transformed(raw, has_text, transforms, trimmed, tail)

@@ -57,17 +57,14 @@ def joined(sources: tuple[str, ...], separator: str) -> tuple[pl.Expr, pl.Expr]:
     if not parts:
         return pl.lit(None, dtype=pl.String), pl.lit(False)
     value = pl.concat_str(parts, separator=separator, ignore_nulls=True)
-    # Parts are trimmed and non-empty: the joined text is empty only when all are blank, and it
+    # Parts are trimmed and non-empty: the joined text has text when any part does, and it
     # starts and ends with a part, so it is trimmed.
-    return value, value.str.len_bytes() > 0
+    return value, pl.any_horizontal(part.is_not_null() for part in parts)
 
 
 def first_filled(sources: tuple[str, ...]) -> tuple[pl.Expr, pl.Expr]:
     """The first cell that is not blank, as it is (transforms apply to it as written)."""
-    picks = [
-        pl.when(text.trimmed(pl.col(name)).str.len_bytes() > 0).then(pl.col(name))
-        for name in sources
-    ]
+    picks = [pl.when(text.has_text(pl.col(name))).then(pl.col(name)) for name in sources]
     value = pl.coalesce(picks) if picks else pl.lit(None, dtype=pl.String)
     return value, value.is_not_null()
 

@@ -40,9 +40,10 @@ class TextRule:
     trim: bool = False
     checks: tuple[Check, ...] = ()
 
-    def apply(self, value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-        """The value as sent, and where it passes (null where the value is null)."""
-        sent = text.trimmed(value) if self.trim else value
+    def apply(self, value: pl.Expr, *, trimmed: bool = False) -> tuple[pl.Expr, pl.Expr]:
+        """The value as sent, and where it passes (null where the value is null); `trimmed`
+        when the values are trimmed already (a trim changes nothing the second time)."""
+        sent = text.trimmed(value) if self.trim and not trimmed else value
         checks = [check(sent) for check in self.checks]
         return sent, pl.all_horizontal(*checks) if checks else pl.lit(True)
 
@@ -69,23 +70,24 @@ class Leaf:
     default: Any = None  # what is sent when the row gives no value (None: nothing)
     why_not: str | None = None  # why the columns cannot check this field (None: they can)
 
-    def column(self, value: pl.Expr, dtype: pl.DataType) -> Column | None:
-        """The field's checks on a mapped column of `dtype`; None when only pydantic can judge
-        such values (a `json` transform's objects). A value of a kind the field refuses
-        (a list for a text field) is refused here too, and pydantic words why."""
+    def column(self, value: pl.Expr, dtype: pl.DataType, *, trimmed: bool = False) -> Column | None:
+        """The field's checks on a mapped column of `dtype` (of text values `models.trim()`med
+        already when `trimmed`); None when only pydantic can judge such values (a `json`
+        transform's objects). A value of a kind the field refuses (a list for a text field) is
+        refused here too, and pydantic words why."""
         if self.why_not is not None:
             return None
         if dtype == pl.String:
-            return self._text_column(value)
+            return self._text_column(value, trimmed=trimmed)
         if dtype == pl.List(pl.String):
             return self._list_column(value) if self.items else _refused()
         if dtype == pl.Boolean:
             return Column(sent=value, ok=pl.lit(True)) if self.boolean else _refused()
         return None
 
-    def _text_column(self, value: pl.Expr) -> Column:
+    def _text_column(self, value: pl.Expr, *, trimmed: bool) -> Column:
         if self.text is not None:
-            sent, ok = self.text.apply(value)
+            sent, ok = self.text.apply(value, trimmed=trimmed)
             return Column(sent=sent, ok=ok)
         if self.split is not None and self.items is not None:
             parts = value.str.split(self.split.separator).list.eval(text.strip(pl.element()))

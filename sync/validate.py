@@ -267,7 +267,7 @@ def _column_checks(mapped: Mapped, columns: ColumnSchema, tenant_field: str | No
             elif not columns.ignores_others:
                 ok.append(column.is_null())  # not a field of this provider
             continue
-        compiled = leaf.column(column, dtype)
+        compiled = leaf.column(column, dtype, trimmed=target in mapped.trimmed)
         if compiled is None or (target == tenant_field and dtype != pl.String):
             undecided.append(column.is_not_null())
             continue

@@ -51,7 +51,8 @@ def test_whitespace_and_case_as_python(items):
     assert column(items, text.upper) == python(items, str.upper)
     assert column(items, text.email_keys) == python(items, email_key)
     assert column(items, text.utf16_length) == python(items, utf16_length)
-    assert column(items, text.is_blank) == [item is None or not item.strip() for item in items]
+    assert column(items, text.trimmed) == python(items, trim)
+    assert column(items, text.has_text) == python(items, lambda v: bool(trim(v)))
 
 
 def test_case_tables_differ_from_pythons_where_expected():
