@@ -34,7 +34,8 @@ class Column:
 
     `value` is text (TEXT), a list of texts (LIST) or the JSON text of any value (JSON); None
     where the row gives no value. `problem` says why a row's cell could not be taken (None:
-    no row can have one); `trimmed` that the values are `models.trim()`med already.
+    no row can have one); `trimmed` that the values (each item of a list) are `models.trim()`med
+    already.
     """
 
     kind: str
@@ -81,7 +82,8 @@ def transformed(
     for index, name in enumerate(names):
         if name == "split":
             parts = value.str.split(",").list.eval(text.trimmed(pl.element()))
-            return Column(LIST, parts.list.eval(pl.element().filter(pl.element() != ""))), None
+            items = parts.list.filter(pl.element() != "")
+            return Column(LIST, items, trimmed=True), None  # every item is trimmed
         if name == "bool":
             is_true = text.lower(text.strip(value)).is_in(_TRUE)
             return Column(
@@ -101,7 +103,9 @@ def transformed(
             result = pl.col(tail).struct
             return Column(JSON, result.field(_VALUE), result.field(_PROBLEM)), element
         value = _TEXT_TRANSFORMS[name](value)
-        trimmed = name in ("trim", "collapse_spaces")
+        # collapse_spaces strips whitespace only: a trimmed value stays trimmed, but a value
+        # with a zero-width space at one end keeps it.
+        trimmed = name == "trim" or (name == "collapse_spaces" and trimmed)
     return Column(TEXT, value, trimmed=trimmed), None
 
 

@@ -80,7 +80,7 @@ class Leaf:
         if dtype == pl.String:
             return self._text_column(value, trimmed=trimmed)
         if dtype == pl.List(pl.String):
-            return self._list_column(value) if self.items else _refused()
+            return self._list_column(value, trimmed=trimmed) if self.items else _refused()
         if dtype == pl.Boolean:
             return Column(sent=value, ok=pl.lit(True)) if self.boolean else _refused()
         return None
@@ -97,11 +97,11 @@ class Leaf:
             return Column(sent=folded.is_in(_TRUE), ok=folded.is_in(_TRUE + _FALSE))
         return _refused()
 
-    def _list_column(self, value: pl.Expr) -> Column:
+    def _list_column(self, value: pl.Expr, *, trimmed: bool = False) -> Column:
         assert self.items is not None
         item = pl.element()
-        sent_item, item_ok = self.items.apply(item)
-        sent = value.list.eval(sent_item) if self.items.trim else value
+        sent_item, item_ok = self.items.apply(item, trimmed=trimmed)
+        sent = value.list.eval(sent_item) if self.items.trim and not trimmed else value
         ok = value.list.eval(item.is_not_null() & item_ok).list.all()
         ok = pl.all_horizontal(ok, *(check(value) for check in self.list_checks))
         return Column(sent=sent, ok=ok)

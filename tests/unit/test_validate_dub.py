@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 from support.rows import Row, validate_rows
 
-from sync.mapping_spec import bind_mapping, identity_mapping, load_mapping
+from sync.mapping_spec import bind_mapping, identity_mapping, load_mapping, parse_mapping
 from sync.models import Status
 from sync.providers.dub import Dub
 from sync.sources.table import numbered
@@ -191,3 +191,22 @@ def test_a_message_that_cites_several_fields_names_them_all():
     field, message = problem(email="bad", country="ZZ", name="n" * 101)
     assert field == "email, name, country"
     assert all(f"{name}:" in message for name in ("email", "name", "country"))
+
+
+def test_a_value_the_mapping_leaves_untrimmed_is_trimmed_as_the_schema_says():
+    # collapse_spaces strips whitespace only: a zero-width space at an end survives it, and the
+    # schema's own trim (Dub's name is trimmed) must still remove it, in columns as in pydantic.
+    fields = {
+        "email": {"column": "email"},
+        "name": {"column": "name", "transforms": ["collapse_spaces"]},
+        "linkProps.tagNames": {"column": "tags", "transforms": ["split"]},
+    }
+    spec = parse_mapping({"fields": fields}, source="t", digest="d")
+    bound = bind_mapping(spec, ["email", "name", "tags"], DUB.known_fields())
+    values = {"email": "ann@example.com", "name": "\u200bAnn   Lee ", "tags": " a ,, b\u200b"}
+    (candidate,) = validate_rows([Row(1, values)], bound, DUB.schema, DUB.tenant_field).candidates()
+    assert candidate.payload == {
+        "email": "ann@example.com",
+        "name": "Ann Lee",
+        "linkProps": {"tagNames": ["a", "b"]},
+    }
