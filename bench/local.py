@@ -71,10 +71,10 @@ def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
     times: dict[str, float] = {}
     cpu = time.process_time()
     clock = time.perf_counter()
-    prepared = check_input(settings, read_table(settings.input))
+    checked = check_input(settings, read_table(settings.input))
     times["prepare"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    rows = split_duplicates(prepared.valid.keys, settings.tenant_label)
+    rows = split_duplicates(checked.valid.keys, settings.tenant_label)
     times["duplicates"] = time.perf_counter() - clock
     cpu_seconds = time.process_time() - cpu
 
@@ -87,7 +87,7 @@ def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
 
     clock = time.perf_counter()
     cpu = time.process_time()
-    plan = plan_rows(prepared.valid, rows, existing, settings.tenant_label)
+    plan = plan_rows(checked.valid, rows, existing, settings.tenant_label)
     times["plan"] = time.perf_counter() - clock
     cpu_seconds += time.process_time() - cpu
     times["total"] = sum(times.values())
@@ -114,7 +114,7 @@ def measure(provider_name: str, size: int, directory: Path) -> dict[str, Any]:
         "peak_mb": peak,
         "peak_with_report_mb": peak_with_report,
         "baseline_mb": before,
-        "one_by_one": prepared.valid.checked_one_by_one,
+        "one_by_one": checked.valid.checked_one_by_one,
         "counts": counts,
     }
 

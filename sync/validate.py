@@ -194,7 +194,7 @@ def validate_frame(
         _output(checks, code_field).alias(CODE),
         pl.col(CONTROL),
     ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
-    checked = _without_control(checked, mapped, checks)
+    checked = _without_control(checked, frame, mapping, checks)
     rest = checked.filter(~pl.col(_ACCEPTED))[ROW]
     keys = checked.filter(pl.col(_ACCEPTED)).drop(_ACCEPTED)
     codes = keys.select(ROW, CODE).filter(pl.col(CODE).str.len_bytes() > 0)
@@ -224,21 +224,19 @@ def validate_frame(
     )
 
 
-def _without_control(checked: pl.DataFrame, mapped: Mapped, checks: _Checks) -> pl.DataFrame:
+def _without_control(
+    checked: pl.DataFrame, frame: pl.DataFrame, mapping: BoundMapping, checks: _Checks
+) -> pl.DataFrame:
     """`checked` with the rows a value of which holds a control character not accepted: their
-    message is pydantic's (row_messages.py). Only the rows whose cells hold one are asked."""
+    message is pydantic's (row_messages.py). Only the rows whose cells hold one are mapped
+    again and asked."""
     suspects = checked.filter(pl.col(_ACCEPTED) & pl.col(CONTROL))[ROW]
     checked = checked.drop(CONTROL)
     if suspects.len() == 0:
         return checked
-    holding = (
-        mapped.frame.filter(pl.col(ROW).is_in(suspects.implode()))
-        .filter(~checks.no_control)
-        .select(ROW)
-        .collect()
-    )
-    refused = pl.col(ROW).is_in(holding[ROW].implode())
-    return checked.with_columns(pl.col(_ACCEPTED) & ~refused)
+    again = map_frame(rows_numbered(frame, suspects), mapping).frame
+    holding = again.filter(~checks.no_control).select(ROW).collect()[ROW]
+    return checked.with_columns(pl.col(_ACCEPTED) & ~pl.col(ROW).is_in(holding.implode()))
 
 
 def _keys_of(rows: list[tuple[int, str, str | None]]) -> pl.DataFrame:

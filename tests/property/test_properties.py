@@ -137,11 +137,11 @@ def plan_of(
             api_key=SecretStr("unused"),
             mapping=DUB_MAPPING,
         )
-        prepared = asyncio.run(read_input(settings))
-    rows = split_duplicates(prepared.valid.keys, settings.tenant_label)
+        checked = asyncio.run(read_input(settings))
+    rows = split_duplicates(checked.valid.keys, settings.tenant_label)
     existing = ExistingPartners.of(remote)
-    plan = plan_rows(prepared.valid, rows, existing, settings.tenant_label)
-    return prepared, list(plan.entries())
+    plan = plan_rows(checked.valid, rows, existing, settings.tenant_label)
+    return checked, list(plan.entries())
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -168,10 +168,10 @@ def test_every_row_gets_exactly_one_validation_outcome(rows: list[Row]):
 def test_the_plan_accounts_for_every_row_and_never_creates_what_exists(
     records: list[dict[str, str | None]], remote: list[RemotePartner]
 ):
-    prepared, entries = plan_of(records, remote)
-    assert [entry.row for entry in entries] == list(prepared.table.row_numbers)
+    checked, entries = plan_of(records, remote)
+    assert [entry.row for entry in entries] == list(checked.table.row_numbers)
     by_row = {entry.row: entry for entry in entries}
-    candidates = prepared.candidates(e.row for e in entries if e.action is not Action.INVALID)
+    candidates = checked.candidates(e.row for e in entries if e.action is not Action.INVALID)
     remote_keys = {p.key for p in remote if p.key}
     remote_tenants = {p.tenant_id for p in remote if p.tenant_id}
     remote_ids = {p.id for p in remote}
@@ -301,9 +301,9 @@ def test_a_key_that_exists_remotely_is_never_created_whatever_its_case_or_paddin
     emails_in: list[str], remote: list[RemotePartner]
 ):
     records: list[dict[str, str | None]] = [{"email": email} for email in emails_in]
-    prepared, entries = plan_of(records, remote, columns=["email"])
+    checked, entries = plan_of(records, remote, columns=["email"])
     existing = {email_key(p.email) for p in remote if p.email}
-    creates = prepared.candidates(e.row for e in entries if e.action is Action.CREATE)
+    creates = checked.candidates(e.row for e in entries if e.action is Action.CREATE)
     assert all(email_key(candidate.email) not in existing for candidate in creates.values())
 
 
