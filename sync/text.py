@@ -122,21 +122,19 @@ def email_keys(column: pl.Expr, *, trimmed: bool = False) -> pl.Expr:
     )
 
 
+_ASTRAL = r"[\x{10000}-\x{10FFFF}]"  # the characters UTF-16 writes with two units
+
+
 def utf16_length(column: pl.Expr) -> pl.Expr:
     """`fields.utf16_length`, value by value: one unit per character, two for a character
     beyond U+FFFF (four UTF-8 bytes)."""
-    return column.map_batches(_utf16_lengths, return_dtype=pl.UInt32, is_elementwise=True)
-
-
-def _utf16_lengths(series: pl.Series) -> pl.Series:
-    chars = series.str.len_chars()
-    # A four-byte character makes bytes exceed chars by 3: only such values need counting.
-    maybe = ((series.str.len_bytes() - chars) >= 3).fill_null(False)
-    if not maybe.any():
-        return chars
-    where = maybe.arg_true()
-    astral = series.gather(where).str.count_matches(r"[\x{10000}-\x{10FFFF}]")
-    return chars.scatter(where, chars.gather(where) + astral)
+    chars = column.str.len_chars()
+    # A four-byte character makes bytes exceed chars by 3: only such values are searched (a
+    # null is not), and all in polars itself: a Python function here held the GIL for every
+    # batch of every such column.
+    maybe = (column.str.len_bytes() - chars) >= 3
+    astral = pl.when(maybe).then(column).str.count_matches(_ASTRAL).fill_null(0)
+    return chars + astral
 
 
 def full_match(column: pl.Expr, pattern: str) -> pl.Expr:

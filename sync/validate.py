@@ -189,14 +189,19 @@ def validate_frame(
         ROW,
         checks.accepted.alias(_ACCEPTED),
         email.alias(EMAIL),
-        text.email_keys(email, trimmed=checks.trims_email).alias(KEY),
         _output(checks, tenant_field).alias(TENANT),
         _output(checks, code_field).alias(CODE),
         pl.col(CONTROL),
     ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
     checked = _without_control(checked, frame, mapping, checks)
     rest = checked.filter(~pl.col(_ACCEPTED))[ROW]
-    keys = checked.filter(pl.col(_ACCEPTED)).drop(_ACCEPTED)
+    # The match keys of the valid rows only, once: a Python function computes the keys of the
+    # rare values beyond ASCII, and in the query above it would hold the GIL for every morsel.
+    keys = (
+        checked.filter(pl.col(_ACCEPTED))
+        .drop(_ACCEPTED)
+        .with_columns(text.email_keys(pl.col(EMAIL), trimmed=checks.trims_email).alias(KEY))
+    )
     codes = keys.select(ROW, CODE).filter(pl.col(CODE).str.len_bytes() > 0)
 
     payloads: dict[int, dict[str, Any]] = {}
