@@ -27,8 +27,10 @@ ID, EMAIL, KEY, TENANT = "id", "email", "key", "tenant_id"
 REMEMBERED = "remembered"  # known from an earlier run, not from this run's answers
 FIRST_TENANT = "first_tenant"  # the partner is also the one its tenant id matches
 CODE = "code"
+SIGHTING = "sighting"  # a partner's place among every sighting gathered here
 _SCHEMA = {ID: pl.String, EMAIL: pl.String, TENANT: pl.String, REMEMBERED: pl.Boolean}
-_CODES_SCHEMA = {ID: pl.String, CODE: pl.String}
+# A code is held beside its partner's sighting number, not a copy of the partner's id.
+_CODES_SCHEMA = {SIGHTING: pl.UInt32, CODE: pl.String}
 # Partners gathered as Python tuples before they become a column chunk.
 _CHUNK = 50_000
 
@@ -75,8 +77,9 @@ class ExistingPartners:
 
     def __init__(self) -> None:
         self._chunks: list[pl.DataFrame] = []
+        self._gathered = 0  # sightings in `_chunks`
         self._pending: list[tuple[str, str | None, str | None, bool]] = []
-        self._codes: list[tuple[str, str]] = []
+        self._codes: list[tuple[int, str]] = []
         self._code_chunks: list[pl.DataFrame] = []
         self._columns: PartnerColumns | None = None
 
@@ -91,8 +94,9 @@ class ExistingPartners:
         """Partners the provider showed (a list page, a lookup's answer), after those here."""
         pending, codes = self._pending, self._codes
         for partner in partners:
+            sighting = self._gathered + len(pending)
             pending.append((partner.id, partner.email, partner.tenant_id, False))
-            codes.extend((partner.id, code) for code in partner.codes)
+            codes.extend((sighting, code) for code in partner.codes)
         self._columns = None
         if len(pending) >= _CHUNK or len(codes) >= _CHUNK:
             self._flush()
@@ -108,6 +112,7 @@ class ExistingPartners:
             {ID: ids, EMAIL: list(remembered), TENANT: tenants, REMEMBERED: True}, schema=_SCHEMA
         )
         self._chunks.append(chunk)
+        self._gathered += chunk.height
         self._columns = None
 
     def __len__(self) -> int:
@@ -148,9 +153,15 @@ class ExistingPartners:
         self._flush()
         if not self._code_chunks:
             return
+        known = self.columns.partners
         codes = pl.concat(self._code_chunks)
-        held = codes.group_by(ID, maintain_order=True).agg(pl.col(CODE).unique(maintain_order=True))
-        partners = held.join(self.columns.partners, on=ID, how="inner", maintain_order="left")
+        ids = self._chunks[0][ID].gather(codes[SIGHTING])  # `columns` gathered every chunk
+        held = (
+            codes.select(ids, CODE)
+            .group_by(ID, maintain_order=True)
+            .agg(pl.col(CODE).unique(maintain_order=True))
+        )
+        partners = held.join(known, on=ID, how="inner", maintain_order="left")
         for partner_id, codes_held, email, tenant in partners.select(
             ID, CODE, EMAIL, TENANT
         ).iter_rows():
@@ -159,6 +170,7 @@ class ExistingPartners:
     def _flush(self) -> None:
         if self._pending:
             self._chunks.append(pl.DataFrame(self._pending, schema=_SCHEMA, orient="row"))
+            self._gathered += len(self._pending)
             self._pending = []
         if self._codes:
             self._code_chunks.append(pl.DataFrame(self._codes, schema=_CODES_SCHEMA, orient="row"))
