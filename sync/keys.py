@@ -10,6 +10,9 @@ from __future__ import annotations
 import polars as pl
 
 HASH = "__hash"
+POSITION = "__position"
+# A join whose left side is this many times smaller than its right side filters the right first.
+_FEW = 8
 
 
 def text_hash(column: str) -> pl.Expr:
@@ -62,31 +65,35 @@ def with_hash(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     return frame
 
 
-def left_join(left: pl.DataFrame, right: pl.DataFrame, left_on: str, right_on: str) -> pl.DataFrame:
-    """`left` with the columns of the `right` row whose `right_on` text equals its `left_on`
-    text (nulls where none does), in `left`'s order; `right_on` texts must be distinct.
+def positions(left: pl.DataFrame, left_on: str, right: pl.DataFrame, right_on: str) -> pl.Series:
+    """For each row of `left`, the position in `right` of the row whose `right_on` text equals
+    its `left_on` text (null where none does); `right_on` texts must be distinct.
 
     When `right` carries HASH (`with_hash`), the join compares hashes and then drops the matches
-    whose texts differ; otherwise it compares the texts.
+    whose texts differ; otherwise it compares the texts. Only positions are joined: the caller
+    gathers the columns it reads, no more.
     """
     if HASH not in right.columns:
-        return left.join(
-            right,
-            left_on=left_on,
-            right_on=right_on,
-            how="left",
-            maintain_order="left",
-            coalesce=False,
-        )
-    joined = left.with_columns(text_hash(left_on).alias(HASH)).join(
-        right, on=HASH, how="left", maintain_order="left"
-    )
-    mismatch = pl.col(right_on).is_not_null() & (pl.col(left_on) != pl.col(right_on))
-    joined = joined.drop(HASH)
-    if not joined.select(mismatch.any()).item():
-        return joined
+        table = right.select(right_on).with_row_index(POSITION)
+        probe = left.select(left_on)
+        return probe.join(
+            table, left_on=left_on, right_on=right_on, how="left", maintain_order="left"
+        )[POSITION]
+    table = right.select(HASH).with_row_index(POSITION)
+    probe = left.select(text_hash(left_on).alias(HASH))
+    if left.height * _FEW < right.height:
+        # A few rows against many: only the right rows they can find, before the hash table.
+        table = table.filter(pl.col(HASH).is_in(probe[HASH].implode()))
+    found = probe.join(table, on=HASH, how="left", maintain_order="left")[POSITION]
+    same = (right[right_on].gather(found) == left[left_on]).fill_null(False)
+    if (same | found.is_null()).all():
+        return found
     # A shared hash matched two different texts: that row found nothing.
-    columns = [name for name in right.columns if name != HASH]
-    return joined.with_columns(
-        pl.when(~mismatch).then(pl.col(name)).alias(name) for name in columns
-    )
+    return pl.select(pl.when(same).then(found)).to_series().alias(POSITION)
+
+
+def left_join(left: pl.DataFrame, right: pl.DataFrame, left_on: str, right_on: str) -> pl.DataFrame:
+    """`left` with the columns of the `right` row whose `right_on` text equals its `left_on`
+    text (nulls where none does), in `left`'s order; `right_on` texts must be distinct."""
+    at = positions(left, left_on, right, right_on)
+    return left.hstack(right.drop(HASH, strict=False).gather(at).get_columns())

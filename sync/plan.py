@@ -50,11 +50,11 @@ MATCHED_BY_EMAIL = "matched by email"
 # the one its tenant id matches.
 EMAIL_PARTNER = "email_partner"
 EMAIL_PARTNER_TENANT = "email_partner_tenant"
-EMAIL_PARTNER_OWNS_TENANT = "email_partner_owns_tenant"  # its tenant id matches it, too
 TENANT_PARTNER = "tenant_partner"
 TENANT_PARTNER_HAS_EMAIL = "tenant_partner_has_email"  # it has the row's email key
 _DECIDED = "decided"  # the action, where the columns settle the row alone
 _FIRST = "first"  # the first row of its email / tenant id
+_EMAIL_AT = "email_at"  # the position in the index's by_key of the partner the email key matches
 
 
 def matched_by_tenant(tenant_label: str) -> str:
@@ -142,18 +142,22 @@ def split_duplicates(keys: pl.DataFrame, tenant_label: str = "tenantId") -> Firs
     """Separate the first row of each key from later rows with the same email or tenant id.
 
     `tenant_label` is the provider's name for the tenant id, for the messages."""
-    shared = hashed_keys.maybe_repeated(keys, KEY) | (
-        keys[TENANT].is_not_null() & hashed_keys.maybe_repeated(keys, TENANT)
-    )
+    shared = hashed_keys.maybe_repeated(keys, KEY)
+    if keys[TENANT].null_count() < keys.height:  # else a provider without tenant ids
+        shared |= keys[TENANT].is_not_null() & hashed_keys.maybe_repeated(keys, TENANT)
     sharing = keys.filter(shared)
-    first_rows, duplicates = _first_rows(candidates_of(sharing), tenant_label)
+    first_rows, duplicates = _first_rows(
+        sharing.select(ROW, EMAIL, KEY, TENANT).iter_rows(), tenant_label
+    )
     first = ~shared | keys[ROW].is_in(pl.Series(first_rows, dtype=pl.Int64).implode())
     return FirstRows(keys=keys, first=first, duplicates=entries_frame(duplicates))
 
 
-def _first_rows(rows: Iterable[Candidate], tenant_label: str) -> tuple[list[int], list[PlanEntry]]:
-    """Of rows that share keys, in row order: the first of each email / tenant id, and a
-    `duplicate` entry for every later row.
+def _first_rows(
+    rows: Iterable[tuple[int, str, str, str | None]], tenant_label: str
+) -> tuple[list[int], list[PlanEntry]]:
+    """Of rows that share keys, (row, email, email key, tenant id) in row order: the first of
+    each email / tenant id, and a `duplicate` entry for every later row.
 
     A later row is a duplicate of the first row that has its email or, failing that, its tenant
     id; a duplicate claims neither key, so a row after it may still be a first.
@@ -162,25 +166,25 @@ def _first_rows(rows: Iterable[Candidate], tenant_label: str) -> tuple[list[int]
     duplicates: list[PlanEntry] = []
     first_by_email: dict[str, int] = {}
     first_by_tenant: dict[str, int] = {}
-    for row in rows:
-        earlier, same = first_by_email.get(row.key), "email"
-        if earlier is None and row.tenant_id:
-            earlier, same = first_by_tenant.get(row.tenant_id), tenant_label
+    for row, email, key, tenant in rows:
+        earlier, same = first_by_email.get(key), "email"
+        if earlier is None and tenant:
+            earlier, same = first_by_tenant.get(tenant), tenant_label
         if earlier is not None:
             duplicates.append(
                 PlanEntry(
-                    row=row.row,
+                    row=row,
                     action=Action.DUPLICATE,
                     message=f"same {same} as row {earlier}",
-                    email=row.email,
-                    tenant_id=row.tenant_id,
+                    email=email,
+                    tenant_id=tenant,
                 )
             )
             continue
-        first_by_email[row.key] = row.row
-        if row.tenant_id:
-            first_by_tenant[row.tenant_id] = row.row
-        firsts.append(row.row)
+        first_by_email[key] = row
+        if tenant:
+            first_by_tenant[tenant] = row
+        firsts.append(row)
     return firsts, duplicates
 
 
@@ -212,70 +216,63 @@ def match(
     """One entry per input row: invalid rows, duplicates, and each first row matched against
     the partners that exist (exists / conflict / create)."""
     columns = partners.columns
-    found = _email_partners(rows, columns)
-    settled = pl.col(_FIRST) & _settled_by_email()
-    unsettled = found.filter(pl.col(_FIRST) & ~_settled_by_email())
-    looked_up = _tenant_partners(unsettled, columns)
-    plain_looked_up, undecided = _decide_plain(looked_up, tenant_label)
+    by_key = _EmailPartner(columns.by_key)
+    found = rows.keys.with_columns(
+        rows.first.alias(_FIRST),
+        hashed_keys.positions(rows.keys, KEY, columns.by_key, PARTNER_KEY).alias(_EMAIL_AT),
+    )
+    settled = found.select(pl.col(_FIRST) & by_key.settles()).to_series()
+    unsettled = found.filter(pl.col(_FIRST) & ~settled).with_columns(
+        by_key.column(PARTNER_ID).alias(EMAIL_PARTNER),
+        by_key.column(PARTNER_TENANT).alias(EMAIL_PARTNER_TENANT),
+    )
+    plain_looked_up, undecided = _decide_plain(_tenant_partners(unsettled, columns), tenant_label)
     others = [*_invalid_entries(invalid), *_decide_rows(undecided, columns, tenant_label)]
     few = pl.concat([plain_looked_up, entries_frame(others), rows.duplicates]).sort(ROW)
     # The rows the email key settles (most of them) are in row order already: merged in with
     # the others as they stream, so that they are never held twice, as a sort would.
-    known = found.lazy().filter(settled).select(*_settled_entries(tenant_label))
+    known = found.lazy().filter(settled).select(*by_key.settled_entries(tenant_label))
     frame = known.merge_sorted(few.lazy(), key=ROW).collect(engine="streaming")
     return PlanFrame(frame=frame)
 
 
-def _email_partners(rows: FirstRows, columns: PartnerColumns) -> pl.DataFrame:
-    """Every valid row's keys beside the partner its email key matches (EMAIL_PARTNER, its
-    tenant id, whether its tenant id matches it too), and whether it is the first of its keys.
-    The row's own columns are the keys' own, not copies."""
-    by_key = columns.by_key.rename(
-        {
-            PARTNER_KEY: "email_partner_key",
-            PARTNER_ID: EMAIL_PARTNER,
-            PARTNER_TENANT: EMAIL_PARTNER_TENANT,
-            FIRST_TENANT: EMAIL_PARTNER_OWNS_TENANT,
-        }
-    )
-    joined = hashed_keys.left_join(rows.keys.select(KEY), by_key, KEY, "email_partner_key")
-    return rows.keys.with_columns(
-        rows.first.alias(_FIRST),
-        joined[EMAIL_PARTNER],
-        joined[EMAIL_PARTNER_TENANT],
-        joined[EMAIL_PARTNER_OWNS_TENANT],
-    )
+@dataclass(frozen=True, slots=True)
+class _EmailPartner:
+    """The partner a row's email key matches, read from the index at the row's _EMAIL_AT
+    position: only the columns an expression asks for are gathered, as it runs."""
 
+    by_key: pl.DataFrame  # the index's by_key
 
-def _settled_by_email() -> pl.Expr:
-    """The row's email key settles it alone: its partner is also the one its tenant id
-    matches, or the row has no tenant id (so that nothing else can match)."""
-    same_partner = (
-        pl.col(EMAIL_PARTNER).is_not_null()
-        & (pl.col(EMAIL_PARTNER_TENANT) == pl.col(TENANT))
-        & pl.col(EMAIL_PARTNER_OWNS_TENANT)
-    )
-    return same_partner.fill_null(False) | ~_set(TENANT)
+    def column(self, name: str) -> pl.Expr:
+        return pl.lit(self.by_key[name]).gather(pl.col(_EMAIL_AT))
 
+    def settles(self) -> pl.Expr:
+        """The row's email key settles it alone: its partner is also the one its tenant id
+        matches, or the row has no tenant id (so that nothing else can match)."""
+        same_partner = (self.column(PARTNER_TENANT) == pl.col(TENANT)) & self.column(FIRST_TENANT)
+        return same_partner.fill_null(False) | ~_set(TENANT)
 
-def _settled_entries(tenant_label: str) -> list[pl.Expr]:
-    """The plan's columns of a row its email key settles: `decide`'s answer (exists, by
-    tenant id when the row has one; else create)."""
-    found = pl.col(EMAIL_PARTNER).is_not_null()
-    return [
-        pl.col(ROW),
-        pl.when(found).then(_action(Action.EXISTS)).otherwise(_action(Action.CREATE)).alias(ACTION),
-        pl.col(EMAIL_PARTNER).alias(REMOTE_ID),
-        pl.when(~found)
-        .then(_message(""))
-        .when(_set(TENANT))
-        .then(_message(matched_by_tenant(tenant_label)))
-        .otherwise(_message(MATCHED_BY_EMAIL))
-        .alias(MESSAGE),
-        pl.lit(None, dtype=FIELD_TYPE).alias(FIELD),
-        pl.col(EMAIL),
-        pl.col(TENANT),
-    ]
+    def settled_entries(self, tenant_label: str) -> list[pl.Expr]:
+        """The plan's columns of a row its email key settles: `decide`'s answer (exists, by
+        tenant id when the row has one; else create)."""
+        found = pl.col(_EMAIL_AT).is_not_null()
+        return [
+            pl.col(ROW),
+            pl.when(found)
+            .then(_action(Action.EXISTS))
+            .otherwise(_action(Action.CREATE))
+            .alias(ACTION),
+            self.column(PARTNER_ID).alias(REMOTE_ID),
+            pl.when(~found)
+            .then(_message(""))
+            .when(_set(TENANT))
+            .then(_message(matched_by_tenant(tenant_label)))
+            .otherwise(_message(MATCHED_BY_EMAIL))
+            .alias(MESSAGE),
+            pl.lit(None, dtype=FIELD_TYPE).alias(FIELD),
+            pl.col(EMAIL),
+            pl.col(TENANT),
+        ]
 
 
 def _tenant_partners(unsettled: pl.DataFrame, columns: PartnerColumns) -> pl.LazyFrame:
