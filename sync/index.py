@@ -31,6 +31,9 @@ SIGHTING = "sighting"  # a partner's place among every sighting gathered here
 _SCHEMA = {ID: pl.String, EMAIL: pl.String, TENANT: pl.String, REMEMBERED: pl.Boolean}
 # A code is held beside its partner's sighting number, not a copy of the partner's id.
 _CODES_SCHEMA = {SIGHTING: pl.UInt32, CODE: pl.String}
+# Printable ASCII without capitals or spaces: such an email is its own key (found without
+# building the keys to compare).
+_OWN_KEY = r"^[!-@\[-~]*$"
 # Partners gathered as Python tuples before they become a column chunk.
 _CHUNK = 50_000
 
@@ -55,15 +58,16 @@ class PartnerColumns:
         partners = distinct.with_columns(_email_keys(distinct)).select(
             ID, EMAIL, KEY, TENANT, REMEMBERED
         )
-        first_key = _usable(partners, KEY) & keys.first_sightings(partners, KEY)
-        first_tenant = _usable(partners, TENANT) & keys.first_sightings(partners, TENANT)
+        key_seen, tenant_seen = keys.sightings(partners, KEY), keys.sightings(partners, TENANT)
+        first_key = _usable(partners, KEY) & key_seen.first
+        first_tenant = _usable(partners, TENANT) & tenant_seen.first
         flagged = partners.with_columns(first_tenant.alias(FIRST_TENANT))
         by_key = _subset(flagged, first_key).select(KEY, ID, TENANT, FIRST_TENANT)
         by_tenant = _subset(partners, first_tenant).select(TENANT, ID, KEY)
         return cls(
             partners=partners,
-            by_key=keys.with_hash(by_key, KEY),
-            by_tenant=keys.with_hash(by_tenant, TENANT),
+            by_key=keys.with_hash(by_key, KEY, key_seen, first_key),
+            by_tenant=keys.with_hash(by_tenant, TENANT, tenant_seen, first_tenant),
         )
 
     def emails(self, ids: list[str]) -> dict[str, str | None]:
@@ -181,6 +185,8 @@ def _email_keys(partners: pl.DataFrame) -> pl.Series:
     """The partners' email keys: where every email is its own key already (a provider that
     stores them trimmed and in lower case), the email column itself, not a copy of it."""
     emails = partners[EMAIL]
+    if emails.str.contains(_OWN_KEY).fill_null(True).all():
+        return emails.alias(KEY)
     found = partners.select(
         pl.when(pl.col(EMAIL).is_not_null()).then(text.email_keys(pl.col(EMAIL))).alias(KEY)
     ).to_series()

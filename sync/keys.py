@@ -7,6 +7,8 @@ change its answer, so the results are those of comparing the texts themselves.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 HASH = "__hash"
@@ -34,20 +36,30 @@ def maybe_repeated(frame: pl.DataFrame, column: str) -> pl.Series:
     return _in_frame_order(repeated, order)
 
 
+@dataclass(frozen=True, slots=True)
+class Sightings:
+    """A text column's hashes, and which of its rows is the first with its text."""
+
+    hashes: pl.Series
+    first: pl.Series  # exactly `frame[column].is_first_distinct()` (null counts as a value)
+    distinct_hashes: bool  # no two rows share a hash
+
+
+def sightings(frame: pl.DataFrame, column: str) -> Sightings:
+    """The hashes of `column` and its first sightings, exactly."""
+    hashes = frame.select(text_hash(column)).to_series()
+    first = hashes.is_first_distinct()
+    if first.all():
+        return Sightings(hashes, first, distinct_hashes=True)
+    # Only a row whose hash another row shares can repeat a text: the texts of those decide.
+    shared = hashes.is_in(hashes.filter(~first).implode())
+    exact = frame[column].filter(shared).is_first_distinct()
+    return Sightings(hashes, first.scatter(shared.arg_true(), exact), distinct_hashes=False)
+
+
 def first_sightings(frame: pl.DataFrame, column: str) -> pl.Series:
     """Exactly `frame[column].is_first_distinct()` (null counts as a value, as there)."""
-    hashes = frame.select(text_hash(column)).to_series()
-    # Ties broken by position: equal hashes stay in frame order.
-    order = frame.select(pl.arg_sort_by(text_hash(column), pl.int_range(pl.len()))).to_series()
-    ordered = hashes.gather(order)
-    starts = (ordered != ordered.shift(1)).fill_null(True)
-    if not starts.all():
-        # A later row is a true repeat only if its text is the first row's text.
-        texts = frame[column].gather(order)
-        group_text = texts.filter(starts).gather((starts.cum_sum() - 1).cast(pl.UInt32))
-        if not texts.eq_missing(group_text).all():
-            return frame[column].is_first_distinct()
-    return _in_frame_order(starts, order)
+    return sightings(frame, column).first
 
 
 def _in_frame_order(sorted_values: pl.Series, order: pl.Series) -> pl.Series:
@@ -56,12 +68,21 @@ def _in_frame_order(sorted_values: pl.Series, order: pl.Series) -> pl.Series:
     return result.scatter(order, sorted_values)
 
 
-def with_hash(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+def with_hash(
+    frame: pl.DataFrame, column: str, known: Sightings | None = None, rows: pl.Series | None = None
+) -> pl.DataFrame:
     """`frame` (whose `column` texts are distinct) with their hashes as HASH, when no two share
-    one; unchanged otherwise. `left_join` compares hashes with such a frame."""
-    hashed = frame.with_columns(text_hash(column).alias(HASH))
-    if hashed[HASH].n_unique() == hashed.height:
-        return hashed
+    one; unchanged otherwise. `positions` compares hashes with such a frame.
+
+    `known`: the sightings `frame` was picked from (its `rows`, a mask; all when None), whose
+    hashes are taken rather than computed again."""
+    if known is None:
+        hashes = frame.select(text_hash(column)).to_series()
+    else:
+        hashes = known.hashes if rows is None or rows.all() else known.hashes.filter(rows)
+    distinct = known is not None and known.distinct_hashes
+    if distinct or hashes.n_unique() == frame.height:
+        return frame.with_columns(hashes.alias(HASH))
     return frame
 
 

@@ -194,3 +194,18 @@ def test_keys_sharing_a_hash_are_still_told_apart(monkeypatch):
     )
     assert plan(rows, partners) == expected
     assert actions(expected) == [(1, Action.EXISTS), (2, Action.CONFLICT), (3, Action.DUPLICATE)]
+
+
+def test_first_sightings_are_exact_whatever_the_hashes_share(monkeypatch):
+    texts = pl.DataFrame({"t": ["ab", None, "cd", "ab", None, "ef", "cd", "g"]})
+    expected = texts["t"].is_first_distinct().to_list()
+    assert keys.first_sightings(texts, "t").to_list() == expected
+    monkeypatch.setattr(
+        keys, "text_hash", lambda column: pl.col(column).str.len_bytes().cast(pl.UInt64)
+    )
+    seen = keys.sightings(texts, "t")
+    assert seen.first.to_list() == expected
+    assert not seen.distinct_hashes
+    # Distinct texts whose hashes collide are joined by their texts, not by the hashes.
+    distinct = texts.filter(seen.first & texts["t"].is_not_null())
+    assert keys.HASH not in keys.with_hash(distinct, "t").columns
