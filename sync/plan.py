@@ -54,6 +54,7 @@ TENANT_PARTNER = "tenant_partner"
 TENANT_PARTNER_HAS_EMAIL = "tenant_partner_has_email"  # it has the row's email key
 _DECIDED = "decided"  # the action, where the columns settle the row alone
 _FIRST = "first"  # the first row of its email / tenant id
+_AT = "at"  # a row's place among the rows to interleave
 _EMAIL_AT = "email_at"  # the position in the index's by_key of the partner the email key matches
 
 
@@ -229,11 +230,32 @@ def match(
     plain_looked_up, undecided = _decide_plain(_tenant_partners(unsettled, columns), tenant_label)
     others = [*_invalid_entries(invalid), *_decide_rows(undecided, columns, tenant_label)]
     few = pl.concat([plain_looked_up, entries_frame(others), rows.duplicates]).sort(ROW)
-    # The rows the email key settles (most of them) are in row order already: merged in with
-    # the others as they stream, so that they are never held twice, as a sort would.
-    known = found.lazy().filter(settled).select(*by_key.settled_entries(tenant_label))
-    frame = known.merge_sorted(few.lazy(), key=ROW).collect(engine="streaming")
-    return PlanFrame(frame=frame)
+    known = found.select(*by_key.settled_entries(tenant_label))
+    return PlanFrame(frame=_in_row_order(known, settled, few))
+
+
+def _in_row_order(known: pl.DataFrame, settled: pl.Series, few: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `known` that `settled` marks (in row order already) and every row of `few`
+    (sorted), interleaved in row order.
+
+    Each column is gathered on its own from one chunk, so that its texts stay views of the
+    buffers they came from (a merge would copy every text) and only one column is in flight.
+    """
+    at = settled.arg_true()
+    end = known.height + few.height
+    order = (
+        pl.DataFrame({ROW: known[ROW].gather(at), _AT: at})
+        .merge_sorted(
+            pl.DataFrame(
+                {ROW: few[ROW], _AT: pl.int_range(known.height, end, dtype=pl.UInt32, eager=True)}
+            ),
+            key=ROW,
+        )
+        .get_column(_AT)
+    )
+    return pl.DataFrame(
+        [pl.concat([known[name], few[name]], rechunk=True).gather(order) for name in few.columns]
+    )
 
 
 @dataclass(frozen=True, slots=True)
