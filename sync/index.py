@@ -31,9 +31,6 @@ SIGHTING = "sighting"  # a partner's place among every sighting gathered here
 _SCHEMA = {ID: pl.String, EMAIL: pl.String, TENANT: pl.String, REMEMBERED: pl.Boolean}
 # A code is held beside its partner's sighting number, not a copy of the partner's id.
 _CODES_SCHEMA = {SIGHTING: pl.UInt32, CODE: pl.String}
-# Printable ASCII without capitals or spaces: such an email is its own key (found without
-# building the keys to compare).
-_OWN_KEY = r"^[!-@\[-~]*$"
 # Partners gathered as Python tuples before they become a column chunk.
 _CHUNK = 50_000
 
@@ -185,7 +182,7 @@ def _email_keys(partners: pl.DataFrame) -> pl.Series:
     """The partners' email keys: where every email is its own key already (a provider that
     stores them trimmed and in lower case), the email column itself, not a copy of it."""
     emails = partners[EMAIL]
-    if emails.str.contains(_OWN_KEY).fill_null(True).all():
+    if partners.select(text.is_own_key(pl.col(EMAIL)).fill_null(True).all()).item():
         return emails.alias(KEY)
     found = partners.select(
         pl.when(pl.col(EMAIL).is_not_null()).then(text.email_keys(pl.col(EMAIL))).alias(KEY)

@@ -53,6 +53,8 @@ def test_whitespace_and_case_as_python(items):
     assert column(items, text.utf16_length) == python(items, utf16_length)
     assert column(items, text.trimmed) == python(items, trim)
     assert column(items, text.has_text) == python(items, lambda v: bool(trim(v)))
+    own = column(items, text.is_own_key)
+    assert all(email_key(item) == item for item, is_own in zip(items, own, strict=True) if is_own)
 
 
 def test_case_tables_differ_from_pythons_where_expected():
