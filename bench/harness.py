@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.stats import as_installed, compile_bytecode
 from sync.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,9 +41,11 @@ class CliRun:
 
 
 def environment() -> dict[str, str]:
+    """The CLI's environment: the sandbox's key only, modules loaded as installed."""
+    compile_bytecode(ROOT)
     env = {name: value for name, value in os.environ.items() if not name.endswith("_API_KEY")}
     env["DUB_API_KEY"] = KEY
-    return env
+    return as_installed(env)
 
 
 def run_cli(args: Sequence[str], *, timeout: float = 3600) -> CliRun:

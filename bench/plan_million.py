@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.stats import in_fresh_process, median
+from bench.stats import as_installed, compile_bytecode, in_fresh_process, median
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDERS = ("dub", "partnero", "promotekit")
@@ -71,8 +71,12 @@ def _run_alone(args: list[str], *, cwd: Path, env: dict[str, str]) -> dict[str, 
 
 
 def _environment() -> dict[str, str]:
-    """No provider key: the command uses its built-in sandbox, an empty account."""
-    return {name: value for name, value in os.environ.items() if not name.endswith("_API_KEY")}
+    """No provider key: the command uses its built-in sandbox, an empty account; its modules
+    load from compiled bytecode, as an installed command's do."""
+    compile_bytecode(ROOT)
+    return as_installed(
+        {name: value for name, value in os.environ.items() if not name.endswith("_API_KEY")}
+    )
 
 
 def _checked(run: dict[str, Any], what: str) -> dict[str, Any]:
