@@ -102,36 +102,36 @@ def _fields_fit(data: bytes, start: int, separator: bytes, width: int, lines: in
     if data.find(b'"', start) < 0:
         fits = data.count(separator, start) == (width - 1) * lines
         return _Fit() if fits else None
+    sep = f"\\x{{{separator[0]:x}}}"
+    line = pl.col("line").fill_null("")
+    refused = ~line.str.contains(_record(sep, width, text.CONTROL_CHARACTERS))
     try:
-        # Every line as one value: NUL never occurs in the file, so it splits nothing.
-        raw_lines = pl.read_csv(
-            data,
-            has_header=False,
-            skip_rows=1,
-            separator="\x00",
-            quote_char=None,
-            infer_schema=False,
-            new_columns=["line"],
+        # Every line as one value (NUL never occurs in the file, so it splits nothing), read in
+        # morsels that the search runs on, on both cores: no copy of the whole text is built.
+        # The lines refused are kept, to be asked again.
+        checked = (
+            pl.scan_csv(
+                data,
+                has_header=False,
+                skip_rows=1,
+                separator="\x00",
+                quote_char=None,
+                infer_schema=False,
+                new_columns=["line"],
+            )
+            .select(refused.alias("refused"), pl.when(refused).then(line).alias("line"))
+            .collect(engine="streaming")
         )
     except Exception:
         return None
-    if raw_lines.height != lines:
+    if checked.height != lines:
         return None
-    line = pl.col("line").fill_null("")
-    sep = f"\\x{{{separator[0]:x}}}"
-    # In morsels: the search runs on both cores.
-    refused = (
-        raw_lines.lazy()
-        .select((~line.str.contains(_record(sep, width, text.CONTROL_CHARACTERS))).alias("refused"))
-        .collect(engine="streaming")
-        .to_series()
-    )
-    suspects = refused.arg_true()
-    if suspects.len() and not (
-        raw_lines[suspects].select(line.str.contains(_record(sep, width, "")).all()).item()
+    suspects = checked.filter(pl.col("refused"))
+    if suspects.height and not (
+        suspects.select(line.str.contains(_record(sep, width, "")).all()).item()
     ):
         return None
-    return _Fit(control=refused)
+    return _Fit(control=checked.get_column("refused"))
 
 
 def _record(sep: str, width: int, excluded: str) -> str:
