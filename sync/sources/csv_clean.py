@@ -53,9 +53,8 @@ def read_clean_csv(
     if start == len(data) or data.startswith(b"\n", start):
         return None  # no rows, or a blank line first
     # A blank line further on has no separator, or fails the record grammar: _fields_fit.
-    lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
     # polars refuses bytes that are not UTF-8, in these lines as in the values.
-    fit = _fields_fit(data, start, separator.encode("utf-8"), width, lines)
+    fit = _fields_fit(data, start, separator.encode("utf-8"), width)
     if fit is None:
         return None
     try:
@@ -71,7 +70,7 @@ def read_clean_csv(
         )
     except Exception:  # polars raises several types; the careful reader names the problem
         return None
-    if frame.height != lines or frame.width != width:
+    if frame.height != fit.lines or frame.width != width:
         return None
     # An empty value is no value, quoted ("") or not, as the careful reader has it.
     frame = frame.with_columns(
@@ -82,13 +81,15 @@ def read_clean_csv(
 
 @dataclass(frozen=True, slots=True)
 class _Fit:
-    """Every data line is one record of the header's width; `control` says, line by line,
-    whether it holds a control character, when the lines were read to find that out."""
+    """Every data line is one record of the header's width; `lines` counts them, and `control`
+    says, line by line, whether it holds a control character, when the lines were read to find
+    that out."""
 
+    lines: int
     control: pl.Series | None = None
 
 
-def _fields_fit(data: bytes, start: int, separator: bytes, width: int, lines: int) -> _Fit | None:
+def _fields_fit(data: bytes, start: int, separator: bytes, width: int) -> _Fit | None:
     """Whether every data line (from byte `start`) has `width` fields, every quote in a
     well-formed quoted value that is a whole field and closes on its line; None when not.
 
@@ -100,15 +101,18 @@ def _fields_fit(data: bytes, start: int, separator: bytes, width: int, lines: in
     is first asked without control characters, and only the lines it refuses are asked again.
     """
     if data.find(b'"', start) < 0:
+        lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
         fits = data.count(separator, start) == (width - 1) * lines
-        return _Fit() if fits else None
+        return _Fit(lines) if fits else None
     sep = f"\\x{{{separator[0]:x}}}"
     line = pl.col("line").fill_null("")
     refused = ~line.str.contains(_record(sep, width, text.CONTROL_CHARACTERS))
     try:
         # Every line as one value (NUL never occurs in the file, so it splits nothing), read in
         # morsels that the search runs on, on both cores: no copy of the whole text is built.
-        # The lines refused are kept, to be asked again.
+        # The lines refused are kept, to be asked again. With no quote character, every line,
+        # a blank one too (a null), is one row: the rows count the lines, and counting the
+        # newlines apart would read the whole file once more.
         checked = (
             pl.scan_csv(
                 data,
@@ -124,14 +128,12 @@ def _fields_fit(data: bytes, start: int, separator: bytes, width: int, lines: in
         )
     except Exception:
         return None
-    if checked.height != lines:
-        return None
     suspects = checked.filter(pl.col("refused"))
     if suspects.height and not (
         suspects.select(line.str.contains(_record(sep, width, "")).all()).item()
     ):
         return None
-    return _Fit(control=checked.get_column("refused"))
+    return _Fit(checked.height, control=checked.get_column("refused"))
 
 
 def _record(sep: str, width: int, excluded: str) -> str:

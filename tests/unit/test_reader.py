@@ -339,11 +339,25 @@ def test_a_quoted_clean_file_is_read_by_polars(tmp_path: Path):
     ]
 
 
+def test_a_quoted_file_read_in_many_morsels_keeps_every_line_and_its_number(tmp_path: Path):
+    rows = 300_000  # the lines are searched in morsels: many of them, on both cores
+    lines = [f'p{index}@x.com,"tag {index}, other"' for index in range(rows)]
+    data = ("email,tags\n" + "\n".join(lines)).encode()  # no newline after the last line
+    path = write(tmp_path, data)
+    assert read_clean_csv(path, data, None) is not None
+    frame = read_table(path).frame
+    assert frame.height == rows
+    assert frame[NUMBER].to_list() == list(range(1, rows + 1))
+    assert frame["email"][-1] == f"p{rows - 1}@x.com"
+    assert frame["tags"][-1] == f"tag {rows - 1}, other"
+
+
 @pytest.mark.parametrize(
     "data",
     [
         b"email,name\na@x.com,Ann\n\nb@x.com,Bo\n",
         b'email,name\na@x.com,"Ann"\n\nb@x.com,Bo\n',
+        b'email,name\na@x.com,"Ann"\nb@x.com,Bo\n\n',
         b"email,name\na@x.com,Ann,x\n\nb@x.com,Bo\n",
         b"email,name\na@x.com,Ann\nb@x.com\n",
     ],
