@@ -196,6 +196,18 @@ def test_keys_sharing_a_hash_are_still_told_apart(monkeypatch):
     assert actions(expected) == [(1, Action.EXISTS), (2, Action.CONFLICT), (3, Action.DUPLICATE)]
 
 
+def test_maybe_repeated_marks_every_repeated_text_and_only_those_a_hash_shares(monkeypatch):
+    texts = pl.DataFrame({"t": ["ab", "cd", "ab", "xyz", "ef", "cd", "cd", "g"]})
+    repeated = texts["t"].is_duplicated().to_list()
+    assert keys.maybe_repeated(texts, "t").to_list() == repeated
+    monkeypatch.setattr(
+        keys, "text_hash", lambda column: pl.col(column).str.len_bytes().cast(pl.UInt64)
+    )
+    # Every text of two characters shares a hash with "ab": marked, to be checked exactly.
+    marked = keys.maybe_repeated(texts, "t").to_list()
+    assert marked == [True, True, True, False, True, True, True, False]
+
+
 def test_first_sightings_are_exact_whatever_the_hashes_share(monkeypatch):
     texts = pl.DataFrame({"t": ["ab", None, "cd", "ab", None, "ef", "cd", "g"]})
     expected = texts["t"].is_first_distinct().to_list()
