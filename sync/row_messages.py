@@ -8,7 +8,7 @@ quoted as the input had it), and `refused` words a row that could not be mapped.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -58,18 +58,41 @@ def validate_payload(
     )
 
 
-def cells_given(mapping: BoundMapping, inputs: Mapping[str, Any]) -> dict[str, str]:
+class CellsGiven(Mapping[str, str]):
     """Per target field, the input cell its value was made from, where it is one cell (not a
-    join, not a constant): the first that is not blank among the rule's columns."""
-    given: dict[str, str] = {}
-    for rule, sources in mapping.steps:
-        if rule.join or rule.value is not None:
-            continue
-        cells = (inputs.get(column) for column in sources)
-        cell = next((c for c in cells if isinstance(c, str) and trim(c)), None)
-        if cell is not None:
-            given[rule.target] = cell
-    return given
+    join, not a constant): the first that is not blank among the rule's columns. A cell is
+    looked up when a message asks for it: most rows never ask, or ask for one field."""
+
+    __slots__ = ("_cells", "_sources")
+
+    def __init__(self, sources: Mapping[str, tuple[int, ...]], cells: Sequence[Any]) -> None:
+        self._sources = sources  # by target, the positions of its columns in `cells`
+        self._cells = cells  # one input row
+
+    @classmethod
+    def sources_of(
+        cls, mapping: BoundMapping, columns: Sequence[str]
+    ) -> dict[str, tuple[int, ...]]:
+        """For each single-cell rule's target, where its columns are among `columns`."""
+        position = {column: index for index, column in enumerate(columns)}
+        return {
+            rule.target: tuple(position[column] for column in sources if column in position)
+            for rule, sources in mapping.steps
+            if not rule.join and rule.value is None
+        }
+
+    def __getitem__(self, target: str) -> str:
+        for index in self._sources.get(target, ()):
+            cell = self._cells[index]
+            if isinstance(cell, str) and trim(cell):
+                return cell
+        raise KeyError(target)
+
+    def __iter__(self) -> Iterator[str]:
+        return (target for target in self._sources if target in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def describe_errors(

@@ -24,7 +24,7 @@ from sync import text
 from sync.mapping import PROBLEM, PROBLEM_FIELD, ROW, CellError, Mapped, map_frame, set_path
 from sync.mapping_spec import BoundMapping
 from sync.models import Candidate, Outcome
-from sync.row_messages import cells_given, refused, validate_payload
+from sync.row_messages import CellsGiven, refused, validate_payload
 from sync.schema_checks import ColumnSchema, column_schema
 from sync.sources.table import CONTROL, rows_numbered
 
@@ -337,7 +337,8 @@ def _one_by_one(
     mapped = map_frame(picked, mapping)
     values = mapped.frame.select(ROW, PROBLEM_FIELD, PROBLEM, *mapped.targets).collect()
     targets = list(mapped.targets)
-    inputs = picked.iter_rows(named=True)
+    sources = CellsGiven.sources_of(mapping, picked.columns)
+    inputs = picked.iter_rows()
     for (number, about, problem, *cells), given in zip(values.iter_rows(), inputs, strict=True):
         if problem is None:
             try:
@@ -345,7 +346,7 @@ def _one_by_one(
             except CellError as exc:  # cannot be: a clash is a PROBLEM already
                 about, problem = exc.target, str(exc)
             else:
-                quoted = cells_given(mapping, given)
+                quoted = CellsGiven(sources, given)
                 yield validate_payload(number, payload, schema, tenant_field, quoted)
                 continue
         shown = dict(zip(targets, cells, strict=True))

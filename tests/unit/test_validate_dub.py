@@ -187,6 +187,19 @@ def test_a_message_quotes_the_value_as_the_input_had_it():
     assert "AUSTRIA" not in outcome.message
 
 
+def test_a_message_quotes_the_first_cell_that_is_not_blank_among_the_rule_s_columns():
+    fields = {
+        "email": {"column": "email"},
+        "country": {"coalesce": ["country", "country_code"], "transforms": ["trim", "upper"]},
+    }
+    spec = parse_mapping({"fields": fields}, source="t", digest="d")
+    bound = bind_mapping(spec, ["email", "country", "country_code"], DUB.known_fields())
+    cells = {"email": ["a@example.com"], "country": ["  "], "country_code": [" Austria "]}
+    (outcome,) = validate_frame(numbered(pl.DataFrame(cells)), bound, DUB.schema, None).invalid
+    assert outcome.field == "country"
+    assert "'Austria' is not an ISO 3166-1 alpha-2 country code" in outcome.message
+
+
 def test_a_message_that_cites_several_fields_names_them_all():
     field, message = problem(email="bad", country="ZZ", name="n" * 101)
     assert field == "email, name, country"
