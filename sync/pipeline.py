@@ -32,23 +32,31 @@ from sync.worker import Worker, jobs_to_send
 log = structlog.get_logger(__name__)
 
 
-def rows_of(settings: Settings, *, resuming: bool = False) -> RowSource:
+def rows_of(settings: Settings, *, resuming: bool = False, hashed: bool = True) -> RowSource:
     """Where the run's rows come from: its input file, or a migration's snapshot of the source
-    account (reused, not read again, by an unfinished migration: `resuming`)."""
+    account (reused, not read again, by an unfinished migration: `resuming`); `hashed` when a
+    checkpoint will bind to the rows read (their content hash is taken)."""
     if settings.source is None:
-        return InputFile(settings.input, settings.encoding)
-    return AccountSnapshot(settings.source, settings.input, settings.encoding, reuse=resuming)
+        return InputFile(settings.input, settings.encoding, hashed)
+    return AccountSnapshot(
+        settings.source, settings.input, settings.encoding, reuse=resuming, hashed=hashed
+    )
 
 
 async def read_input(
-    settings: Settings, progress: Progress | None = None, *, resuming: bool = False
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    resuming: bool = False,
+    hashed: bool = True,
 ) -> CheckedInput:
-    """The run's rows, read from their source, mapped and validated (nothing is sent yet).
+    """The run's rows, read from their source, mapped and validated (nothing is sent yet);
+    `hashed` when a checkpoint will bind to them (`sync`; `plan` and `verify` keep none).
 
     Raises:
         InputError: the file, its encoding, its header or the mapping cannot be used.
     """
-    source = rows_of(settings, resuming=resuming)
+    source = rows_of(settings, resuming=resuming, hashed=hashed)
     table = await source.read(progress)
     checked = check_input(settings, table, progress)
     if isinstance(source, AccountSnapshot):
@@ -64,7 +72,7 @@ async def run_plan(
     From the moment the input is read, `so_far` holds the result, also when the plan stops
     early: rows it did not classify are `pending`."""
     started = time.monotonic()
-    checked = await read_input(settings, progress)
+    checked = await read_input(settings, progress, hashed=False)  # it keeps no checkpoint
     http = connect(settings)
     plan: PlanFrame | None = None
     strategy: Strategy | None = None
@@ -161,8 +169,11 @@ async def run_sync(
 
 def _binding(settings: Settings, checked: CheckedInput) -> Binding:
     """What this run's checkpoint is bound to: the input, the mapping and who moves, the account."""
+    input_hash = checked.table.content_hash
+    if input_hash is None:  # read_input(hashed=True) takes it: a run that binds always asks
+        raise RuntimeError("the input was read without its content hash")
     return Binding(
-        input_hash=checked.table.content_hash,
+        input_hash=input_hash,
         mapping=checked.mapping.digest + settings.statuses.digest,
         provider=settings.provider.name,
         base_url=settings.bound_url or settings.base_url,

@@ -29,14 +29,15 @@ class InputFile:
 
     path: Path
     encoding: str | None = None  # of a CSV; None: UTF-8, UTF-16, or what a byte-order mark says
+    hashed: bool = True  # its content hash is taken, for a checkpoint to bind to
 
     async def read(self, progress: Progress | None = None) -> Table:
         if progress:
             progress("reading", 0, None)
-        return read_table(self.path, encoding=self.encoding)
+        return read_table(self.path, encoding=self.encoding, hashed=self.hashed)
 
 
-def read_table(path: Path, *, encoding: str | None = None) -> Table:
+def read_table(path: Path, *, encoding: str | None = None, hashed: bool = True) -> Table:
     """Read a CSV or Parquet file completely, or raise `InputError` saying what to fix.
 
     A row that cannot be split into the header's columns (too many or too few fields, a stray
@@ -47,15 +48,18 @@ def read_table(path: Path, *, encoding: str | None = None) -> Table:
     Args:
         path: the input file; its suffix chooses the format (.parquet/.pq, otherwise CSV).
         encoding: the CSV text encoding; None means UTF-8, UTF-16, or what a byte-order mark says.
+        hashed: take the content hash a checkpoint binds to (`Table.content_hash`; None when
+            not): only `sync` keeps a checkpoint, and hashing a large file costs a core for as
+            long as the parse that needs both.
 
     Raises:
         InputError: the file is missing, unreadable, not text in the encoding, not CSV at all
             (a workbook, JSON), has an unclosed quote or a blank, repeated or ambiguous header.
     """
     data = _read_bytes(path)
-    # hashlib and polars both release the GIL: the hash costs no time beside the parse.
+    # hashlib and polars both release the GIL: the hash runs beside the parse.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest() if hashed else None)
         if path.suffix.lower() in PARQUET_SUFFIXES:
             cells, nested = read_parquet(path, data)
             columns = clean_header(path, list(cells.columns))

@@ -55,6 +55,7 @@ class AccountSnapshot:
     path: Path
     encoding: str | None = None
     reuse: bool = False
+    hashed: bool = True  # the snapshot's content hash is taken, for a checkpoint to bind to
     calls: Counter[str] = field(default_factory=Counter, compare=False, repr=False)
 
     async def read(self, progress: Progress | None = None) -> Table:
@@ -62,7 +63,7 @@ class AccountSnapshot:
             log.info("reusing the snapshot of the source", snapshot=str(self.path))
         else:
             await write_snapshot(self.account, self.path, progress, self.calls)
-        return await InputFile(self.path, self.encoding).read(progress)
+        return await InputFile(self.path, self.encoding, self.hashed).read(progress)
 
 
 def passing_snapshot(settings: Settings, stack: contextlib.ExitStack) -> Settings:

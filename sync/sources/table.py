@@ -40,13 +40,13 @@ class Table:
         self,
         path: Path,
         columns: list[str],
-        content_hash: str,
+        content_hash: str | None,
         frame: pl.DataFrame,
         nested: dict[str, str] | None = None,
     ) -> None:
         self.path = path
         self.columns = columns
-        self.content_hash = content_hash
+        self.content_hash = content_hash  # None when read for no checkpoint (file.read_table)
         self.frame = frame  # NUMBER, the columns, PROBLEM, FIELDS, CONTROL
         # Parquet columns of lists or structs, by name, with what they hold ("a list"): their
         # cells are text here, but only a `split` or `json` transform may take them.

@@ -197,6 +197,13 @@ def test_same_bytes_same_hash(tmp_path: Path):
     assert a.content_hash == b.content_hash != c.content_hash
 
 
+def test_a_file_read_for_no_checkpoint_is_not_hashed_and_reads_the_same(tmp_path: Path):
+    path = write(tmp_path, b'email,tags\na@x.com,"a, b"\n', "a.csv")
+    hashed, unhashed = read_table(path), read_table(path, hashed=False)
+    assert hashed.content_hash is not None and unhashed.content_hash is None
+    assert hashed.frame.equals(unhashed.frame)
+
+
 def test_a_header_no_row_fits_is_a_file_problem(tmp_path: Path):
     with pytest.raises(InputError, match=r"it has 2 column\(s\), but line 4 has 3 field"):
         read_table(write(tmp_path, b"\n  \nemail,name\na@x.com,A,x\nb@x.com,B,y\n"))
