@@ -48,22 +48,29 @@ def list_check(step: Any) -> Check | None:
 
 def column_check(step: Any) -> Check | None:
     """The column expression of one check, or None when it has none."""
-    bound = _length_check(step, lambda value: value.str.len_chars())
+    if isinstance(step, annotated_types.MaxLen):
+        longest = step.max_length
+        return lambda value: text.at_most(value, longest, _characters)
+    bound = _length_check(step, _characters)
     if bound is not None or not isinstance(step, AfterValidator):
         return bound
     compile_rule = _COLUMN_CHECKS.get(type(step.func))
     return compile_rule(step.func) if compile_rule is not None else None
 
 
+def _characters(value: pl.Expr) -> pl.Expr:
+    return value.str.len_chars()
+
+
 def _max_utf16(rule: MaxUtf16) -> Check:
-    return lambda value: text.utf16_length(value) <= rule.limit
+    return lambda value: text.at_most(value, rule.limit, text.utf16_length)
 
 
 def _email(rule: EmailAddress) -> Check | None:
     if not text.compiles(rule.pattern):
         return None
     return lambda value: (
-        (value.str.len_chars() <= rule.longest) & text.full_match(value, rule.pattern)
+        text.at_most(value, rule.longest, _characters) & text.full_match(value, rule.pattern)
     )
 
 

@@ -152,6 +152,14 @@ def utf16_length(column: pl.Expr) -> pl.Expr:
     return chars + astral
 
 
+def at_most(column: pl.Expr, limit: int, length: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """`length(value) <= limit` for every value, where `length` counts characters or UTF-16
+    units: neither exceeds the UTF-8 byte count, which polars holds beside each value, so only
+    the values of more than `limit` bytes are measured (null where the value is null)."""
+    short = column.str.len_bytes() <= limit
+    return short | (length(pl.when(~short).then(column)) <= limit)
+
+
 def full_match(column: pl.Expr, pattern: str) -> pl.Expr:
     """`re.fullmatch(pattern, value)`, for patterns both engines read alike (fields.FullMatch)."""
     return column.str.contains(f"^(?:{pattern})$")

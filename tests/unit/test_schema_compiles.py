@@ -139,7 +139,8 @@ DUB_ROWS = varied(
     },
     {
         "email": [" ann@example.com ", "ann@@example.com", "änn@example.com", "a" * 250 + "@b.co"],
-        "name": [*TEXTS, "x" * 101, "🎉" * 51],
+        # At the limit and past it, counted in bytes, characters and UTF-16 units.
+        "name": [*TEXTS, "x" * 100, "x" * 101, "é" * 100, "é" * 101, "🎉" * 50, "🎉" * 51],
         "username": ["a/b-c.d_e", "_ann", ".well-known", "ann.php", "a b", "ü", "x" * 101],
         "tenantId": [" crm ", "a\nb", "x" * 192],
         "country": ["DE", "de", "Austria", "XX"],
