@@ -231,12 +231,16 @@ def match(
     others = [*_invalid_entries(invalid), *_decide_rows(undecided, columns, tenant_label)]
     few = pl.concat([plain_looked_up, entries_frame(others), rows.duplicates]).sort(ROW)
     known = found.select(*by_key.settled_entries(tenant_label))
-    return PlanFrame(frame=_in_row_order(known, settled, few))
+    return PlanFrame(frame=_in_row_order(known, settled, few, columns.by_key[PARTNER_ID]))
 
 
-def _in_row_order(known: pl.DataFrame, settled: pl.Series, few: pl.DataFrame) -> pl.DataFrame:
+def _in_row_order(
+    known: pl.DataFrame, settled: pl.Series, few: pl.DataFrame, partner_ids: pl.Series
+) -> pl.DataFrame:
     """The rows of `known` that `settled` marks (in row order already) and every row of `few`
-    (sorted), interleaved in row order.
+    (sorted), interleaved in row order. A row of `known` has no REMOTE_ID but the position of
+    its partner's id in `partner_ids` (_EMAIL_AT): the ids are gathered once, in the plan's
+    order, not for every row first and again to interleave them.
 
     Each column is gathered on its own from one chunk, so that its texts stay views of the
     buffers they came from (a merge would copy every text) and only one column is in flight.
@@ -253,9 +257,16 @@ def _in_row_order(known: pl.DataFrame, settled: pl.Series, few: pl.DataFrame) ->
         )
         .get_column(_AT)
     )
-    return pl.DataFrame(
-        [pl.concat([known[name], few[name]], rechunk=True).gather(order) for name in few.columns]
-    )
+
+    def interleaved(name: str) -> pl.Series:
+        if name != REMOTE_ID:
+            return pl.concat([known[name], few[name]], rechunk=True).gather(order)
+        ids = partner_ids.len()
+        few_at = pl.int_range(ids, ids + few.height, dtype=pl.UInt32, eager=True)
+        id_at = pl.concat([known[_EMAIL_AT], few_at], rechunk=True).gather(order)
+        return pl.concat([partner_ids, few[REMOTE_ID]], rechunk=True).gather(id_at)
+
+    return pl.DataFrame([interleaved(name).alias(name) for name in few.columns])
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +287,7 @@ class _EmailPartner:
 
     def settled_entries(self, tenant_label: str) -> list[pl.Expr]:
         """The plan's columns of a row its email key settles: `decide`'s answer (exists, by
-        tenant id when the row has one; else create)."""
+        tenant id when the row has one; else create), with _EMAIL_AT in place of REMOTE_ID."""
         found = pl.col(_EMAIL_AT).is_not_null()
         return [
             pl.col(ROW),
@@ -284,7 +295,7 @@ class _EmailPartner:
             .then(_action(Action.EXISTS))
             .otherwise(_action(Action.CREATE))
             .alias(ACTION),
-            self.column(PARTNER_ID).alias(REMOTE_ID),
+            pl.col(_EMAIL_AT),  # where its partner's id is (the id is gathered once, later)
             pl.when(~found)
             .then(_message(""))
             .when(_set(TENANT))
