@@ -31,6 +31,8 @@ EMAIL_PATTERN = re.compile(f"^(?:{EMAIL_BODY})$")
 
 def utf16_length(value: str) -> int:
     """Length in UTF-16 code units, the unit JavaScript-based APIs count in (an emoji is 2)."""
+    if value.isascii():  # known without reading the text: one unit per character
+        return len(value)
     return len(value.encode("utf-16-le")) // 2
 
 
