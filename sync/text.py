@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 import polars as pl
 
@@ -76,15 +77,22 @@ def python_exact(
     values, Python computes the (usually few) others."""
 
     def apply(series: pl.Series) -> pl.Series:
-        fast = kernel(series)
-        bytes_, chars = series.str.len_bytes(), series.str.len_chars()
-        if bytes_.sum() == chars.sum():  # every value is ASCII
-            return fast
-        others = (bytes_ != chars).arg_true()
-        values = [function(value) for value in series.gather(others).to_list()]
-        return fast.scatter(others, pl.Series(values, dtype=pl.String))
+        return exact_beyond_ascii(series, kernel(series), function)
 
     return apply
+
+
+def exact_beyond_ascii(
+    values: pl.Series, fast: pl.Series, function: Callable[[str], str]
+) -> pl.Series:
+    """`fast`, a kernel's result for `values` (right for the ASCII ones), with `function`'s
+    result for every value beyond ASCII."""
+    bytes_, chars = values.str.len_bytes(), values.str.len_chars()
+    if bytes_.sum() == chars.sum():  # every value is ASCII
+        return fast
+    others = (bytes_ != chars).arg_true()
+    computed = [function(value) for value in values.gather(others).to_list()]
+    return fast.scatter(others, pl.Series(computed, dtype=pl.String))
 
 
 def lower(column: pl.Expr) -> pl.Expr:
@@ -125,16 +133,35 @@ def is_own_key(column: pl.Expr) -> pl.Expr:
     return column.str.contains(_OWN_KEY)
 
 
+_Texts = TypeVar("_Texts", pl.Series, pl.Expr)
+
+
+def _ascii_email_key(values: _Texts, *, trimmed: bool) -> _Texts:
+    """`models.email_key` of ASCII values (there, trimming is stripping whitespace and
+    case-folding is lowering)."""
+    return (values if trimmed else values.str.strip_chars(WHITESPACE)).str.to_lowercase()
+
+
 def email_keys(column: pl.Expr, *, trimmed: bool = False) -> pl.Expr:
     """`models.email_key` (trimmed, case-folded) for every value; `trimmed` when the values are
     known to be trimmed already."""
-
-    def kernel(values: pl.Series) -> pl.Series:
-        return (values if trimmed else values.str.strip_chars(WHITESPACE)).str.to_lowercase()
-
     return column.map_batches(
-        python_exact(email_key, kernel), return_dtype=pl.String, is_elementwise=True
+        python_exact(email_key, lambda values: _ascii_email_key(values, trimmed=trimmed)),
+        return_dtype=pl.String,
+        is_elementwise=True,
     )
+
+
+def ascii_email_keys(column: pl.Expr, *, trimmed: bool = False) -> pl.Expr:
+    """`email_keys` in polars alone, right for the ASCII values: in a streaming query it runs
+    on every core, where a Python function holds the GIL for each morsel. `exact_email_keys`
+    then keys the others."""
+    return _ascii_email_key(column, trimmed=trimmed)
+
+
+def exact_email_keys(emails: pl.Series, keys: pl.Series) -> pl.Series:
+    """`keys` (`ascii_email_keys` of `emails`) with every email beyond ASCII keyed exactly."""
+    return exact_beyond_ascii(emails, keys, email_key)
 
 
 _ASTRAL = r"[\x{10000}-\x{10FFFF}]"  # the characters UTF-16 writes with two units

@@ -192,16 +192,14 @@ def validate_frame(
         _output(checks, tenant_field).alias(TENANT),
         _output(checks, code_field).alias(CODE),
         pl.col(CONTROL),
+        # The match key in polars alone: a Python function here would hold the GIL for every
+        # morsel. The keys of the rare emails beyond ASCII are made exact below.
+        text.ascii_email_keys(email, trimmed=checks.trims_email).alias(KEY),
     ).collect(engine="streaming")  # in morsels: both cores, and less memory at once
     checked = _without_control(checked, frame, mapping, checks)
     rest = checked.filter(~pl.col(_ACCEPTED))[ROW]
-    # The match keys of the valid rows only, once: a Python function computes the keys of the
-    # rare values beyond ASCII, and in the query above it would hold the GIL for every morsel.
-    keys = (
-        checked.filter(pl.col(_ACCEPTED))
-        .drop(_ACCEPTED)
-        .with_columns(text.email_keys(pl.col(EMAIL), trimmed=checks.trims_email).alias(KEY))
-    )
+    keys = checked.filter(pl.col(_ACCEPTED)).drop(_ACCEPTED)
+    keys = keys.with_columns(text.exact_email_keys(keys[EMAIL], keys[KEY]))
     codes = keys.select(ROW, CODE).filter(pl.col(CODE).str.len_bytes() > 0)
 
     payloads: dict[int, dict[str, Any]] = {}
@@ -235,7 +233,7 @@ def _without_control(
     """`checked` with the rows a value of which holds a control character not accepted: their
     message is pydantic's (row_messages.py). Only the rows whose cells hold one are mapped
     again and asked."""
-    suspects = checked.filter(pl.col(_ACCEPTED) & pl.col(CONTROL))[ROW]
+    suspects = checked[ROW].filter(checked[_ACCEPTED] & checked[CONTROL])
     checked = checked.drop(CONTROL)
     if suspects.len() == 0:
         return checked

@@ -55,6 +55,12 @@ def test_whitespace_and_case_as_python(items):
     assert column(items, text.has_text) == python(items, lambda v: bool(trim(v)))
     own = column(items, text.is_own_key)
     assert all(email_key(item) == item for item, is_own in zip(items, own, strict=True) if is_own)
+    # In two steps: polars alone (in a streaming query), then exact beyond ASCII.
+    for trimmed in (False, True):
+        inputs = [item if item is None or not trimmed else trim(item) for item in items]
+        emails = pl.Series("e", inputs, dtype=pl.String)
+        fast = pl.select(text.ascii_email_keys(pl.lit(emails), trimmed=trimmed)).to_series()
+        assert text.exact_email_keys(emails, fast).to_list() == python(inputs, email_key)
 
 
 def test_case_tables_differ_from_pythons_where_expected():
