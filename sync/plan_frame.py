@@ -74,8 +74,9 @@ class PlanFrame:
         kept = self.frame.filter(~pl.col(ROW).is_in(rows))
         return PlanFrame(frame=pl.concat([kept, entries_frame(entries)]).sort(ROW))
 
-    def rows(self, action: Action) -> list[int]:
-        return self.frame.filter(pl.col(ACTION) == action.value)[ROW].to_list()
+    def rows(self, action: Action) -> pl.Series:
+        """The numbers of the rows decided `action`, in row order."""
+        return self.frame.filter(pl.col(ACTION) == action.value)[ROW]
 
 
 def entries_frame(entries: list[PlanEntry]) -> pl.DataFrame:

@@ -66,15 +66,15 @@ class ValidatedRows:
     # ROW, CODE of the rows the columns accepted that send a referral code.
     _codes: pl.DataFrame = field(default_factory=lambda: _codes_frame([]))
 
-    def codes(self, rows: Iterable[int]) -> CodeRows:
-        """The rows among these valid `rows` that send a referral code, with it."""
+    def codes(self, rows: pl.Series) -> CodeRows:
+        """The rows among these valid `rows` (numbers) that send a referral code, with it."""
         field_ = self._code_field
         sent = [
             (row, payload[field_])
             for row, payload in self._payloads.items()
             if field_ and isinstance(payload.get(field_), str) and payload[field_]
         ]
-        wanted = pl.Series(sorted(set(rows)), dtype=pl.Int64).implode()
+        wanted = rows.cast(pl.Int64).implode()
         frame = (
             pl.concat([self._codes, _codes_frame(sent)])
             .filter(pl.col(ROW).is_in(wanted))
