@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
 
 from sync.errors import ReportError, UsageError
-from sync.files import write_private
+from sync.files import private_path
 from sync.models import Outcome, RunSummary, Status
 from sync.outcomes import COLUMNS, Outcomes
 
@@ -50,7 +49,6 @@ def write_report(path: Path, outcomes: Outcomes | Iterable[Outcome]) -> None:
         outcomes = Outcomes.of(outcomes)
     text_columns = [name for name in COLUMNS if name != "row"]
     frame = outcomes.frame.select(COLUMNS)
-    buffer = io.BytesIO()
     if fmt == "csv":
         formula = pl.lit(False)
         for start in _FORMULA_STARTS:
@@ -58,11 +56,17 @@ def write_report(path: Path, outcomes: Outcomes | Iterable[Outcome]) -> None:
         safe = pl.when(formula).then("'" + pl.col(text_columns)).otherwise(pl.col(text_columns))
         # An empty value is written bare, as the csv module writes it, not as "".
         frame = frame.with_columns(pl.when(safe != "").then(safe).name.keep())
-        frame.write_csv(buffer, line_terminator="\r\n", quote_style="necessary", null_value="")
     else:
-        frame.with_columns(pl.col(text_columns).fill_null("")).write_ndjson(buffer)
+        frame = frame.with_columns(pl.col(text_columns).fill_null(""))
     try:
-        write_private(path, buffer.getvalue())
+        # polars writes the file itself, by name: no copy of the whole report in memory.
+        with private_path(path) as temporary:
+            if fmt == "csv":
+                frame.write_csv(
+                    temporary, line_terminator="\r\n", quote_style="necessary", null_value=""
+                )
+            else:
+                frame.write_ndjson(temporary)
     except OSError as exc:  # a full disk, a directory gone since the start: no old report lost
         raise ReportError(
             f"cannot write the report {path}: {exc.strerror or exc}; the old report, if any, "

@@ -6,12 +6,13 @@ Runs in-process (click's runner) against a sandbox on loopback: the same code as
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -250,12 +251,14 @@ def test_a_report_in_a_read_only_directory_stops_the_run_before_the_first_reques
 def test_a_full_disk_at_the_report_loses_nothing_and_the_rerun_writes_it_sending_nothing(
     sandbox: Sandbox, roster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def disk_full(path: Path, content: object) -> None:
+    @contextlib.contextmanager
+    def disk_full(path: Path) -> Iterator[Path]:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        yield path  # never reached: the file cannot be written
 
     args = sync_args(sandbox, tmp_path, roster)
     with monkeypatch.context() as patch:
-        patch.setattr("sync.report.write_private", disk_full)
+        patch.setattr("sync.report.private_path", disk_full)
         first = invoke(args)
     refused(first, 1, "cannot write the report", "No space left on device", "run the same command")
     assert sandbox.stats.creates_committed == ROWS
