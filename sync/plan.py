@@ -41,6 +41,7 @@ from sync.plan_frame import (
     REMOTE_ID,
     PlanFrame,
     entries_frame,
+    in_row_order,
 )
 from sync.validate import EMAIL, KEY, TENANT
 
@@ -54,7 +55,6 @@ TENANT_PARTNER = "tenant_partner"
 TENANT_PARTNER_HAS_EMAIL = "tenant_partner_has_email"  # it has the row's email key
 _DECIDED = "decided"  # the action, where the columns settle the row alone
 _FIRST = "first"  # the first row of its email / tenant id
-_AT = "at"  # a row's place among the rows to interleave
 _EMAIL_AT = "email_at"  # the position in the index's by_key of the partner the email key matches
 
 
@@ -231,42 +231,8 @@ def match(
     others = [*_invalid_entries(invalid), *_decide_rows(undecided, columns, tenant_label)]
     few = pl.concat([plain_looked_up, entries_frame(others), rows.duplicates]).sort(ROW)
     known = found.select(*by_key.settled_entries(tenant_label))
-    return PlanFrame(frame=_in_row_order(known, settled, few, columns.by_key[PARTNER_ID]))
-
-
-def _in_row_order(
-    known: pl.DataFrame, settled: pl.Series, few: pl.DataFrame, partner_ids: pl.Series
-) -> pl.DataFrame:
-    """The rows of `known` that `settled` marks (in row order already) and every row of `few`
-    (sorted), interleaved in row order. A row of `known` has no REMOTE_ID but the position of
-    its partner's id in `partner_ids` (_EMAIL_AT): the ids are gathered once, in the plan's
-    order, not for every row first and again to interleave them.
-
-    Each column is gathered on its own from one chunk, so that its texts stay views of the
-    buffers they came from (a merge would copy every text) and only one column is in flight.
-    """
-    at = settled.arg_true()
-    end = known.height + few.height
-    order = (
-        pl.DataFrame({ROW: known[ROW].gather(at), _AT: at})
-        .merge_sorted(
-            pl.DataFrame(
-                {ROW: few[ROW], _AT: pl.int_range(known.height, end, dtype=pl.UInt32, eager=True)}
-            ),
-            key=ROW,
-        )
-        .get_column(_AT)
-    )
-
-    def interleaved(name: str) -> pl.Series:
-        if name != REMOTE_ID:
-            return pl.concat([known[name], few[name]], rechunk=True).gather(order)
-        ids = partner_ids.len()
-        few_at = pl.int_range(ids, ids + few.height, dtype=pl.UInt32, eager=True)
-        id_at = pl.concat([known[_EMAIL_AT], few_at], rechunk=True).gather(order)
-        return pl.concat([partner_ids, few[REMOTE_ID]], rechunk=True).gather(id_at)
-
-    return pl.DataFrame([interleaved(name).alias(name) for name in few.columns])
+    ids = {REMOTE_ID: (_EMAIL_AT, columns.by_key[PARTNER_ID])}  # gathered once, in the end
+    return PlanFrame(frame=in_row_order(known, settled, few, ids))
 
 
 @dataclass(frozen=True, slots=True)

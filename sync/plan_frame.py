@@ -6,7 +6,7 @@ The checkpoint stores these decisions, `plan` reports them, and `sync` sends the
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -21,6 +21,7 @@ ACTION, REMOTE_ID, MESSAGE, FIELD = "action", "remote_id", "message", "field"
 ACTION_TYPE: pl.DataType = pl.Enum([action.value for action in Action])
 MESSAGE_TYPE: pl.DataType = pl.Categorical()
 FIELD_TYPE = MESSAGE_TYPE
+_AT = "at"  # a row's place among the rows to interleave
 _ENTRY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     ROW: pl.Int64,
     ACTION: ACTION_TYPE,
@@ -89,3 +90,42 @@ def entries_frame(entries: list[PlanEntry]) -> pl.DataFrame:
         schema=_ENTRY_SCHEMA,
         orient="row",
     )
+
+
+def in_row_order(
+    known: pl.DataFrame,
+    settled: pl.Series,
+    few: pl.DataFrame,
+    looked_up: Mapping[str, tuple[str, pl.Series]],
+) -> pl.DataFrame:
+    """The rows of `known` that `settled` marks (in row order already) and every row of `few`
+    (sorted), interleaved in row order, in the columns of `few`.
+
+    For a column named in `looked_up` (REMOTE_ID: the partner's id), `known` holds instead the
+    position of each row's value in a series (the index's ids): the values are gathered once,
+    in the plan's order, not for every row first and again to interleave them. Each column is
+    gathered on its own from one chunk, so that its texts stay views of the buffers they came
+    from (a merge would copy every text) and only one column is in flight.
+    """
+    at = settled.arg_true()
+    end = known.height + few.height
+    order = (
+        pl.DataFrame({ROW: known[ROW].gather(at), _AT: at})
+        .merge_sorted(
+            pl.DataFrame(
+                {ROW: few[ROW], _AT: pl.int_range(known.height, end, dtype=pl.UInt32, eager=True)}
+            ),
+            key=ROW,
+        )
+        .get_column(_AT)
+    )
+
+    def interleaved(name: str) -> pl.Series:
+        if name not in looked_up:
+            return pl.concat([known[name], few[name]], rechunk=True).gather(order)
+        position, values = looked_up[name]
+        after = pl.int_range(values.len(), values.len() + few.height, dtype=pl.UInt32, eager=True)
+        positions = pl.concat([known[position], after], rechunk=True).gather(order)
+        return pl.concat([values, few[name]], rechunk=True).gather(positions)
+
+    return pl.DataFrame([interleaved(name).alias(name) for name in few.columns])
