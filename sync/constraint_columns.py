@@ -31,27 +31,32 @@ from sync.providers.fields import (
 Check = Callable[[pl.Expr], pl.Expr]
 
 
-def _length_check(step: Any, length: Check) -> Check | None:
-    """A MinLen or MaxLen bound on `length` of the value; None for any other step."""
+def _length_check(
+    step: Any, length: Check, at_most: Callable[[pl.Expr, int], pl.Expr]
+) -> Check | None:
+    """A MinLen bound on `length` of the value, or a MaxLen one (`at_most(value, limit)`);
+    None for any other step."""
     if isinstance(step, annotated_types.MinLen):
         shortest = step.min_length
         return lambda value: length(value) >= shortest
     if isinstance(step, annotated_types.MaxLen):
         longest = step.max_length
-        return lambda value: length(value) <= longest
+        return lambda value: at_most(value, longest)
     return None
 
 
 def list_check(step: Any) -> Check | None:
-    return _length_check(step, lambda value: value.list.len())
+    def items(value: pl.Expr) -> pl.Expr:
+        return value.list.len()
+
+    return _length_check(step, items, lambda value, limit: items(value) <= limit)
 
 
 def column_check(step: Any) -> Check | None:
     """The column expression of one check, or None when it has none."""
-    if isinstance(step, annotated_types.MaxLen):
-        longest = step.max_length
-        return lambda value: text.at_most(value, longest, _characters)
-    bound = _length_check(step, _characters)
+    bound = _length_check(
+        step, _characters, lambda value, limit: text.at_most(value, limit, _characters)
+    )
     if bound is not None or not isinstance(step, AfterValidator):
         return bound
     compile_rule = _COLUMN_CHECKS.get(type(step.func))

@@ -136,9 +136,11 @@ def is_own_key(column: pl.Expr) -> pl.Expr:
 _Texts = TypeVar("_Texts", pl.Series, pl.Expr)
 
 
-def _ascii_email_key(values: _Texts, *, trimmed: bool) -> _Texts:
-    """`models.email_key` of ASCII values (there, trimming is stripping whitespace and
-    case-folding is lowering)."""
+def ascii_email_keys(values: _Texts, *, trimmed: bool = False) -> _Texts:
+    """`models.email_key` of the ASCII values (there, trimming is stripping whitespace and
+    case-folding is lowering), in polars alone: in a streaming query it runs on every core,
+    where a Python function holds the GIL for each morsel. `exact_email_keys` then keys the
+    others."""
     return (values if trimmed else values.str.strip_chars(WHITESPACE)).str.to_lowercase()
 
 
@@ -146,17 +148,10 @@ def email_keys(column: pl.Expr, *, trimmed: bool = False) -> pl.Expr:
     """`models.email_key` (trimmed, case-folded) for every value; `trimmed` when the values are
     known to be trimmed already."""
     return column.map_batches(
-        python_exact(email_key, lambda values: _ascii_email_key(values, trimmed=trimmed)),
+        python_exact(email_key, lambda values: ascii_email_keys(values, trimmed=trimmed)),
         return_dtype=pl.String,
         is_elementwise=True,
     )
-
-
-def ascii_email_keys(column: pl.Expr, *, trimmed: bool = False) -> pl.Expr:
-    """`email_keys` in polars alone, right for the ASCII values: in a streaming query it runs
-    on every core, where a Python function holds the GIL for each morsel. `exact_email_keys`
-    then keys the others."""
-    return _ascii_email_key(column, trimmed=trimmed)
 
 
 def exact_email_keys(emails: pl.Series, keys: pl.Series) -> pl.Series:

@@ -59,7 +59,11 @@ def read_table(path: Path, *, encoding: str | None = None, hashed: bool = True) 
     data = _read_bytes(path)
     # hashlib and polars both release the GIL: the hash runs beside the parse.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest() if hashed else None)
+        digest = pool.submit(hashlib.sha256, data) if hashed else None
+
+        def content_hash() -> str | None:
+            return digest.result().hexdigest() if digest is not None else None
+
         if path.suffix.lower() in PARQUET_SUFFIXES:
             cells, nested = read_parquet(path, data)
             columns = clean_header(path, list(cells.columns))
@@ -68,12 +72,12 @@ def read_table(path: Path, *, encoding: str | None = None, hashed: bool = True) 
                 path=path,
                 columns=columns,
                 frame=numbered(cells),
-                content_hash=digest.result(),
+                content_hash=content_hash(),
                 nested={trim(name): kind for name, kind in nested.items()},
             )
         clean = read_clean_csv(path, data, encoding)
         header, frame = clean if clean is not None else read_careful_csv(path, data, encoding)
-        return Table(path=path, columns=header, frame=frame, content_hash=digest.result())
+        return Table(path=path, columns=header, frame=frame, content_hash=content_hash())
 
 
 def _read_bytes(path: Path) -> bytes:
